@@ -1,0 +1,411 @@
+"""An in-process fake of Vertex AI's PipelineService (google.cloud.aiplatform.v1) over gRPC.
+
+The real `aiplatform_v1.PipelineServiceClient` talks to it over plain-text gRPC; requests and
+responses are the library's own proto-plus types, so a test exercises the real serialization.
+Semantics kept from the real service: CreatePipelineJob with a `pipeline_job_id` answers
+ALREADY_EXISTS on a reuse and INVALID_ARGUMENT for a malformed id, parent or labels;
+GetPipelineJob answers NOT_FOUND; ListPipelineJobs filters (AIP-160 subset, see `parse_filter`)
+and pages. Tests read what was created, set a job's state, inject faults and count calls.
+
+    python -m fakes.vertex --port 8085      # serve until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent import futures
+
+import grpc
+from google.cloud.aiplatform_v1.types import pipeline_job as pj
+from google.cloud.aiplatform_v1.types import pipeline_service as ps
+from google.cloud.aiplatform_v1.types import pipeline_state
+from google.protobuf import timestamp_pb2
+
+SERVICE = "google.cloud.aiplatform.v1.PipelineService"
+State = pipeline_state.PipelineState
+
+_JOB_ID = re.compile(r"[a-z][-a-z0-9]{0,127}")
+_PARENT = re.compile(r"projects/[^/]+/locations/[^/]+")
+_LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+
+
+class FilterError(ValueError):
+    """A ListPipelineJobs filter this fake (or the real service) cannot parse."""
+
+
+# --- filter: a small AIP-160 subset -------------------------------------------------------------
+# Grammar: expr := conj ("AND" conj)* ; conj := term ("OR" term)* ; term := "(" expr ")" |
+# FIELD OP VALUE | "NOT" term. As in AIP-160, OR binds tighter than AND.
+_TOKEN = re.compile(
+    r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<op>!=|<=|>=|=|<|>|:)|"(?P<str>(?:[^"\\]|\\.)*)"'
+    r"|(?P<word>[A-Za-z0-9_.*-]+))"
+)
+
+Predicate = Callable[[pj.PipelineJob], bool]
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise FilterError(f"cannot parse filter at column {pos + 1}: {text[pos:]!r}")
+        kind = m.lastgroup or ""
+        out.append((kind, m.group(kind)))
+        pos = m.end()
+    return out
+
+
+def _field_value(job: pj.PipelineJob, field: str) -> str | None:
+    if field.startswith("labels."):
+        return job.labels.get(field[len("labels.") :])
+    if field == "state":
+        return State(job.state).name
+    if field == "display_name":
+        return job.display_name
+    if field == "pipeline_name":
+        return ((job.pipeline_spec or {}).get("pipelineInfo") or {}).get("name")
+    if field in ("create_time", "update_time", "start_time", "end_time"):
+        ts = getattr(job, field)
+        return ts.strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
+    raise FilterError(f"unsupported filter field '{field}'")
+
+
+def _compare(actual: str | None, op: str, expected: str) -> bool:
+    if op == ":":
+        if expected == "*":
+            return actual is not None
+        return (
+            actual is not None
+            and re.fullmatch(re.escape(expected).replace(r"\*", ".*"), actual) is not None
+        )
+    if op == "=":
+        return actual == expected
+    if op == "!=":
+        return actual != expected
+    if actual is None:
+        return False
+    return {"<": actual < expected, ">": actual > expected, "<=": actual <= expected,
+            ">=": actual >= expected}[op]  # fmt: skip
+
+
+def parse_filter(text: str) -> Predicate:
+    """A predicate over PipelineJobs for a ListPipelineJobs `filter` string ('' matches all).
+
+    Supports `labels.<key>`, `state`, `display_name`, `pipeline_name` and the *_time fields with
+    = != < > <= >= and `:` (wildcard / presence), combined with AND, OR, NOT and parentheses.
+    """
+    toks = _tokens(text)
+    pos = 0
+
+    def peek() -> tuple[str, str] | None:
+        return toks[pos] if pos < len(toks) else None
+
+    def take() -> tuple[str, str]:
+        nonlocal pos
+        if pos >= len(toks):
+            raise FilterError(f"filter ends early: {text!r}")
+        pos += 1
+        return toks[pos - 1]
+
+    def is_word(tok: tuple[str, str] | None, word: str) -> bool:
+        return tok is not None and tok[0] == "word" and tok[1] == word
+
+    def expr() -> Predicate:
+        parts = [conj()]
+        while is_word(peek(), "AND"):
+            take()
+            parts.append(conj())
+        return lambda job: all(p(job) for p in parts)
+
+    def conj() -> Predicate:
+        parts = [term()]
+        while is_word(peek(), "OR"):
+            take()
+            parts.append(term())
+        return lambda job: any(p(job) for p in parts)
+
+    def term() -> Predicate:
+        tok = take()
+        if tok[0] == "lp":
+            inner = expr()
+            if take()[0] != "rp":
+                raise FilterError(f"missing ')' in filter {text!r}")
+            return inner
+        if tok == ("word", "NOT"):
+            inner = term()
+            return lambda job: not inner(job)
+        if tok[0] != "word":
+            raise FilterError(f"expected a field name, got {tok[1]!r} in filter {text!r}")
+        field = tok[1]
+        op = take()
+        if op[0] != "op":
+            raise FilterError(f"expected an operator after '{field}' in filter {text!r}")
+        value = take()
+        if value[0] not in ("str", "word"):
+            raise FilterError(f"expected a value after '{field}{op[1]}' in filter {text!r}")
+        _field_value(pj.PipelineJob(), field)  # rejects unknown fields up front
+        expected = value[1]
+        return lambda job: _compare(_field_value(job, field), op[1], expected)
+
+    if not toks:
+        return lambda job: True
+    pred = expr()
+    if pos != len(toks):
+        raise FilterError(f"unexpected {toks[pos][1]!r} in filter {text!r}")
+    return pred
+
+
+# --- the fake service ---------------------------------------------------------------------------
+@dataclasses.dataclass
+class Fault:
+    """An error the next matching calls answer with instead of doing anything."""
+
+    code: grpc.StatusCode
+    message: str
+    remaining: int
+
+
+class FakePipelineService:
+    """State and behaviour of the fake; `handler()` exposes it to a grpc.Server."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.jobs: dict[str, pj.PipelineJob] = {}  # by full resource name, in creation order
+        self.calls: Counter[str] = Counter()
+        self.requests: list[tuple[str, object]] = []
+        #: seconds spent inside handlers (including `latency`), for benchmarks to subtract
+        self.busy_seconds = 0.0
+        self._faults: dict[str, list[Fault]] = {}
+        self._lock = threading.Lock()
+
+    # test helpers
+    def created(self) -> list[pj.PipelineJob]:
+        """The jobs created so far, in creation order."""
+        with self._lock:
+            return list(self.jobs.values())
+
+    def job(self, job_id_or_name: str) -> pj.PipelineJob:
+        """One stored job by id or full resource name (KeyError if absent)."""
+        with self._lock:
+            for name, job in self.jobs.items():
+                if name == job_id_or_name or name.rsplit("/", 1)[-1] == job_id_or_name:
+                    return job
+        raise KeyError(job_id_or_name)
+
+    def set_state(self, job_id_or_name: str, state: State | str) -> None:
+        """Move a stored job to `state` (an enum member or a name like 'PIPELINE_STATE_FAILED')."""
+        job = self.job(job_id_or_name)
+        with self._lock:
+            job.state = State[state] if isinstance(state, str) else state
+            job.update_time = _now()
+
+    def add_job(self, parent: str, job_id: str, labels: dict[str, str], state: State | str) -> None:
+        """Store a job directly (as if created earlier), e.g. to fill a schedule's running slots."""
+        job = pj.PipelineJob(name=f"{parent}/pipelineJobs/{job_id}", labels=labels)
+        job.state = State[state] if isinstance(state, str) else state
+        job.create_time = job.update_time = _now()
+        with self._lock:
+            self.jobs[job.name] = job
+
+    def inject_fault(
+        self, method: str, code: grpc.StatusCode, times: int = 1, message: str = "injected fault"
+    ) -> None:
+        """Make the next `times` calls of `method` (e.g. 'CreatePipelineJob', or '*') fail."""
+        with self._lock:
+            self._faults.setdefault(method, []).append(Fault(code, message, times))
+
+    def reset(self) -> None:
+        """Forget jobs, calls, faults and timings."""
+        with self._lock:
+            self.jobs.clear()
+            self.calls.clear()
+            self.requests.clear()
+            self._faults.clear()
+            self.busy_seconds = 0.0
+
+    # RPCs
+    def create_pipeline_job(
+        self, request: ps.CreatePipelineJobRequest, context: grpc.ServicerContext
+    ) -> pj.PipelineJob:
+        parent = request.parent
+        if not _PARENT.fullmatch(parent):
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid parent '{parent}'")
+        job_id = request.pipeline_job_id or f"pipeline-{uuid.uuid4().hex[:20]}"
+        if not _JOB_ID.fullmatch(job_id):
+            _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"pipeline_job_id '{job_id}' must match [a-z][-a-z0-9]{{0,127}}",
+            )
+        job = pj.PipelineJob(request.pipeline_job)
+        if not job.pipeline_spec:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "pipeline_spec is required")
+        for key, value in job.labels.items():
+            if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
+                _abort(
+                    context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid label {key!r}: {value!r}"
+                )
+        name = f"{parent}/pipelineJobs/{job_id}"
+        with self._lock:
+            if name in self.jobs:
+                _abort(
+                    context, grpc.StatusCode.ALREADY_EXISTS, f"PipelineJob {name} already exists"
+                )
+            job.name = name
+            job.state = State.PIPELINE_STATE_PENDING
+            job.create_time = job.update_time = _now()
+            self.jobs[name] = job
+        return job
+
+    def get_pipeline_job(
+        self, request: ps.GetPipelineJobRequest, context: grpc.ServicerContext
+    ) -> pj.PipelineJob:
+        with self._lock:
+            job = self.jobs.get(request.name)
+        if job is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"PipelineJob {request.name} not found")
+        return job
+
+    def list_pipeline_jobs(
+        self, request: ps.ListPipelineJobsRequest, context: grpc.ServicerContext
+    ) -> ps.ListPipelineJobsResponse:
+        try:
+            pred = parse_filter(request.filter)
+        except FilterError as err:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        prefix = request.parent + "/pipelineJobs/"
+        with self._lock:
+            matching = [j for n, j in self.jobs.items() if n.startswith(prefix) and pred(j)]
+        matching.reverse()  # the real default order: newest first
+        try:
+            start = int(request.page_token or 0)
+        except ValueError:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid page_token")
+        size = request.page_size if request.page_size > 0 else 100
+        page = matching[start : start + size]
+        paths = list(request.read_mask.paths) if request.read_mask else []
+        if paths:
+            page = [_masked(job, paths) for job in page]
+        more = start + size < len(matching)
+        return ps.ListPipelineJobsResponse(
+            pipeline_jobs=page, next_page_token=str(start + size) if more else ""
+        )
+
+    # wiring
+    def handler(self) -> grpc.GenericRpcHandler:
+        """A generic handler serving the faked methods with the library's own types."""
+        methods = {
+            "CreatePipelineJob": (
+                self.create_pipeline_job,
+                ps.CreatePipelineJobRequest,
+                pj.PipelineJob,
+            ),
+            "GetPipelineJob": (self.get_pipeline_job, ps.GetPipelineJobRequest, pj.PipelineJob),
+            "ListPipelineJobs": (
+                self.list_pipeline_jobs,
+                ps.ListPipelineJobsRequest,
+                ps.ListPipelineJobsResponse,
+            ),
+        }
+        handlers = {
+            name: grpc.unary_unary_rpc_method_handler(
+                self._instrumented(name, fn),
+                request_deserializer=req_type.deserialize,
+                response_serializer=resp_type.serialize,
+            )
+            for name, (fn, req_type, resp_type) in methods.items()
+        }
+        return grpc.method_handlers_generic_handler(SERVICE, handlers)
+
+    def _instrumented(self, method: str, fn: Callable) -> Callable:
+        def call(request, context):
+            started = time.perf_counter()
+            try:
+                with self._lock:
+                    self.calls[method] += 1
+                    self.requests.append((method, request))
+                    fault = self._take_fault(method)
+                if self.latency:
+                    time.sleep(self.latency)
+                if fault:
+                    _abort(context, fault.code, fault.message)
+                return fn(request, context)
+            finally:
+                with self._lock:
+                    self.busy_seconds += time.perf_counter() - started
+
+        return call
+
+    def _take_fault(self, method: str) -> Fault | None:
+        for key in (method, "*"):
+            queue = self._faults.get(key)
+            if queue:
+                fault = queue[0]
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    queue.pop(0)
+                return fault
+        return None
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str):
+    context.abort(code, message)  # raises; the return type keeps type checkers calm
+
+
+def _now() -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.GetCurrentTime()
+    return ts
+
+
+def _masked(job: pj.PipelineJob, paths: list[str]) -> pj.PipelineJob:
+    out = pj.PipelineJob()
+    for path in paths:
+        top = path.split(".", 1)[0]
+        setattr(out, top, getattr(job, top))
+    return out
+
+
+@contextlib.contextmanager
+def fake_vertex(
+    port: int = 0, latency: float = 0.0, host: str = "127.0.0.1"
+) -> Iterator[tuple[FakePipelineService, str]]:
+    """Serve a fresh fake on `port` (0: a free one); yields (fake, "host:port")."""
+    fake = FakePipelineService(latency=latency)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server.add_generic_rpc_handlers((fake.handler(),))
+    bound = server.add_insecure_port(f"{host}:{port}")
+    server.start()
+    try:
+        yield fake, f"{host}:{bound}"
+    finally:
+        server.stop(grace=None)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the fake until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8085)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
+    args = parser.parse_args(argv)
+    with fake_vertex(args.port, args.latency, args.host) as (_, address):
+        print(f"fake Vertex AI PipelineService on {address}; AIPLATFORM_EMULATOR_HOST={address}")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
