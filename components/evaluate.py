@@ -1,0 +1,64 @@
+"""`evaluate`: metrics.json -> KFP metrics the Vertex AI console draws, and the quality gate."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+from components.images import PYTHON_IMAGE
+
+
+class Gate(NamedTuple):
+    value: float
+    passed: bool
+
+
+@dsl.component(base_image=PYTHON_IMAGE)
+def evaluate(
+    model_dir: str,
+    gate_metric: str,
+    gate_threshold: float,
+    metrics: dsl.Output[dsl.Metrics],
+    classification: dsl.Output[dsl.ClassificationMetrics],
+) -> Gate:
+    """Log scalar metrics, the ROC curve and the confusion matrix; compare the gate metric.
+
+    `model_dir` is a train/tune output folder holding metrics.json. On Vertex AI a gs:// URI is
+    read through the Cloud Storage FUSE mount at /gcs/, so the step needs no client library.
+    """
+    import json
+    from collections import namedtuple
+
+    def local_path(uri: str) -> str:
+        if uri.startswith("gs://"):
+            return "/gcs/" + uri[len("gs://") :]
+        return uri.removeprefix("file://")
+
+    with open(local_path(model_dir.rstrip("/") + "/metrics.json"), encoding="utf-8") as fh:
+        report = json.load(fh)
+
+    scalars = {k: v for k, v in report.items() if isinstance(v, (int, float))}
+    for name, value in sorted(scalars.items()):
+        metrics.log_metric(name, value)
+
+    roc = report.get("roc_curve") or {}
+    if roc.get("fpr"):
+        # The console wants one threshold per point; metrics.json gives them in the same order.
+        thresholds = roc.get("thresholds") or [0.0] * len(roc["fpr"])
+        classification.log_roc_curve(roc["fpr"], roc["tpr"], thresholds)
+    confusion = report.get("confusion_matrix") or {}
+    if confusion.get("matrix"):
+        classification.log_confusion_matrix(
+            [str(label) for label in confusion["labels"]], confusion["matrix"]
+        )
+
+    if gate_metric not in scalars:
+        raise ValueError(
+            f"gate_metric '{gate_metric}' is not in metrics.json; choose one of: "
+            + ", ".join(sorted(scalars))
+        )
+    value = float(scalars[gate_metric])
+    lower_is_better = gate_metric in {"log_loss"}
+    passed = value <= gate_threshold if lower_is_better else value >= gate_threshold
+    verdict = "passes" if passed else "fails"
+    print(f"gate: {gate_metric} = {value:.4f} {verdict} (threshold {gate_threshold})")
+    return namedtuple("Gate", ["value", "passed"])(value, passed)

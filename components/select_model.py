@@ -1,0 +1,41 @@
+"""`select_model`: name the model that won (the base model, or the tuned one when it is better)."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+from components.images import PYTHON_IMAGE
+
+
+class Selection(NamedTuple):
+    model_uri: str
+    source: str
+    metric_value: float
+
+
+@dsl.component(base_image=PYTHON_IMAGE)
+def select_model(
+    gate_metric: str,
+    base_dir: str,
+    base_value: float,
+    tuned_dir: str = "",
+    tuned_value: float = 0.0,
+) -> Selection:
+    """The better of the base and tuned models by the gate metric (ties go to the base model).
+
+    `model_uri` is the winning job's output folder (model/, metrics.json, model_meta.json), the
+    layout `score` takes as `--model`.
+    """
+    from collections import namedtuple
+
+    selection = namedtuple("Selection", ["model_uri", "source", "metric_value"])
+    lower_is_better = gate_metric in {"log_loss"}
+    tuned_wins = bool(tuned_dir) and (
+        tuned_value < base_value if lower_is_better else tuned_value > base_value
+    )
+    if tuned_wins:
+        choice = selection(tuned_dir.rstrip("/"), "tuned", tuned_value)
+    else:
+        choice = selection(base_dir.rstrip("/"), "base", base_value)
+    print(f"selected the {choice.source} model ({gate_metric} = {choice.metric_value:.4f})")
+    return choice

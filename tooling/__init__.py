@@ -1,0 +1,1 @@
+"""The code behind the top-level scripts compile.py and run.py."""

@@ -1,0 +1,100 @@
+"""Argument parsing and exit codes of compile.py (the script itself stays a two-liner)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from components.spark_step import TARGETS
+from tooling import compiling
+
+
+def compile_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="compile.py",
+        description="Compile every pipeline in pipelines/ into build/<target>/<name>.yaml.",
+    )
+    parser.add_argument("--target", choices=TARGETS, help="compile one target only")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming the files in build/ that differ from the code",
+    )
+    parser.add_argument(
+        "--publish",
+        metavar="gs://BUCKET/PREFIX",
+        help="upload the vertex templates and spark/ under PREFIX/VERSION/ and move 'latest'",
+    )
+    parser.add_argument("--version", help="the version to publish (with --publish)")
+    parser.add_argument(
+        "--force", action="store_true", help="with --publish: overwrite an existing version"
+    )
+    parser.add_argument(
+        "--build-dir", type=Path, default=compiling.BUILD_DIR, help=argparse.SUPPRESS
+    )
+    return parser
+
+
+def compile_main(argv: list[str]) -> int:
+    parser = compile_parser()
+    args = parser.parse_args(argv)
+    if args.publish and not args.version:
+        parser.error("--publish needs --version")
+    if args.version and not args.publish:
+        parser.error("--version is only used with --publish")
+    targets = ("vertex",) if args.publish else ((args.target,) if args.target else TARGETS)
+
+    results = compiling.compile_all(targets)
+    failed = compiling.failures(results)
+    for result in failed:
+        print(
+            f"error: pipeline '{result.pipeline}' ({result.target}): {result.error}",
+            file=sys.stderr,
+        )
+    if failed:
+        print("nothing written to build/", file=sys.stderr)
+        return 1
+
+    if args.check:
+        problems = compiling.stale_files(results, args.build_dir)
+        for line in problems:
+            print(f"stale: {line}", file=sys.stderr)
+        if problems:
+            print("run `python compile.py` and commit build/", file=sys.stderr)
+            return 1
+        print(f"build/ is up to date ({len(results)} templates)")
+        return 0
+
+    if args.publish:
+        return _publish(args, results)
+
+    written = compiling.write(results, args.build_dir)
+    for result in results:
+        print(f"compiled {args.build_dir / result.relative_path}")
+    print(f"{len(written)} file(s) changed")
+    return 0
+
+
+def _publish(args: argparse.Namespace, results: list[compiling.Compiled]) -> int:
+    from tooling import publishing
+
+    try:
+        location = publishing.GcsLocation.parse(args.publish)
+        version = publishing.check_version(args.version)
+        stale = compiling.stale_files(results, args.build_dir)
+        if stale:
+            raise publishing.PublishError(
+                "build/ does not match the code; run `python compile.py` and commit first:\n  "
+                + "\n  ".join(stale)
+            )
+        templates = {r.pipeline: r.text for r in results}
+        bundle = publishing.build_bundle(location, version, templates)
+        written = publishing.publish(location, bundle, force=args.force)
+    except publishing.PublishError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for uri in written:
+        print(f"uploaded {uri}")
+    print(f"published version {version}; latest -> {version}")
+    return 0

@@ -1,0 +1,147 @@
+"""Publish the vertex templates and the Spark code of one version to GCS, then move `latest`.
+
+Layout under the base URI (what the trigger function and the schedules rely on):
+
+    <base>/<version>/templates/<pipeline>.yaml   vertex templates; spark_code_uri defaults to ...
+    <base>/<version>/spark/<job>.py              ... this folder: the entry scripts
+    <base>/<version>/spark/churn.zip             the shared package, shipped as --py-files
+    <base>/<version>/manifest.json               written last: the version is complete
+    <base>/latest.json                           {"version": ...}, moved after the manifest
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+SPARK_DIR = Path("spark")
+VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class PublishError(Exception):
+    """Publishing refused or failed; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class GcsLocation:
+    bucket: str
+    prefix: str  # no leading or trailing slash; may be empty
+
+    @classmethod
+    def parse(cls, uri: str) -> GcsLocation:
+        match = re.fullmatch(r"gs://([a-z0-9][a-z0-9._-]{1,221}[a-z0-9])(/.*)?", uri)
+        if not match:
+            raise PublishError(f"--publish: '{uri}' is not a gs://BUCKET[/PREFIX] URI")
+        return cls(match.group(1), (match.group(2) or "").strip("/"))
+
+    def key(self, *parts: str) -> str:
+        return "/".join(p for p in (self.prefix, *parts) if p)
+
+    def uri(self, *parts: str) -> str:
+        return f"gs://{self.bucket}/{self.key(*parts)}"
+
+
+@dataclass
+class Bundle:
+    """Everything one version publishes: object key (relative to the version) -> bytes."""
+
+    version: str
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def manifest(self) -> bytes:
+        entries = {
+            name: hashlib.sha256(data).hexdigest() for name, data in sorted(self.files.items())
+        }
+        return json.dumps({"version": self.version, "files": entries}, indent=2).encode() + b"\n"
+
+
+def check_version(version: str) -> str:
+    if not VERSION_RE.match(version) or version == "latest":
+        raise PublishError(
+            f"--version '{version}': use letters, digits, '.', '_' or '-' (at most 128, "
+            "starting with a letter or digit), and not 'latest', which is the pointer's name"
+        )
+    return version
+
+
+def spark_package_zip(spark_dir: Path = SPARK_DIR) -> bytes:
+    """The `churn` package as a zip whose bytes depend only on the files' contents."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((spark_dir / "churn").rglob("*.py")):
+            info = zipfile.ZipInfo(path.relative_to(spark_dir).as_posix(), date_time=_ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def with_code_default(template_text: str, code_uri: str) -> bytes:
+    """The template with its `spark_code_uri` parameter defaulting to `code_uri`.
+
+    An edit of the parsed template's parameter declaration (not text replacement): the template
+    then runs the Spark code published beside it unless a run passes another folder.
+    """
+    spec = yaml.safe_load(template_text)
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    if "spark_code_uri" not in params:
+        raise PublishError("template declares no 'spark_code_uri' parameter")
+    params["spark_code_uri"]["defaultValue"] = code_uri
+    params["spark_code_uri"]["isOptional"] = True
+    return yaml.safe_dump(spec, sort_keys=True).encode()
+
+
+def build_bundle(
+    location: GcsLocation, version: str, templates: dict[str, str], spark_dir: Path = SPARK_DIR
+) -> Bundle:
+    """The files of one version: templates pointing at this version's Spark code, and the code."""
+    bundle = Bundle(version)
+    code_uri = location.uri(version, "spark")
+    for name, text in sorted(templates.items()):
+        bundle.files[f"templates/{name}.yaml"] = with_code_default(text, code_uri)
+    for script in sorted(spark_dir.glob("*.py")):
+        bundle.files[f"spark/{script.name}"] = script.read_bytes()
+    bundle.files["spark/churn.zip"] = spark_package_zip(spark_dir)
+    return bundle
+
+
+def publish(
+    location: GcsLocation, bundle: Bundle, *, force: bool = False, client=None
+) -> list[str]:
+    """Upload a bundle under <base>/<version>/, then move latest.json; returns the URIs written.
+
+    Refuses when the version already has a manifest (it is complete) unless `force`. The
+    manifest is uploaded after every other file and latest.json after the manifest, so a failed
+    upload never leaves `latest` pointing at a partial version.
+    """
+    from google.cloud import storage  # imported here: compiling alone never needs it
+
+    client = client or storage.Client()
+    bucket = client.bucket(location.bucket)
+    manifest_key = location.key(bundle.version, "manifest.json")
+    if bucket.blob(manifest_key).exists() and not force:
+        raise PublishError(
+            f"version '{bundle.version}' already exists at {location.uri(bundle.version)}/; "
+            "publish a new version, or pass --force to overwrite it"
+        )
+    written = []
+    for name, data in sorted(bundle.files.items()):
+        key = location.key(bundle.version, name)
+        content_type = "application/x-yaml" if name.endswith(".yaml") else None
+        bucket.blob(key).upload_from_string(data, content_type=content_type)
+        written.append(f"gs://{location.bucket}/{key}")
+    bucket.blob(manifest_key).upload_from_string(bundle.manifest(), content_type="application/json")
+    written.append(f"gs://{location.bucket}/{manifest_key}")
+    latest_key = location.key("latest.json")
+    pointer = json.dumps({"version": bundle.version}).encode() + b"\n"
+    bucket.blob(latest_key).upload_from_string(pointer, content_type="application/json")
+    written.append(f"gs://{location.bucket}/{latest_key}")
+    return written
