@@ -7,11 +7,6 @@ from kfp import dsl
 from components.images import PYTHON_IMAGE
 
 
-class Gate(NamedTuple):
-    value: float
-    passed: bool
-
-
 @dsl.component(base_image=PYTHON_IMAGE)
 def evaluate(
     model_dir: str,
@@ -19,7 +14,7 @@ def evaluate(
     gate_threshold: float,
     metrics: dsl.Output[dsl.Metrics],
     classification: dsl.Output[dsl.ClassificationMetrics],
-) -> Gate:
+) -> NamedTuple("Gate", [("value", float), ("passed", bool)]):
     """Log scalar metrics, the ROC curve and the confusion matrix; compare the gate metric.
 
     `model_dir` is a train/tune output folder holding metrics.json. On Vertex AI a gs:// URI is

@@ -7,20 +7,15 @@ from kfp import dsl
 from components.images import PYTHON_IMAGE
 
 
-class RunLayout(NamedTuple):
-    work_uri: str
-    code_uri: str
-    job_label: str
-    results_uri: str
-
-
 @dsl.component(base_image=PYTHON_IMAGE)
 def prepare_run(
     pipeline_job: str,
     spark_code_uri: str,
     workspace: dsl.Output[dsl.Artifact],
     results_base_uri: str = "",
-) -> RunLayout:
+) -> NamedTuple(
+    "RunLayout", [("work_uri", str), ("code_uri", str), ("job_label", str), ("results_uri", str)]
+):
     """Allocate this run's working location and check where its Spark code lives.
 
     The working location is the URI the pipeline backend gives this task's output artifact

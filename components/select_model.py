@@ -7,12 +7,6 @@ from kfp import dsl
 from components.images import PYTHON_IMAGE
 
 
-class Selection(NamedTuple):
-    model_uri: str
-    source: str
-    metric_value: float
-
-
 @dsl.component(base_image=PYTHON_IMAGE)
 def select_model(
     gate_metric: str,
@@ -20,7 +14,7 @@ def select_model(
     base_value: float,
     tuned_dir: str = "",
     tuned_value: float = 0.0,
-) -> Selection:
+) -> NamedTuple("Selection", [("model_uri", str), ("source", str), ("metric_value", float)]):
     """The better of the base and tuned models by the gate metric (ties go to the base model).
 
     `model_uri` is the winning job's output folder (model/, metrics.json, model_meta.json), the
