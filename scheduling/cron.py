@@ -1,0 +1,148 @@
+"""Cloud Scheduler's unix-cron syntax (5 fields) and the next fire times in a time zone.
+
+Fire times follow wall-clock time in the schedule's zone. Across daylight-saving changes we use
+the usual cron reading: a wall-clock time that does not exist (clocks jump forward) fires at the
+same instant it would have had before the jump, i.e. one hour later on the clock; a wall-clock
+time that happens twice (clocks fall back) fires once, at its first occurrence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from croniter import croniter
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
+    )
+}
+_DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    low: int
+    high: int
+    names: dict[str, int]
+
+
+_FIELDS = (
+    _Field("minute", 0, 59, {}),
+    _Field("hour", 0, 23, {}),
+    _Field("day of month", 1, 31, {}),
+    _Field("month", 1, 12, _MONTHS),
+    _Field("day of week", 0, 7, _DAYS),
+)
+_ITEM = re.compile(r"^(?P<range>\*|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:/(?P<step>[0-9]+))?$")
+
+
+def cron_errors(expr: str) -> list[str]:
+    """Everything wrong with a cron expression under Cloud Scheduler's unix-cron syntax."""
+    if not isinstance(expr, str):
+        return ['cron must be a string of 5 fields, e.g. "0 3 * * 1"']
+    parts = expr.split()
+    if len(parts) != 5:
+        return [
+            f"cron '{expr}' has {len(parts)} field(s); Cloud Scheduler needs 5: "
+            'minute hour day-of-month month day-of-week (e.g. "0 3 * * 1")'
+        ]
+    errors = []
+    for part, spec in zip(parts, _FIELDS, strict=True):
+        problem = _field_error(part, spec)
+        if problem:
+            errors.append(f"cron '{expr}': {spec.name} field '{part}': {problem}")
+    return errors
+
+
+def _field_error(part: str, spec: _Field) -> str | None:
+    for item in part.split(","):
+        match = _ITEM.match(item)
+        if not match:
+            return f"'{item}' is not a value, range (a-b), list (a,b) or step (*/n)"
+        if match["step"] is not None and int(match["step"]) == 0:
+            return "a step must be at least 1"
+        if match["range"] == "*":
+            continue
+        bounds = []
+        for token in match["range"].split("-"):
+            value = _value(token, spec)
+            if value is None:
+                allowed = f"{spec.low}-{spec.high}"
+                if spec.names:
+                    allowed += " or " + "/".join(spec.names)
+                return f"'{token}' is not allowed (allowed: {allowed})"
+            bounds.append(value)
+        if len(bounds) == 2 and bounds[0] > bounds[1]:
+            return f"range '{match['range']}' goes backwards"
+    return None
+
+
+def _value(token: str, spec: _Field) -> int | None:
+    if token.isdigit():
+        value = int(token)
+        return value if spec.low <= value <= spec.high else None
+    return spec.names.get(token.upper())
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def time_zone_error(name: object) -> str | None:
+    """Why `name` is not an IANA time zone, or None when it is one."""
+    if not isinstance(name, str) or not name:
+        return "time_zone must be an IANA time zone name such as Europe/Amsterdam"
+    if name in _zone_names() or name.lower() == "utc":
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    else:
+        return None
+    from trigger.pipeline_params import suggest
+
+    hint = suggest(name, _zone_names())
+    return f"unknown time zone '{name}'" + (f"; did you mean '{hint}'?" if hint else "")
+
+
+def zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for a validated zone name ("utc" in any case means UTC, as in the API)."""
+    return ZoneInfo("UTC" if name.lower() == "utc" else name)
+
+
+def next_fire_times(expr: str, time_zone: str, after: datetime, count: int) -> list[datetime]:
+    """The next `count` fire times strictly after `after` (aware), in the schedule's zone."""
+    if after.tzinfo is None:
+        raise ValueError("`after` must be timezone-aware")
+    tz = zone(time_zone)
+    after_utc = after.astimezone(UTC)
+    # Walk wall-clock time naively (croniter is exact there), then place each wall-clock time
+    # on the real time line; start an hour early so a repeated hour is not missed.
+    wall = after_utc.astimezone(tz).replace(tzinfo=None) - timedelta(hours=1)
+    it = croniter(" ".join(expr.split()), wall)
+    out: list[datetime] = []
+    last = after_utc
+    guard = 0
+    while len(out) < count:
+        guard += 1
+        if guard > count * 10 + 1000:
+            break
+        try:
+            local = it.get_next(datetime)
+        except (ValueError, KeyError, ArithmeticError):
+            break  # croniter gives up on expressions like "0 0 31 2 *" that never fire
+        instant = local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+        if instant <= last:
+            continue
+        out.append(instant.astimezone(tz))
+        last = instant
+    return out

@@ -1,0 +1,177 @@
+"""The plan: what must change in Cloud Scheduler to make it match the schedule files (pure)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.cloud.scheduler_v1 import types
+
+from scheduling.jobs import Desired, flatten, is_owned, short_id
+from scheduling.spec import Environment
+
+#: Stands for a field or JSON key that one side does not have.
+ABSENT = None
+
+ACTION_ORDER = ("create", "update", "pause", "resume", "delete")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One managed field whose value differs: `path` old -> new."""
+
+    path: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Action:
+    """One write the plan needs: create, update, pause, resume or delete a job."""
+
+    kind: str
+    job_id: str
+    schedule: str | None = None
+    changes: tuple[FieldChange, ...] = ()
+    update_mask: tuple[str, ...] = ()
+    job: types.Job | None = field(default=None, compare=False, repr=False)
+    reason: str = ""
+    #: for `create`: pause right after creating (the file says enabled: false)
+    paused: bool = False
+
+
+@dataclass
+class Plan:
+    """Every action for one environment, plus what was left alone and why."""
+
+    environment: str
+    parent: str
+    actions: list[Action] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    #: schedules whose job id is taken by a job we do not own: nothing can be applied
+    conflicts: list[str] = field(default_factory=list)
+    #: jobs with our prefix but without our marker: never touched
+    unowned: list[str] = field(default_factory=list)
+    list_calls: int = 0
+    listed: int = 0
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)
+
+    def counts(self) -> dict[str, int]:
+        """Number of actions of each kind."""
+        out = dict.fromkeys(ACTION_ORDER, 0)
+        for action in self.actions:
+            out[action.kind] += 1
+        return out
+
+
+def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:
+    """Every managed field that differs; a changed JSON body is shown key by key."""
+    changes = []
+    for path in [*new, *(k for k in old if k not in new)]:
+        before, after = old.get(path, ABSENT), new.get(path, ABSENT)
+        if before == after:
+            continue
+        if path == "http_target.body":
+            detail = _json_changes(path, before, after)
+            if detail:
+                changes.extend(detail)
+                continue
+        changes.append(FieldChange(path, before, after))
+    return changes
+
+
+def _json_changes(path: str, before: Any, after: Any) -> list[FieldChange] | None:
+    try:
+        old = json.loads(before) if before is not ABSENT else {}
+        new = json.loads(after) if after is not ABSENT else {}
+    except (TypeError, ValueError):
+        return None
+    out: list[FieldChange] = []
+    _walk_json(path, old, new, out)
+    # Equal JSON in different bytes (spacing, key order) is still a change to the body.
+    return out or None
+
+
+def _walk_json(path: str, old: Any, new: Any, out: list[FieldChange]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            _walk_json(f"{path}.{key}", old.get(key, ABSENT), new.get(key, ABSENT), out)
+    elif old != new or type(old) is not type(new):
+        out.append(FieldChange(path, old, new))
+
+
+def mask_paths(changes: list[FieldChange]) -> tuple[str, ...]:
+    """The `update_mask`: the top-level Job fields that changed, each replaced whole."""
+    return tuple(sorted({change.path.split(".", 1)[0] for change in changes}))
+
+
+def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environment) -> Plan:
+    """Compare the desired jobs with the jobs listed in the environment's location."""
+    plan = Plan(environment=env.name, parent=env.parent)
+    by_id = {short_id(job.name): job for job in actual}
+    wanted = set()
+    for want in desired:
+        wanted.add(want.job_id)
+        have = by_id.get(want.job_id)
+        if have is None:
+            plan.actions.append(
+                Action(
+                    "create",
+                    want.job_id,
+                    want.schedule.name,
+                    changes=tuple(field_changes({}, want.fields)),
+                    job=want.job,
+                    paused=not want.enabled,
+                )
+            )
+            continue
+        if not is_owned(have, env):
+            plan.conflicts.append(
+                f"{want.schedule.file}: job '{want.job_id}' already exists in {env.parent} but "
+                f"is not managed by these files (no '{'X-Managed-By'}' marker for environment "
+                f"'{env.name}'); rename the schedule, or delete that job by hand"
+            )
+            continue
+        changes = field_changes(flatten(have), want.fields)
+        state = types.Job.pb(have).state
+        touched = False
+        if changes or state == types.Job.State.UPDATE_FAILED:
+            reason = "" if changes else "the last update of this job failed"
+            mask = (
+                mask_paths(changes)
+                if changes
+                else tuple(sorted({p.split(".", 1)[0] for p in want.fields}))
+            )
+            plan.actions.append(
+                Action(
+                    "update",
+                    want.job_id,
+                    want.schedule.name,
+                    changes=tuple(changes),
+                    update_mask=mask,
+                    job=want.job,
+                    reason=reason,
+                )
+            )
+            touched = True
+        if want.enabled and state == types.Job.State.PAUSED:
+            plan.actions.append(Action("resume", want.job_id, want.schedule.name))
+            touched = True
+        elif not want.enabled and state == types.Job.State.ENABLED:
+            plan.actions.append(Action("pause", want.job_id, want.schedule.name))
+            touched = True
+        if not touched:
+            plan.unchanged.append(want.job_id)
+    for job_id, job in sorted(by_id.items()):
+        if job_id in wanted:
+            continue
+        if is_owned(job, env):
+            plan.actions.append(Action("delete", job_id, reason="its schedule file is gone"))
+        elif job_id.startswith(env.job_prefix):
+            plan.unowned.append(job_id)
+    plan.actions.sort(key=lambda a: (ACTION_ORDER.index(a.kind), a.job_id))
+    return plan

@@ -1,0 +1,101 @@
+"""Plans and fire times shown to people (text) and to CI (JSON)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from scheduling.diff import ABSENT, Plan
+
+_SIGNS = {"create": "+", "update": "~", "pause": "‖", "resume": ">", "delete": "-"}
+
+
+def show(value: Any) -> str:
+    """A field value as it reads in a plan: JSON literals, `(none)` for an absent value."""
+    if value is ABSENT:
+        return "(none)"
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def plan_text(plan: Plan) -> str:
+    """The plan as people read it, Terraform-like: one block per job, one line per field."""
+    lines = [f"Environment {plan.environment}: {plan.parent}"]
+    lines.append(f"  read {plan.listed} job(s) with {plan.list_calls} ListJobs call(s)")
+    lines.append("")
+    for action in plan.actions:
+        sign = _SIGNS[action.kind]
+        head = f"{sign} {action.kind} {action.job_id}"
+        if action.schedule and action.kind != "delete":
+            head += f"  (schedules/{action.schedule}.yaml)"
+        if action.reason:
+            head += f"  [{action.reason}]"
+        lines.append(head)
+        if action.kind == "create":
+            for change in action.changes:
+                lines.append(f"    {change.path}: {show(change.new)}")
+            if action.paused:
+                lines.append("    then paused (enabled: false)")
+        elif action.kind == "update":
+            for change in action.changes:
+                lines.append(f"    {change.path}: {show(change.old)} → {show(change.new)}")
+            lines.append(f"    update_mask: {','.join(action.update_mask)}")
+    for message in plan.conflicts:
+        lines.append(f"! conflict: {message}")
+    if plan.unowned:
+        lines.append(
+            f"  left alone (prefix matches but not managed here): {', '.join(plan.unowned)}"
+        )
+    counts = plan.counts()
+    if plan.actions or plan.conflicts:
+        lines.append("")
+    summary = ", ".join(f"{n} to {kind}" for kind, n in counts.items())
+    if plan.has_changes:
+        lines.append(f"Plan: {summary}; {len(plan.unchanged)} unchanged.")
+    else:
+        lines.append(f"No changes: {len(plan.unchanged)} job(s) match the schedule files.")
+    return "\n".join(lines)
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as a JSON-ready dict (for CI to post on a pull request)."""
+    actions = []
+    for action in plan.actions:
+        item: dict[str, Any] = {"action": action.kind, "job": action.job_id}
+        if action.schedule:
+            item["schedule"] = action.schedule
+        if action.reason:
+            item["reason"] = action.reason
+        if action.kind == "create":
+            item["fields"] = {c.path: c.new for c in action.changes}
+            item["paused"] = action.paused
+        elif action.kind == "update":
+            item["changes"] = [
+                {"field": c.path, "old": c.old, "new": c.new} for c in action.changes
+            ]
+            item["update_mask"] = list(action.update_mask)
+        actions.append(item)
+    return {
+        "environment": plan.environment,
+        "parent": plan.parent,
+        "has_changes": plan.has_changes,
+        "summary": {**plan.counts(), "unchanged": len(plan.unchanged)},
+        "actions": actions,
+        "conflicts": plan.conflicts,
+        "unowned": plan.unowned,
+        "list_calls": plan.list_calls,
+        "listed": plan.listed,
+    }
+
+
+def fire_times_text(rows: list[tuple[str, str, str, list[datetime]]]) -> str:
+    """`next`: each schedule's cron, zone and coming fire times (local, then UTC)."""
+    lines = []
+    for name, expr, tz, times in rows:
+        lines.append(f'{name}  "{expr}"  {tz}')
+        if not times:
+            lines.append("    (never fires)")
+        for when in times:
+            utc = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            lines.append(f"    {when.isoformat()}  {when.strftime('%a')}  = {utc}")
+    return "\n".join(lines)

@@ -1,0 +1,373 @@
+"""Schedule and environment files: their keys, defaults and Cloud Scheduler's limits.
+
+Each `parse_*` function turns a parsed YAML `Document` into a typed object plus every problem
+found, each with the line it is on; nothing here reads files or talks to an API.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from scheduling import cron
+from scheduling.yamlfile import Document
+from trigger.pipeline_params import suggest
+
+#: Cloud Scheduler's limits for HTTP-target jobs (RetryConfig and Job.attempt_deadline docs).
+MAX_RETRY_COUNT = 5
+MIN_ATTEMPT_DEADLINE = 15.0
+MAX_ATTEMPT_DEADLINE = 30 * 60.0
+MAX_DESCRIPTION = 500
+MAX_JOB_ID = 500
+
+DEFAULT_ATTEMPT_DEADLINE = 180.0
+DEFAULT_MIN_BACKOFF = 5.0
+DEFAULT_MAX_BACKOFF = 3600.0
+DEFAULT_MAX_DOUBLINGS = 5
+
+JOB_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+_PROJECT = re.compile(r"^[A-Za-z0-9:.-]+$")
+_REGION = re.compile(r"^[a-z0-9-]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one file, shown as `file:line: message`."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return f"{self.file}: {self.message}"
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A schedule's retry settings, durations in seconds."""
+
+    count: int = 0
+    min_backoff: float = DEFAULT_MIN_BACKOFF
+    max_backoff: float = DEFAULT_MAX_BACKOFF
+    max_doublings: int = DEFAULT_MAX_DOUBLINGS
+    max_retry_duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One `schedules/<name>.yaml` file, checked for shape (not yet against a pipeline)."""
+
+    name: str
+    file: str
+    pipeline: str
+    template: str
+    cron: str
+    time_zone: str
+    description: str
+    enabled: bool
+    parameters: dict[str, Any]
+    retry: Retry
+    attempt_deadline: float
+    max_concurrent_runs: int
+    doc: Document = field(repr=False, compare=False, default_factory=lambda: Document(None))
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One `schedules/environments/<env>.yaml` file."""
+
+    name: str
+    file: str
+    project: str
+    region: str
+    trigger_url: str
+    invoker_service_account: str
+    template_base: str
+    job_prefix: str
+    parameters: dict[str, Any]
+    doc: Document = field(repr=False, compare=False, default_factory=lambda: Document(None))
+
+    @property
+    def parent(self) -> str:
+        """The Cloud Scheduler location that holds this environment's jobs."""
+        return f"projects/{self.project}/locations/{self.region}"
+
+
+SCHEDULE_KEYS = (
+    "pipeline",
+    "template",
+    "cron",
+    "time_zone",
+    "description",
+    "enabled",
+    "parameters",
+    "retry",
+    "attempt_deadline",
+    "max_concurrent_runs",
+)
+RETRY_KEYS = ("count", "min_backoff", "max_backoff", "max_doublings", "max_retry_duration")
+ENVIRONMENT_KEYS = (
+    "project",
+    "region",
+    "trigger_url",
+    "invoker_service_account",
+    "template_base",
+    "job_prefix",
+    "parameters",
+)
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds from `30s`, `10m`, `1h30m`, `1.5s` or a bare number of seconds; None if invalid."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 and value == value and value != float("inf") else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    match = _DURATION.match(value.strip())
+    if not match or not any(match.groups()):
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest of `1h30m`, `45s`, `1.5s` for a number of seconds."""
+    if seconds != int(seconds):
+        return f"{seconds:g}s"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{secs}s" if secs or not text else "")
+
+
+class _Collector:
+    """Problems for one file, each placed on the line of the key it is about."""
+
+    def __init__(self, file: str, doc: Document) -> None:
+        self.file = file
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def add(self, path: tuple[Any, ...], message: str) -> None:
+        self.problems.append(Problem(self.file, self.doc.line(*path), message))
+
+    def unknown_keys(
+        self, mapping: dict, allowed: tuple[str, ...], path: tuple, where: str
+    ) -> None:
+        for key in mapping:
+            if isinstance(key, str) and key not in allowed:
+                hint = suggest(key, allowed)
+                self.add(
+                    (*path, key),
+                    f"unknown key '{key}' in {where}"
+                    + (f"; did you mean '{hint}'?" if hint else "")
+                    + f" (allowed: {', '.join(allowed)})",
+                )
+
+
+def _structure_problems(c: _Collector) -> None:
+    for path, line in c.doc.duplicates:
+        c.problems.append(Problem(c.file, line, f"key '{path[-1]}' appears more than once"))
+    for _path, line in c.doc.bad_keys:
+        c.problems.append(Problem(c.file, line, "keys must be plain strings"))
+
+
+def _string(c: _Collector, data: dict, key: str, *, required: bool, default: str = "") -> str:
+    value = data.get(key)
+    if value is None:
+        if required:
+            c.add((), f"missing required key '{key}'")
+        return default
+    if not isinstance(value, str) or not value.strip():
+        c.add((key,), f"'{key}' must be a non-empty string, got {value!r:.60}")
+        return default
+    return value.strip()
+
+
+def _mapping(c: _Collector, data: dict, key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        c.add((key,), f"'{key}' must be a mapping of name: value")
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str)}
+
+
+def _duration(c: _Collector, path: tuple, value: Any, default: float) -> float:
+    if value is None:
+        return default
+    seconds = parse_duration(value)
+    if seconds is None:
+        c.add(path, f"'{path[-1]}' must be a duration like 30s, 10m or 1h30m, got {value!r:.60}")
+        return default
+    return seconds
+
+
+def _integer(c: _Collector, path: tuple, value: Any, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        c.add(path, f"'{path[-1]}' must be a whole number, got {value!r:.60}")
+        return default
+    if not low <= value <= high:
+        c.add(path, f"'{path[-1]}' must be between {low} and {high}, got {value}")
+        return default
+    return value
+
+
+def parse_schedule(name: str, file: str, doc: Document) -> tuple[Schedule | None, list[Problem]]:
+    """A Schedule from a parsed file named `<name>.yaml`, and every problem in it."""
+    c = _Collector(file, doc)
+    _structure_problems(c)
+    data = doc.data
+    if not JOB_ID.match(name):
+        c.add(
+            (), f"file name '{name}' may only use letters, digits, '-' and '_' (it is the job id)"
+        )
+    if not isinstance(data, dict):
+        c.add((), "a schedule file must be a mapping with at least pipeline and cron")
+        return None, c.problems
+    c.unknown_keys(data, SCHEDULE_KEYS, (), "a schedule")
+
+    pipeline = _string(c, data, "pipeline", required=True)
+    template = _string(c, data, "template", required=False, default="latest")
+    cron_expr = _string(c, data, "cron", required=True)
+    if cron_expr:
+        for message in cron.cron_errors(cron_expr):
+            c.add(("cron",), message)
+    time_zone = "UTC"
+    if data.get("time_zone") is not None:
+        tz_problem = cron.time_zone_error(data["time_zone"])
+        if tz_problem:
+            c.add(("time_zone",), tz_problem)
+        else:
+            time_zone = data["time_zone"]
+
+    description = data.get("description", "")
+    if description is None:
+        description = ""
+    if not isinstance(description, str):
+        c.add(("description",), "'description' must be a string")
+        description = ""
+    elif len(description) > MAX_DESCRIPTION:
+        c.add(("description",), f"'description' is {len(description)} characters; at most 500")
+
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        c.add(("enabled",), f"'enabled' must be true or false, got {enabled!r:.60}")
+        enabled = True
+
+    parameters = _mapping(c, data, "parameters")
+    retry = _parse_retry(c, data.get("retry"))
+    deadline = _duration(c, ("attempt_deadline",), data.get("attempt_deadline"), 180.0)
+    if not MIN_ATTEMPT_DEADLINE <= deadline <= MAX_ATTEMPT_DEADLINE:
+        c.add(
+            ("attempt_deadline",),
+            f"'attempt_deadline' {format_duration(deadline)} is outside Cloud Scheduler's limits "
+            "for HTTP targets (15s to 30m)",
+        )
+    max_runs = _integer(c, ("max_concurrent_runs",), data.get("max_concurrent_runs"), 1, 1, 1000)
+    if c.problems:
+        return None, c.problems
+    schedule = Schedule(
+        name=name,
+        file=file,
+        pipeline=pipeline,
+        template=template,
+        cron=" ".join(cron_expr.split()),
+        time_zone=time_zone,
+        description=description,
+        enabled=enabled,
+        parameters=parameters,
+        retry=retry,
+        attempt_deadline=deadline,
+        max_concurrent_runs=max_runs,
+        doc=doc,
+    )
+    return schedule, []
+
+
+def _parse_retry(c: _Collector, value: Any) -> Retry:
+    if value is None:
+        return Retry()
+    if not isinstance(value, dict):
+        c.add(("retry",), "'retry' must be a mapping, e.g. {count: 3, min_backoff: 30s}")
+        return Retry()
+    c.unknown_keys(value, RETRY_KEYS, ("retry",), "retry")
+    count = _integer(c, ("retry", "count"), value.get("count"), 0, 0, MAX_RETRY_COUNT)
+    min_backoff = _duration(c, ("retry", "min_backoff"), value.get("min_backoff"), 5.0)
+    max_backoff = _duration(c, ("retry", "max_backoff"), value.get("max_backoff"), 3600.0)
+    doublings = _integer(
+        c, ("retry", "max_doublings"), value.get("max_doublings"), DEFAULT_MAX_DOUBLINGS, 0, 16
+    )
+    max_duration = _duration(
+        c, ("retry", "max_retry_duration"), value.get("max_retry_duration"), 0.0
+    )
+    if min_backoff > max_backoff:
+        c.add(
+            ("retry", "min_backoff"),
+            f"min_backoff ({format_duration(min_backoff)}) is longer than max_backoff "
+            f"({format_duration(max_backoff)})",
+        )
+    return Retry(count, min_backoff, max_backoff, doublings, max_duration)
+
+
+def parse_environment(
+    name: str, file: str, doc: Document
+) -> tuple[Environment | None, list[Problem]]:
+    """An Environment from a parsed `environments/<name>.yaml`, and every problem in it."""
+    c = _Collector(file, doc)
+    _structure_problems(c)
+    data = doc.data
+    if not isinstance(data, dict):
+        c.add((), "an environment file must be a mapping (project, region, trigger_url, ...)")
+        return None, c.problems
+    c.unknown_keys(data, ENVIRONMENT_KEYS, (), "an environment")
+    project = _string(c, data, "project", required=True)
+    if project and not _PROJECT.match(project):
+        c.add(("project",), f"'{project}' is not a Google Cloud project id")
+    region = _string(c, data, "region", required=True)
+    if region and not _REGION.match(region):
+        c.add(("region",), f"'{region}' is not a Cloud Scheduler location such as europe-west4")
+    trigger_url = _string(c, data, "trigger_url", required=True)
+    if trigger_url and not trigger_url.startswith(("https://", "http://")):
+        c.add(("trigger_url",), "'trigger_url' must start with https:// (or http://)")
+    invoker = _string(c, data, "invoker_service_account", required=True)
+    if invoker and not _EMAIL.match(invoker):
+        c.add(("invoker_service_account",), f"'{invoker}' is not a service account email")
+    template_base = _string(c, data, "template_base", required=True)
+    if template_base and not template_base.startswith("gs://"):
+        c.add(
+            ("template_base",), "'template_base' must be a gs:// URI such as gs://bucket/templates"
+        )
+    prefix = data.get("job_prefix", "")
+    if prefix is None:
+        prefix = ""
+    if not isinstance(prefix, str) or (prefix and not JOB_ID.match(prefix)):
+        c.add(("job_prefix",), "'job_prefix' may only use letters, digits, '-' and '_'")
+        prefix = ""
+    parameters = _mapping(c, data, "parameters")
+    if c.problems:
+        return None, c.problems
+    env = Environment(
+        name=name,
+        file=file,
+        project=project,
+        region=region,
+        trigger_url=trigger_url,
+        invoker_service_account=invoker,
+        template_base=template_base.rstrip("/"),
+        job_prefix=prefix,
+        parameters=parameters,
+        doc=doc,
+    )
+    return env, []

@@ -1,0 +1,186 @@
+"""Validation of the whole `schedules/` tree: every problem in every file, reported at once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scheduling import params
+from scheduling.jobs import template_problem
+from scheduling.spec import (
+    MAX_JOB_ID,
+    Environment,
+    Problem,
+    Schedule,
+    parse_environment,
+    parse_schedule,
+)
+from scheduling.yamlfile import YamlError, parse
+
+#: (stem, display path, text) of one file
+SourceFile = tuple[str, str, str]
+
+
+@dataclass
+class Validated:
+    """The outcome of validation: typed schedules, environments and every problem found."""
+
+    schedules: list[Schedule] = field(default_factory=list)
+    environments: dict[str, Environment] = field(default_factory=dict)
+    #: (environment, schedule name) -> parameters typed against the pipeline
+    parameters: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate_sources(
+    schedule_files: list[SourceFile],
+    environment_files: list[SourceFile],
+    catalog: params.Catalog | None,
+    only_env: str | None = None,
+    environments_dir: str = "schedules/environments",
+) -> Validated:
+    """Validate file contents (pure: no file or network access).
+
+    `catalog` None skips the checks against pipelines (for `next`, which needs only the cron
+    and time zone). With `only_env`, only that environment is checked; otherwise all of them.
+    """
+    result = Validated()
+    problems: list[Problem] = []
+
+    for name, file, text in sorted(environment_files):
+        if only_env is not None and name != only_env:
+            continue
+        env, found = _parse(name, file, text, parse_environment)
+        problems.extend(found)
+        if env is not None:
+            result.environments[name] = env
+    if only_env is not None and only_env not in {n for n, _f, _t in environment_files}:
+        known = ", ".join(sorted(n for n, _f, _t in environment_files)) or "none"
+        problems.append(
+            Problem(
+                f"{environments_dir}/{only_env}.yaml",
+                0,
+                f"no such environment '{only_env}' (available: {known})",
+            )
+        )
+
+    seen: dict[str, str] = {}
+    for name, file, text in sorted(schedule_files, key=lambda f: (f[0], f[1])):
+        if name in seen:
+            problems.append(
+                Problem(file, 1, f"duplicate job name '{name}': {seen[name]} has the same name")
+            )
+            continue
+        seen[name] = file
+        schedule, found = _parse(name, file, text, parse_schedule)
+        problems.extend(found)
+        if schedule is not None:
+            result.schedules.append(schedule)
+
+    if catalog is not None:
+        problems.extend(catalog.problems)
+        for env in result.environments.values():
+            problems.extend(params.environment_parameter_problems(env, catalog))
+        problems.extend(_parameter_problems(result, catalog, only_env))
+    for env in result.environments.values():
+        for schedule in result.schedules:
+            template = template_problem(schedule.template, env)
+            if template:
+                problems.append(
+                    Problem(
+                        schedule.file,
+                        schedule.doc.line("template"),
+                        f"{template} (in environment {env.name})",
+                    )
+                )
+            job_id = env.job_prefix + schedule.name
+            if len(job_id) > MAX_JOB_ID:
+                problems.append(
+                    Problem(schedule.file, 1, f"job id '{job_id[:40]}...' is over 500 characters")
+                )
+
+    result.problems = sorted(set(problems), key=lambda p: (p.file, p.line, p.message))
+    return result
+
+
+def _parse(name, file, text, parser):
+    try:
+        doc = parse(text)
+    except YamlError as err:
+        return None, [Problem(file, err.line or 1, err.message)]
+    return parser(name, file, doc)
+
+
+def _parameter_problems(
+    result: Validated, catalog: params.Catalog, only_env: str | None
+) -> list[Problem]:
+    """Parameter problems per environment, naming the environment only when it matters."""
+    envs: list[Environment | None] = list(result.environments.values())
+    if not envs and only_env is None:
+        envs = [None]
+    by_problem: dict[Problem, list[str]] = {}
+    for env in envs:
+        env_name = env.name if env is not None else ""
+        for schedule in result.schedules:
+            typed, found = params.check_schedule_parameters(schedule, env, catalog)
+            if not found:
+                result.parameters[(env_name, schedule.name)] = typed
+            for problem in found:
+                by_problem.setdefault(problem, []).append(env_name)
+    out = []
+    for problem, env_names in by_problem.items():
+        if len(envs) > 1 and len(env_names) < len(envs):
+            problem = Problem(
+                problem.file,
+                problem.line,
+                f"{problem.message} (in environment {', '.join(sorted(env_names))})",
+            )
+        out.append(problem)
+    return out
+
+
+def read_sources(directory: str | Path) -> list[SourceFile]:
+    """The `*.yaml` / `*.yml` files directly in `directory`, paths shown relative to cwd."""
+    root = Path(directory)
+    if not root.is_dir():
+        return []
+    files = []
+    for path in sorted(root.iterdir()):
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            files.append((path.stem, _display(path), path.read_text(encoding="utf-8")))
+    return files
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def validate_tree(
+    schedules_dir: str | Path,
+    templates_dir: str | Path | None,
+    only_env: str | None = None,
+) -> Validated:
+    """Read `schedules_dir` (and its `environments/`) and the templates, then validate."""
+    root = Path(schedules_dir)
+    catalog = params.load_catalog(templates_dir) if templates_dir is not None else None
+    try:
+        schedule_files = read_sources(root)
+        env_files = read_sources(root / "environments")
+    except (OSError, UnicodeDecodeError) as err:
+        return Validated(problems=[Problem(str(root), 0, f"cannot read: {err}")])
+    return validate_sources(
+        schedule_files,
+        env_files,
+        catalog,
+        only_env=only_env,
+        environments_dir=_display(root / "environments"),
+    )
