@@ -1,0 +1,54 @@
+"""Fixtures for the trigger tests: GCS emulator with published templates, fake Vertex, the function."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trigger_harness as h
+
+from fakes.gcs import gcs_emulator
+from fakes.vertex import FakePipelineService, fake_vertex
+
+# The function's modules import each other as top-level modules, as they do when deployed.
+sys.path.insert(0, str(h.TRIGGER_DIR))
+
+VERSIONS = ("v1", "v2")
+
+
+@pytest.fixture(scope="session")
+def gcs() -> Iterator[str]:
+    """A GCS emulator with v1 and v2 published under BASE, latest -> v2."""
+    with gcs_emulator(buckets=(h.BUCKET, "other-bucket")) as host:
+        h.publish_templates(VERSIONS, latest="v2")
+        yield host
+
+
+@pytest.fixture(scope="session")
+def vertex_server() -> Iterator[tuple[FakePipelineService, str]]:
+    with fake_vertex() as served:
+        yield served
+
+
+@pytest.fixture
+def vertex(vertex_server) -> FakePipelineService:
+    """The fake PipelineService, emptied for each test."""
+    fake, _ = vertex_server
+    fake.reset()
+    return fake
+
+
+@pytest.fixture(scope="session")
+def function_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("trigger") / "function.log"
+
+
+@pytest.fixture(scope="session")
+def function_url(gcs, vertex_server, function_log) -> Iterator[str]:
+    """The function served by functions-framework in a subprocess, wired to both fakes."""
+    _, address = vertex_server
+    env = h.function_env(address, STORAGE_EMULATOR_HOST=gcs, LATEST_CACHE_SECONDS="0")
+    with h.serve_function(env, function_log) as url:
+        yield url

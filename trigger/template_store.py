@@ -1,0 +1,224 @@
+"""Which published template a call may run, and reading it (cached per warm instance).
+
+Only templates under the configured base are ever run: `latest`, a version tag, or a full
+`gs://` URI that lies under the base. The resolution rules are pure functions; `TemplateStore`
+adds the reads (through a `read(bucket, path) -> bytes` callable, so tests and the function
+share the logic) and the two caches:
+
+- templates by resolved URI, for the life of the instance (a published version does not change;
+  republishing a version with `--force` reaches instances started afterwards), at most
+  `max_templates` of them;
+- the `latest` pointer for `latest_ttl` seconds only, so a new publish is picked up within that
+  time without a redeploy.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pipeline_params
+from trigger_request import TriggerError
+
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+LATEST = "latest"
+
+
+class ObjectNotFoundError(Exception):
+    """The object to read does not exist (the `read` callable raises it)."""
+
+
+@dataclass(frozen=True)
+class Base:
+    """The allowed template base, `gs://<bucket>/<prefix>` (prefix may be empty)."""
+
+    bucket: str
+    prefix: str
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{self.prefix}".rstrip("/")
+
+    def path(self, *parts: str) -> str:
+        return "/".join(p for p in (self.prefix, *parts) if p)
+
+
+@dataclass(frozen=True)
+class TemplateRef:
+    """A resolved template: where it is and which published version it belongs to."""
+
+    bucket: str
+    path: str
+    version: str
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{self.path}"
+
+
+@dataclass
+class Template:
+    """A loaded template and what the function needs from it."""
+
+    ref: TemplateRef
+    spec: dict[str, Any]
+    name: str
+    decls: dict[str, pipeline_params.ParamDecl]
+    #: derived forms cached with the template (e.g. the protobuf Struct of `spec`)
+    derived: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_base(uri: str) -> Base:
+    """TEMPLATE_BASE as a `Base`, or ValueError saying what is wrong with it."""
+    if not uri.startswith("gs://"):
+        raise ValueError(f"TEMPLATE_BASE must be a gs:// URI, got '{uri}'")
+    bucket, _, prefix = uri[len("gs://") :].partition("/")
+    prefix = prefix.strip("/")
+    if not bucket or ".." in prefix.split("/"):
+        raise ValueError(f"TEMPLATE_BASE must be gs://<bucket>[/<prefix>], got '{uri}'")
+    return Base(bucket, prefix)
+
+
+def check_version(version: str, where: str) -> str:
+    """`version` if it is a safe version tag (one path segment), else 400 naming `where`."""
+    if not _VERSION.fullmatch(version) or ".." in version:
+        raise TriggerError(
+            400,
+            f"{where}: '{version:.80}' is not a version tag (letters, digits, . _ + -) "
+            "nor 'latest' nor a gs:// URI",
+        )
+    return version
+
+
+def versioned_ref(base: Base, version: str, pipeline: str) -> TemplateRef:
+    """The published layout: <base>/<version>/templates/<pipeline>.yaml."""
+    return TemplateRef(base.bucket, base.path(version, "templates", f"{pipeline}.yaml"), version)
+
+
+def ref_from_uri(base: Base, uri: str) -> TemplateRef:
+    """A full template URI checked to lie under the base (403 otherwise)."""
+    outside = f"template '{uri:.200}' is outside the allowed base {base.uri}/"
+    if not uri.startswith("gs://"):
+        raise TriggerError(403, outside + " (only gs:// URIs under the base are run)")
+    bucket, _, path = uri[len("gs://") :].partition("/")
+    segments = path.split("/")
+    if ".." in segments:
+        raise TriggerError(403, outside + " ('..' is not allowed in template URIs)")
+    path = posixpath.normpath("/" + path).lstrip("/")
+    if bucket != base.bucket or not (not base.prefix or path.startswith(base.prefix + "/")):
+        raise TriggerError(403, outside)
+    rel = path[len(base.prefix) + 1 :] if base.prefix else path
+    parts = rel.split("/")
+    # <version>/templates/<file>: the published layout, so the version label is meaningful
+    version = parts[0] if len(parts) == 3 and parts[1] == "templates" else "custom"
+    return TemplateRef(bucket, path, version)
+
+
+def load_template(ref: TemplateRef, data: bytes) -> Template:
+    """Parse a compiled KFP template (YAML or JSON); 500 if it is not one."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        docs = [d for d in yaml.load_all(data, Loader=loader) if d is not None]
+    except yaml.YAMLError as err:
+        raise TriggerError(500, f"template {ref.uri} is not valid YAML: {err}", "error") from None
+    # A KFP IR file may carry a second document (platform config); the pipeline spec comes first.
+    spec = docs[0] if docs else None
+    if isinstance(spec, dict) and "pipelineSpec" in spec:  # a PipelineJob JSON, as KFP v1 wrote
+        spec = spec["pipelineSpec"]
+    try:
+        if not isinstance(spec, dict):
+            raise ValueError("not a mapping")
+        decls = pipeline_params.declared_parameters(spec)
+    except ValueError as err:
+        raise TriggerError(
+            500, f"template {ref.uri} is not a compiled KFP pipeline: {err}", "error"
+        ) from None
+    return Template(ref, spec, pipeline_params.pipeline_name(spec), decls)
+
+
+class TemplateStore:
+    """Resolves and loads templates under one base, with the caches described above."""
+
+    def __init__(
+        self,
+        base: Base,
+        read: Callable[[str, str], bytes],
+        latest_ttl: float = 60.0,
+        max_templates: int = 32,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base = base
+        self._read = read
+        self._latest_ttl = latest_ttl
+        self._max = max_templates
+        self._clock = clock
+        self._latest: tuple[float, str] | None = None
+        self._templates: OrderedDict[str, Template] = OrderedDict()
+        self._lock = threading.Lock()
+        self.reads = 0  # objects read from storage, for tests of the caching
+
+    def resolve(self, template: str, pipeline: str) -> TemplateRef:
+        """Where `template` (latest | tag | gs:// URI) of `pipeline` lives."""
+        if "://" in template:
+            return ref_from_uri(self.base, template)
+        if template == LATEST:
+            return versioned_ref(self.base, self.latest_version(), pipeline)
+        return versioned_ref(self.base, check_version(template, "field 'template'"), pipeline)
+
+    def latest_version(self) -> str:
+        """The version latest.json points at, re-read after `latest_ttl` seconds."""
+        now = self._clock()
+        cached = self._latest
+        if cached and now - cached[0] < self._latest_ttl:
+            return cached[1]
+        path = self.base.path("latest.json")
+        data = self._get(path, f"no published 'latest' under {self.base.uri}/")
+        try:
+            version = json.loads(data)["version"]
+        except (ValueError, KeyError, TypeError):
+            raise TriggerError(
+                500,
+                f'gs://{self.base.bucket}/{path} is malformed: expected {{"version": "..."}}',
+                "error",
+            ) from None
+        if not isinstance(version, str):
+            raise TriggerError(
+                500, f"gs://{self.base.bucket}/{path}: 'version' is not a string", "error"
+            )
+        try:
+            check_version(version, f"gs://{self.base.bucket}/{path}")
+        except TriggerError as err:
+            raise TriggerError(500, err.message, "error") from None
+        self._latest = (now, version)
+        return version
+
+    def load(self, ref: TemplateRef) -> Template:
+        """The template at `ref`, from the cache when this instance has read it before."""
+        with self._lock:
+            cached = self._templates.get(ref.uri)
+            if cached is not None:
+                self._templates.move_to_end(ref.uri)
+                return cached
+        hint = f"version '{ref.version}' has no template " if ref.version != "custom" else ""
+        template = load_template(ref, self._get(ref.path, f"{hint}{ref.uri} not found", ref.bucket))
+        with self._lock:
+            self._templates[ref.uri] = template
+            while len(self._templates) > self._max:
+                self._templates.popitem(last=False)
+        return template
+
+    def _get(self, path: str, missing: str, bucket: str | None = None) -> bytes:
+        self.reads += 1
+        try:
+            return self._read(bucket or self.base.bucket, path)
+        except ObjectNotFoundError:
+            raise TriggerError(404, missing) from None
