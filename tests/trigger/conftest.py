@@ -1,4 +1,4 @@
-"""Fixtures for the trigger tests: GCS emulator with published templates, fake Vertex, the function."""
+"""Trigger test fixtures: GCS emulator with published templates, fake Vertex, the function."""
 
 from __future__ import annotations
 
