@@ -1,0 +1,133 @@
+"""compile.py --publish against a GCS emulator, through the real google-cloud-storage client."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from google.cloud import storage
+
+from fakes.gcs import gcs_emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "acme-pipelines"
+BASE = f"gs://{BUCKET}/churn"
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with gcs_emulator(buckets=(BUCKET,)) as host:
+        yield host
+
+
+@pytest.fixture
+def bucket(emulator):
+    client = storage.Client(project="test-project")
+    bucket = client.bucket(BUCKET)
+    for blob in list(client.list_blobs(BUCKET)):
+        blob.delete()
+    return bucket
+
+
+def publish(emulator: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "STORAGE_EMULATOR_HOST": emulator}
+    return subprocess.run(
+        [sys.executable, "compile.py", "--publish", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def listing(bucket) -> dict[str, str]:
+    return {b.name: b.md5_hash for b in bucket.client.list_blobs(BUCKET)}
+
+
+def test_publish_lands_templates_and_code_under_the_version_and_moves_latest(emulator, bucket):
+    done = publish(emulator, BASE, "--version", "v1.0.0")
+    assert done.returncode == 0, done.stderr
+    names = set(listing(bucket))
+    assert {
+        "churn/v1.0.0/templates/churn-training.yaml",
+        "churn/v1.0.0/templates/churn-scoring.yaml",
+        "churn/v1.0.0/spark/churn.zip",
+        "churn/v1.0.0/manifest.json",
+        "churn/latest.json",
+    } <= names
+    jobs = {n.rsplit("/", 1)[1] for n in names if n.startswith("churn/v1.0.0/spark/")}
+    assert {"preprocess.py", "train.py", "tune.py", "score.py"} <= jobs
+    assert json.loads(bucket.blob("churn/latest.json").download_as_text()) == {"version": "v1.0.0"}
+
+    template = yaml.safe_load(
+        bucket.blob("churn/v1.0.0/templates/churn-training.yaml").download_as_text()
+    )
+    code = template["root"]["inputDefinitions"]["parameters"]["spark_code_uri"]
+    assert code["defaultValue"] == f"{BASE}/v1.0.0/spark"
+    committed = yaml.safe_load((ROOT / "build/vertex/churn-training.yaml").read_text())
+    committed["root"]["inputDefinitions"]["parameters"]["spark_code_uri"]["defaultValue"] = code[
+        "defaultValue"
+    ]
+    assert template == committed  # the only difference from build/ is where the code lives
+
+    archive = zipfile.ZipFile(
+        io.BytesIO(bucket.blob("churn/v1.0.0/spark/churn.zip").download_as_bytes())
+    )
+    assert "churn/__init__.py" in archive.namelist()
+    manifest = json.loads(bucket.blob("churn/v1.0.0/manifest.json").download_as_text())
+    assert manifest["version"] == "v1.0.0"
+    assert set(manifest["files"]) == {
+        n.removeprefix("churn/v1.0.0/")
+        for n in names
+        if n.startswith("churn/v1.0.0/") and not n.endswith("manifest.json")
+    }
+
+
+def test_an_existing_version_is_not_overwritten_unless_forced(emulator, bucket):
+    assert publish(emulator, BASE, "--version", "v1").returncode == 0
+    assert publish(emulator, BASE, "--version", "v2").returncode == 0
+    before = listing(bucket)
+
+    again = publish(emulator, BASE, "--version", "v1")
+    assert again.returncode == 1
+    assert "version 'v1' already exists" in again.stderr and "--force" in again.stderr
+    assert listing(bucket) == before
+    assert json.loads(bucket.blob("churn/latest.json").download_as_text())["version"] == "v2"
+
+    forced = publish(emulator, BASE, "--version", "v1", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(bucket.blob("churn/latest.json").download_as_text())["version"] == "v1"
+
+
+def test_publishing_is_byte_identical_for_the_same_code(emulator, bucket):
+    assert publish(emulator, BASE, "--version", "a").returncode == 0
+    assert publish(emulator, BASE, "--version", "b").returncode == 0
+    blobs = listing(bucket)
+    for name, md5 in blobs.items():
+        if name.startswith("churn/a/") and "/templates/" not in name and "manifest" not in name:
+            assert blobs[name.replace("churn/a/", "churn/b/")] == md5, name
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["s3://bucket/x", "--version", "v1"], "is not a gs://BUCKET[/PREFIX] URI"),
+        ([BASE, "--version", "latest"], "not 'latest'"),
+        ([BASE, "--version", "../v1"], "--version '../v1'"),
+    ],
+)
+def test_bad_publish_arguments_write_nothing(emulator, bucket, args, message):
+    done = publish(emulator, *args)
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert listing(bucket) == {}
+
+
+def test_publish_without_version_is_a_usage_error(emulator, bucket):
+    done = publish(emulator, BASE)
+    assert done.returncode == 2 and "--publish needs --version" in done.stderr
