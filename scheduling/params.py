@@ -82,6 +82,8 @@ def check_schedule_parameters(
     schedule: Schedule, env: Environment | None, catalog: Catalog
 ) -> tuple[dict[str, Any], list[Problem]]:
     """The typed parameters a schedule sends in `env`, and every problem with them."""
+    if not schedule.pipeline:
+        return {}, []  # already reported as a missing key
     decls = catalog.pipelines.get(schedule.pipeline)
     if decls is None:
         return {}, [unknown_pipeline(schedule, catalog)]

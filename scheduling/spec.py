@@ -225,7 +225,11 @@ def _integer(c: _Collector, path: tuple, value: Any, default: int, low: int, hig
 
 
 def parse_schedule(name: str, file: str, doc: Document) -> tuple[Schedule | None, list[Problem]]:
-    """A Schedule from a parsed file named `<name>.yaml`, and every problem in it."""
+    """A Schedule from a parsed file named `<name>.yaml`, and every problem in it.
+
+    The schedule is None only when the file is not a mapping; with problems it carries defaults
+    in place of the bad values and must not be deployed.
+    """
     c = _Collector(file, doc)
     _structure_problems(c)
     data = doc.data
@@ -276,8 +280,8 @@ def parse_schedule(name: str, file: str, doc: Document) -> tuple[Schedule | None
             "for HTTP targets (15s to 30m)",
         )
     max_runs = _integer(c, ("max_concurrent_runs",), data.get("max_concurrent_runs"), 1, 1, 1000)
-    if c.problems:
-        return None, c.problems
+    # Returned even with problems, so that its parameters are still checked: every problem in
+    # every file is reported in one run.
     schedule = Schedule(
         name=name,
         file=file,
@@ -293,7 +297,7 @@ def parse_schedule(name: str, file: str, doc: Document) -> tuple[Schedule | None
         max_concurrent_runs=max_runs,
         doc=doc,
     )
-    return schedule, []
+    return schedule, c.problems
 
 
 def _parse_retry(c: _Collector, value: Any) -> Retry:

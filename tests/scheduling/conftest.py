@@ -1,0 +1,92 @@
+"""Fixtures for the scheduling tests: compiled fixture templates, a schedules tree, the fake."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fakes.scheduler import FakeScheduler, running_scheduler
+from scheduling.api import RetryPolicy
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def templates_dir(tmp_path_factory) -> Path:
+    """build/vertex-like directory with churn-training and churn-scoring compiled by kfp."""
+    from tests.scheduling.fixture_pipelines import compile_into
+
+    return compile_into(tmp_path_factory.mktemp("templates") / "vertex")
+
+
+class Tree:
+    """A schedules/ directory in tmp_path that tests write YAML files into."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "environments").mkdir(parents=True, exist_ok=True)
+
+    def write(self, name: str, text: str) -> Path:
+        """Write schedules/<name> (dedented)."""
+        path = self.root / name
+        path.write_text(textwrap.dedent(text).lstrip())
+        return path
+
+    def remove(self, name: str) -> None:
+        """Delete schedules/<name>."""
+        (self.root / name).unlink()
+
+    def edit(self, name: str, old: str, new: str) -> None:
+        """Replace `old` by `new` in schedules/<name> (which must contain it)."""
+        path = self.root / name
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new))
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch) -> Tree:
+    """A copy of the shipped schedules/ tree in tmp_path, which is the working directory."""
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "schedules"
+    shutil.copytree(REPO / "schedules", root)
+    return Tree(root)
+
+
+@pytest.fixture
+def empty_tree(tmp_path, monkeypatch) -> Tree:
+    """A schedules/ tree with the shipped environments and no schedules (cwd: tmp_path)."""
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "schedules"
+    shutil.copytree(REPO / "schedules" / "environments", root / "environments")
+    return Tree(root)
+
+
+@pytest.fixture(scope="module")
+def scheduler_server() -> Iterator[tuple[FakeScheduler, str]]:
+    """One fake Cloud Scheduler per test module."""
+    with running_scheduler() as served:
+        yield served
+
+
+@pytest.fixture
+def fake(scheduler_server, monkeypatch) -> FakeScheduler:
+    """The fake, emptied, with SCHEDULER_EMULATOR_HOST pointing at it."""
+    fake, host = scheduler_server
+    with fake.lock:
+        fake.jobs.clear()
+        fake.faults.clear()
+        fake.deliveries.clear()
+        fake.calls.clear()
+    monkeypatch.setenv("SCHEDULER_EMULATOR_HOST", host)
+    return fake
+
+
+@pytest.fixture
+def no_sleep() -> RetryPolicy:
+    """The production retry policy without the waiting."""
+    return RetryPolicy(sleep=lambda _seconds: None)
