@@ -1,0 +1,229 @@
+"""Pure logic of the trigger: request checks, job ids, labels, template resolution, settings."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from main import Settings
+from template_store import (
+    ObjectNotFoundError,
+    TemplateStore,
+    parse_base,
+    ref_from_uri,
+)
+from trigger_request import (
+    TriggerError,
+    build_fire,
+    check_content_type,
+    job_id_for,
+    label_value,
+    parse_body,
+)
+
+VERTEX_ID = re.compile(r"[a-z][-a-z0-9]{0,127}")
+LABEL = re.compile(r"[a-z0-9_-]{0,63}")
+BASE = parse_base("gs://acme/pipelines")
+TEMPLATE = b"""
+pipelineInfo: {name: churn-training}
+root:
+  inputDefinitions:
+    parameters:
+      raw_data_uri: {parameterType: STRING}
+"""
+
+
+def fire_for(schedule: str | None, when: str | None = "2026-11-30T02:00:00Z"):
+    body = {"pipeline": "churn-training", "parameters": {}}
+    if schedule is not None:
+        body["schedule"] = schedule
+    return build_fire(body, when, None)
+
+
+def test_job_id_is_schedule_plus_fire_time_in_utc():
+    fire = fire_for("Weekly_Retrain", "2026-11-30T03:00:00+01:00")
+
+    assert job_id_for(fire) == "weekly-retrain-20261130t020000z"
+
+
+def test_the_same_fire_always_gets_the_same_id_and_manual_calls_never_do():
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+    assert job_id_for(fire_for("s")) == job_id_for(fire_for("s"))
+    manual = fire_for("s", when=None)
+    assert job_id_for(manual, now, "aaaaaa") == "s-manual-20261126t120000z-aaaaaa"
+    assert job_id_for(manual) != job_id_for(manual)
+
+
+@given(st.text(min_size=1, max_size=300).filter(lambda s: s.strip()))
+def test_job_ids_and_labels_are_always_valid(schedule):
+    fire = fire_for(schedule)
+
+    assert VERTEX_ID.fullmatch(job_id_for(fire))
+    assert LABEL.fullmatch(label_value(schedule))
+
+
+def test_long_names_are_cut_with_a_hash_so_they_stay_distinct():
+    a = fire_for("x" * 200 + "a")
+    b = fire_for("x" * 200 + "b")
+
+    assert job_id_for(a) != job_id_for(b)
+    assert len(job_id_for(a)) == 128
+
+
+def test_the_schedule_falls_back_to_the_scheduler_job_name():
+    fire = build_fire(
+        {"pipeline": "p"}, "2026-11-30T02:00:00Z", "projects/p/locations/l/jobs/nightly"
+    )
+
+    assert fire.schedule == "nightly"
+    assert fire.template == "latest"
+
+
+def test_a_scheduled_call_needs_a_schedule_name():
+    with pytest.raises(TriggerError, match="needs field 'schedule'"):
+        build_fire({"pipeline": "p"}, "2026-11-30T02:00:00Z", None)
+
+
+def test_every_body_problem_is_reported_at_once():
+    with pytest.raises(TriggerError) as err:
+        build_fire({"template": 3, "parameters": [], "extra": 1}, None, None)
+
+    message = err.value.message
+    for part in ("'extra'", "'pipeline' is required", "'template' must be", "'parameters' must"):
+        assert part in message
+    assert err.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"NaN", "NaN is not valid JSON"),
+        (b'{"a": 1', "line 1 column 8"),
+        (b"\xff\xfe\x00", "body is not"),
+        (b"  ", "body is empty"),
+    ],
+)
+def test_bodies_that_are_not_json_objects(data, message):
+    with pytest.raises(TriggerError, match=message):
+        parse_body(data)
+
+
+def test_content_type_may_carry_a_charset_but_must_be_json():
+    check_content_type("application/json")
+    with pytest.raises(TriggerError) as err:
+        check_content_type("application/x-www-form-urlencoded")
+    assert err.value.status == 415
+
+
+@pytest.mark.parametrize(
+    ("uri", "version"),
+    [
+        ("gs://acme/pipelines/v3/templates/churn-training.yaml", "v3"),
+        ("gs://acme/pipelines//v3/./templates/churn-training.yaml", "v3"),
+        ("gs://acme/pipelines/adhoc/churn-training.yaml", "custom"),
+    ],
+)
+def test_uris_under_the_base_are_accepted(uri, version):
+    assert ref_from_uri(BASE, uri).version == version
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "gs://acme/pipelines/../secrets/churn-training.yaml",
+        "gs://acme/pipelines/v1/../../x.yaml",
+        "gs://acme/pipelinesx/v1/templates/churn-training.yaml",
+        "gs://acme/churn-training.yaml",
+        "gs://other/pipelines/v1/templates/churn-training.yaml",
+        "file:///etc/passwd",
+    ],
+)
+def test_uris_outside_the_base_are_forbidden(uri):
+    with pytest.raises(TriggerError) as err:
+        ref_from_uri(BASE, uri)
+    assert err.value.status == 403
+
+
+class Bucket:
+    """Objects in memory, read through the same callable shape as the GCS reader."""
+
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+
+    def __call__(self, bucket: str, path: str) -> bytes:
+        try:
+            return self.objects[f"{bucket}/{path}"]
+        except KeyError:
+            raise ObjectNotFoundError(path) from None
+
+
+def test_templates_are_cached_by_uri_and_latest_only_for_its_ttl():
+    now = [0.0]
+    bucket = Bucket(
+        {
+            "acme/pipelines/latest.json": b'{"version": "v1"}',
+            "acme/pipelines/v1/templates/churn-training.yaml": TEMPLATE,
+            "acme/pipelines/v2/templates/churn-training.yaml": TEMPLATE,
+        }
+    )
+    store = TemplateStore(BASE, bucket, latest_ttl=60, clock=lambda: now[0])
+
+    first = store.load(store.resolve("latest", "churn-training"))
+    again = store.load(store.resolve("latest", "churn-training"))
+    assert again is first
+    assert store.reads == 2  # latest.json + the template, once each
+
+    bucket.objects["acme/pipelines/latest.json"] = b'{"version": "v2"}'
+    now[0] = 30
+    assert store.resolve("latest", "churn-training").version == "v1"
+    now[0] = 61
+    assert store.resolve("latest", "churn-training").version == "v2"
+    assert list(store.load(store.resolve("latest", "churn-training")).decls) == ["raw_data_uri"]
+
+
+@pytest.mark.parametrize(
+    ("objects", "status", "message"),
+    [
+        ({}, 404, "no published 'latest' under gs://acme/pipelines/"),
+        ({"acme/pipelines/latest.json": b"[]"}, 500, "is malformed"),
+        ({"acme/pipelines/latest.json": b'{"version": "../x"}'}, 500, "is not a version tag"),
+        (
+            {
+                "acme/pipelines/latest.json": b'{"version": "v1"}',
+                "acme/pipelines/v1/templates/churn-training.yaml": b"just: text",
+            },
+            500,
+            "is not a compiled KFP pipeline",
+        ),
+    ],
+)
+def test_broken_publications_are_named(objects, status, message):
+    store = TemplateStore(BASE, Bucket(objects))
+
+    with pytest.raises(TriggerError, match=message) as err:
+        store.load(store.resolve("latest", "churn-training"))
+    assert err.value.status == status
+
+
+def test_settings_name_every_missing_or_wrong_variable():
+    with pytest.raises(ValueError) as err:
+        Settings.from_env({"TEMPLATE_BASE": "s3://x", "MAX_BODY_BYTES": "lots"})
+
+    for part in ("PROJECT is not set", "REGION is not set", "gs:// URI", "MAX_BODY_BYTES"):
+        assert part in str(err.value)
+
+
+def test_settings_defaults():
+    settings = Settings.from_env(
+        {"GOOGLE_CLOUD_PROJECT": "p", "REGION": "europe-west4", "TEMPLATE_BASE": "gs://b/t/"}
+    )
+
+    assert settings.project == "p"
+    assert settings.base.uri == "gs://b/t"
+    assert settings.max_body_bytes == 65536
+    assert settings.latest_ttl == 60
+    assert settings.pipeline_root is None
