@@ -26,6 +26,12 @@ def compile_parser() -> argparse.ArgumentParser:
         metavar="gs://BUCKET/PREFIX",
         help="upload the vertex templates and spark/ under PREFIX/VERSION/ and move 'latest'",
     )
+    parser.add_argument(
+        "--registry",
+        metavar="https://REGION-kfp.pkg.dev/PROJECT/REPO",
+        help="with --publish: also upload the templates to this Artifact Registry repository, "
+        "tagged with the version and 'latest'",
+    )
     parser.add_argument("--version", help="the version to publish (with --publish)")
     parser.add_argument(
         "--force", action="store_true", help="with --publish: overwrite an existing version"
@@ -41,8 +47,8 @@ def compile_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.publish and not args.version:
         parser.error("--publish needs --version")
-    if args.version and not args.publish:
-        parser.error("--version is only used with --publish")
+    if (args.version or args.registry or args.force) and not args.publish:
+        parser.error("--version, --registry and --force are only used with --publish")
     targets = ("vertex",) if args.publish else ((args.target,) if args.target else TARGETS)
 
     results = compiling.compile_all(targets)
@@ -90,7 +96,16 @@ def _publish(args: argparse.Namespace, results: list[compiling.Compiled]) -> int
             )
         templates = {r.pipeline: r.text for r in results}
         bundle = publishing.build_bundle(location, version, templates)
+        if args.registry and not args.force:
+            taken = publishing.registry_conflicts(args.registry, bundle)
+            if taken:  # refuse before GCS is touched
+                raise publishing.PublishError(
+                    f"version '{version}' already exists in {args.registry} for: "
+                    f"{', '.join(taken)}; publish a new version, or pass --force"
+                )
         written = publishing.publish(location, bundle, force=args.force)
+        if args.registry:
+            written += publishing.publish_to_registry(args.registry, bundle, force=args.force)
     except publishing.PublishError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

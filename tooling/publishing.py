@@ -145,3 +145,86 @@ def publish(
     bucket.blob(latest_key).upload_from_string(pointer, content_type="application/json")
     written.append(f"gs://{location.bucket}/{latest_key}")
     return written
+
+
+def _registry(host: str):
+    from kfp.registry import RegistryClient
+
+    if not re.match(r"^https?://[^/]+/.+", host):
+        raise PublishError(
+            f"--registry '{host}': expected https://REGION-kfp.pkg.dev/PROJECT/REPOSITORY"
+        )
+    return RegistryClient(host=host)
+
+
+def _registry_templates(bundle: Bundle) -> dict[str, bytes]:
+    """The bundle's templates by package name (the pipeline name the registry files them under)."""
+    return {
+        yaml.safe_load(data)["pipelineInfo"]["name"]: data
+        for name, data in sorted(bundle.files.items())
+        if name.startswith("templates/")
+    }
+
+
+def _has_tag(client, package: str, tag: str) -> bool:
+    import requests
+
+    try:
+        client.get_tag(package, tag)
+    except requests.HTTPError as err:
+        if err.response is not None and err.response.status_code == 404:
+            return False
+        raise
+    return True
+
+
+def registry_conflicts(host: str, bundle: Bundle) -> list[str]:
+    """The packages in the registry that already carry this version's tag."""
+    import requests
+
+    client = _registry(host)
+    try:
+        return [p for p in _registry_templates(bundle) if _has_tag(client, p, bundle.version)]
+    except requests.RequestException as err:
+        raise PublishError(f"registry {host}: {err}") from err
+
+
+def publish_to_registry(host: str, bundle: Bundle, *, force: bool = False) -> list[str]:
+    """Upload the bundle's templates to a Kubeflow pipeline registry (Artifact Registry).
+
+    Each template becomes a version of the package named after its pipeline, tagged with the
+    version; then each package's `latest` tag moves to it. The templates are the GCS bundle's,
+    so they run the Spark code published there. Call `registry_conflicts` first to refuse before
+    anything is written anywhere.
+    """
+    import tempfile
+
+    import requests
+
+    client = _registry(host)
+    try:
+        existing = set(registry_conflicts(host, bundle))
+        if existing and not force:
+            raise PublishError(
+                f"version '{bundle.version}' already exists in {host} for: "
+                f"{', '.join(sorted(existing))}; publish a new version, or pass --force"
+            )
+        uploaded = []
+        for package, data in _registry_templates(bundle).items():
+            if package in existing:
+                client.delete_tag(package, bundle.version)
+            with tempfile.NamedTemporaryFile(suffix=".yaml") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                _, digest = client.upload_pipeline(tmp.name, tags=[bundle.version])
+            uploaded.append((package, digest))
+        written = []
+        for package, digest in uploaded:
+            if _has_tag(client, package, "latest"):
+                client.update_tag(package, digest, "latest")
+            else:
+                client.create_tag(package, digest, "latest")
+            written.append(f"{host}/{package}:{bundle.version} ({digest[:19]}...)")
+        return written
+    except requests.RequestException as err:
+        raise PublishError(f"registry {host}: {err}") from err

@@ -131,3 +131,44 @@ def test_bad_publish_arguments_write_nothing(emulator, bucket, args, message):
 def test_publish_without_version_is_a_usage_error(emulator, bucket):
     done = publish(emulator, BASE)
     assert done.returncode == 2 and "--publish needs --version" in done.stderr
+
+
+@pytest.fixture
+def registry():
+    from fakes.kfp_registry import kfp_registry
+
+    with kfp_registry() as served:
+        yield served
+
+
+def test_publish_to_a_pipeline_registry_tags_the_version_and_moves_latest(
+    emulator, bucket, registry
+):
+    store, host = registry
+    assert publish(emulator, BASE, "--version", "v1", "--registry", host).returncode == 0
+    done = publish(emulator, BASE, "--version", "v2", "--registry", host)
+    assert done.returncode == 0, done.stderr
+    for package in ("churn-training", "churn-scoring"):
+        assert store.tags[(package, "latest")] == store.tags[(package, "v2")]
+        assert store.tags[(package, "v1")] != store.tags[(package, "v2")]
+        served = yaml.safe_load(store.tag_target(package, "v2"))
+        code = served["root"]["inputDefinitions"]["parameters"]["spark_code_uri"]["defaultValue"]
+        assert code == f"{BASE}/v2/spark"  # the registry's template runs v2's code on GCS
+        gcs = bucket.blob(f"churn/v2/templates/{package}.yaml").download_as_bytes()
+        assert store.tag_target(package, "v2") == gcs
+
+
+def test_an_existing_registry_version_is_refused_before_anything_is_written(
+    emulator, bucket, registry
+):
+    store, host = registry
+    assert publish(emulator, BASE, "--version", "v1", "--registry", host).returncode == 0
+    bucket.blob("churn/v1/manifest.json").delete()  # GCS alone would accept v1 again
+    before_gcs, before_tags = listing(bucket), dict(store.tags)
+    done = publish(emulator, BASE, "--version", "v1", "--registry", host)
+    assert done.returncode == 1
+    assert "already exists in" in done.stderr and "churn-training" in done.stderr
+    assert listing(bucket) == before_gcs and store.tags == before_tags
+
+    forced = publish(emulator, BASE, "--version", "v1", "--registry", host, "--force")
+    assert forced.returncode == 0, forced.stderr
