@@ -20,12 +20,12 @@ import argparse
 import base64
 import contextlib
 import hashlib
+import http.client
 import json
 import re
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from concurrent import futures
@@ -420,9 +420,9 @@ def oidc_token(service_account: str, audience: str, issued: datetime) -> str:
 
 
 def _deliver(pb: _JobPb, schedule_time: datetime) -> Delivery:
-    http = pb.http_target
+    target = pb.http_target
     job_id = pb.name.rsplit("/", 1)[-1]
-    headers = dict(http.headers)
+    headers = dict(target.headers)
     headers.update(
         {
             "User-Agent": "Google-Cloud-Scheduler",
@@ -433,25 +433,37 @@ def _deliver(pb: _JobPb, schedule_time: datetime) -> Delivery:
             + "Z",
         }
     )
-    if http.body and not any(k.lower() == "content-type" for k in headers):
+    if target.body and not any(k.lower() == "content-type" for k in headers):
         headers["Content-Type"] = "application/octet-stream"
-    if http.WhichOneof("authorization_header") == "oidc_token":
-        audience = http.oidc_token.audience or http.uri
-        token = oidc_token(http.oidc_token.service_account_email, audience, datetime.now(UTC))
+    if target.WhichOneof("authorization_header") == "oidc_token":
+        audience = target.oidc_token.audience or target.uri
+        token = oidc_token(target.oidc_token.service_account_email, audience, datetime.now(UTC))
         headers["Authorization"] = f"Bearer {token}"
-    method = types.HttpMethod(http.http_method or types.HttpMethod.POST).name
-    request = urllib.request.Request(
-        http.uri, data=http.body or None, headers=headers, method=method
-    )
+    method = types.HttpMethod(target.http_method or types.HttpMethod.POST).name
     deadline = pb.attempt_deadline.seconds or 180
+    status, payload = _http_call(method, target.uri, headers, target.body, deadline)
+    return Delivery(job_id, schedule_time, target.uri, headers, target.body, status, payload)
+
+
+def _http_call(
+    method: str, uri: str, headers: dict[str, str], body: bytes, timeout: float
+) -> tuple[int, bytes]:
+    """One HTTP request with header names sent exactly as given (urllib would recase them)."""
+    url = urllib.parse.urlsplit(uri)
+    conn_type = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    target = url.path or "/"
+    if url.query:
+        target += "?" + url.query
     try:
-        with urllib.request.urlopen(request, timeout=deadline) as response:
-            status, payload = response.status, response.read()
-    except urllib.error.HTTPError as err:
-        status, payload = err.code, err.read()
-    except (urllib.error.URLError, OSError) as err:
-        status, payload = 0, str(err).encode()
-    return Delivery(job_id, schedule_time, http.uri, headers, http.body, status, payload)
+        conn = conn_type(url.hostname, url.port, timeout=timeout)
+        try:
+            conn.request(method, target, body=body or None, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+    except (OSError, http.client.HTTPException) as err:
+        return 0, str(err).encode()
 
 
 @contextlib.contextmanager
