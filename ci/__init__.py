@@ -1,0 +1,1 @@
+"""Helpers the CI flows call (.github/workflows/, cloudbuild/): plan comments, environment values."""
