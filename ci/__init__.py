@@ -1,1 +1,1 @@
-"""Helpers the CI flows call (.github/workflows/, cloudbuild/): plan comments, environment values."""
+"""Helpers the CI flows call (.github/workflows/, cloudbuild/): plan comment, env settings."""

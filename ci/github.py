@@ -57,9 +57,7 @@ def find_comment(comments: list[dict[str, Any]], marker: str) -> dict[str, Any] 
     return None
 
 
-def upsert_comment(
-    api_url: str, repo: str, pr: int, token: str, body: str, marker: str
-) -> Outcome:
+def upsert_comment(api_url: str, repo: str, pr: int, token: str, body: str, marker: str) -> Outcome:
     """Update the PR's comment that carries `marker` to `body`, or create it when there is none."""
     base = api_url.rstrip("/")
     listing = f"{base}/repos/{repo}/issues/{pr}/comments"
