@@ -7,6 +7,7 @@ line of the file that set the value.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,16 @@ def check_schedule_parameters(
     if decls is None:
         return {}, [unknown_pipeline(schedule, catalog)]
     values = merged_parameters(schedule, env, decls)
-    typed, errors = check_parameters(decls, values)
     problems = []
+    for name in list(values):
+        unfit = json_problem(values[name])
+        if unfit:
+            file, line = _where(schedule, env, name)
+            problems.append(
+                Problem(file, line, f"pipeline '{schedule.pipeline}': parameter '{name}': {unfit}")
+            )
+            del values[name]
+    typed, errors = check_parameters(decls, values)
     for err in errors:
         if err.name in schedule.parameters:
             file, line = schedule.file, schedule.doc.line("parameters", err.name)
@@ -105,6 +114,32 @@ def check_schedule_parameters(
             where = ""
         problems.append(Problem(file, line, f"pipeline '{schedule.pipeline}': {err}{where}"))
     return typed, problems
+
+
+INT64 = 2**63
+
+
+def json_problem(value: Any) -> str | None:
+    """Why a parameter value cannot travel in the trigger's JSON body, or None."""
+    if value is None or isinstance(value, bool | str):
+        return None
+    if isinstance(value, int):
+        return None if -INT64 <= value < INT64 else "integer does not fit in 64 bits"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value} is not a finite number"
+    if isinstance(value, list):
+        return next((p for p in map(json_problem, value) if p), None)
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            return "mapping keys must be strings"
+        return next((p for p in map(json_problem, value.values()) if p), None)
+    return f"a {type(value).__name__} value is not plain JSON (quote it to make it a string)"
+
+
+def _where(schedule: Schedule, env: Environment | None, name: str) -> tuple[str, int]:
+    if name in schedule.parameters or env is None:
+        return schedule.file, schedule.doc.line("parameters", name)
+    return env.file, env.doc.line("parameters", name)
 
 
 def unknown_pipeline(schedule: Schedule, catalog: Catalog) -> Problem:

@@ -6,6 +6,7 @@ found, each with the line it is on; nothing here reads files or talks to an API.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ MAX_ATTEMPT_DEADLINE = 30 * 60.0
 MAX_DESCRIPTION = 500
 MAX_JOB_ID = 500
 
+MAX_DURATION = 365 * 24 * 3600.0
 DEFAULT_ATTEMPT_DEADLINE = 180.0
 DEFAULT_MIN_BACKOFF = 5.0
 DEFAULT_MAX_BACKOFF = 3600.0
@@ -123,18 +125,28 @@ ENVIRONMENT_KEYS = (
 
 
 def parse_duration(value: Any) -> float | None:
-    """Seconds from `30s`, `10m`, `1h30m`, `1.5s` or a bare number of seconds; None if invalid."""
+    """Seconds from `30s`, `10m`, `1h30m`, `1.5s` or a bare number of seconds; None if invalid
+    (or longer than a year)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value) if value >= 0 and value == value and value != float("inf") else None
-    if not isinstance(value, str) or not value.strip():
+        seconds = value
+    elif isinstance(value, str) and value.strip():
+        match = _DURATION.match(value.strip())
+        if not match or not any(match.groups()):
+            return None
+        hours, minutes, secs = match.groups()
+        seconds = int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(secs or 0)
+    else:
         return None
-    match = _DURATION.match(value.strip())
-    if not match or not any(match.groups()):
+    try:
+        seconds = float(seconds)
+    except OverflowError:
         return None
-    hours, minutes, seconds = match.groups()
-    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+    # Beyond a year no Cloud Scheduler setting makes sense (and protobuf Durations overflow).
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_DURATION:
+        return None
+    return seconds
 
 
 def format_duration(seconds: float) -> str:
@@ -207,7 +219,11 @@ def _duration(c: _Collector, path: tuple, value: Any, default: float) -> float:
         return default
     seconds = parse_duration(value)
     if seconds is None:
-        c.add(path, f"'{path[-1]}' must be a duration like 30s, 10m or 1h30m, got {value!r:.60}")
+        c.add(
+            path,
+            f"'{path[-1]}' must be a duration like 30s, 10m or 1h30m (at most a year), "
+            f"got {value!r:.60}",
+        )
         return default
     return seconds
 
@@ -219,7 +235,7 @@ def _integer(c: _Collector, path: tuple, value: Any, default: int, low: int, hig
         c.add(path, f"'{path[-1]}' must be a whole number, got {value!r:.60}")
         return default
     if not low <= value <= high:
-        c.add(path, f"'{path[-1]}' must be between {low} and {high}, got {value}")
+        c.add(path, f"'{path[-1]}' must be between {low} and {high}, got {str(value)[:30]}")
         return default
     return value
 

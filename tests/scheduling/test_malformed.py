@@ -1,0 +1,143 @@
+"""Property-based: whatever a schedule or environment file holds, validation answers with clear
+`file:line: message` problems, never a traceback."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scheduling.params import load_catalog
+from scheduling.spec import ENVIRONMENT_KEYS, RETRY_KEYS, SCHEDULE_KEYS
+from scheduling.validate import validate_sources
+
+VALID_SCHEDULE = {
+    "pipeline": "churn-training",
+    "template": "latest",
+    "cron": "0 3 * * 1",
+    "time_zone": "Europe/Amsterdam",
+    "description": "Weekly retrain",
+    "enabled": True,
+    "parameters": {"raw_data_uri": "gs://b/raw.csv", "gate_threshold": 0.6, "tune_folds": 3},
+    "retry": {"count": 3, "min_backoff": "30s", "max_backoff": "10m"},
+    "attempt_deadline": "5m",
+    "max_concurrent_runs": 1,
+}
+VALID_ENV = {
+    "project": "acme-dev",
+    "region": "europe-west4",
+    "trigger_url": "https://trigger.test/run",
+    "invoker_service_account": "invoker@acme-dev.iam.gserviceaccount.com",
+    "template_base": "gs://acme/templates",
+    "job_prefix": "dev-",
+    "parameters": {"seed": 7},
+}
+FILE = "schedules/s.yaml"
+ENV_FILE = "schedules/environments/dev.yaml"
+PROBLEM = re.compile(r"^schedules/(s|environments/dev)\.yaml(:[1-9][0-9]*)?: \S.*$", re.S)
+
+text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.dates(),
+    st.datetimes(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    text,
+    st.sampled_from(["0 3 * * 1", "*/5 * * * *", "30s", "10m", "1h", "UTC", "latest", "gs://x"]),
+)
+values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.one_of(text, st.sampled_from(SCHEDULE_KEYS + RETRY_KEYS)), children, max_size=3
+        )
+    ),
+    max_leaves=8,
+)
+
+
+@pytest.fixture(scope="module")
+def catalog(templates_dir):
+    return load_catalog(templates_dir)
+
+
+def check(schedule_text: str, env_text: str, catalog) -> list[str]:
+    result = validate_sources([("s", FILE, schedule_text)], [("dev", ENV_FILE, env_text)], catalog)
+    problems = [str(p) for p in result.problems]
+    for problem in problems:
+        assert PROBLEM.match(problem), problem
+    return problems
+
+
+def dump(data) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def test_the_valid_examples_are_valid(catalog):
+    assert check(dump(VALID_SCHEDULE), dump(VALID_ENV), catalog) == []
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=300))
+def test_any_text_as_a_schedule_file(catalog, raw):
+    check(raw, dump(VALID_ENV), catalog)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values)
+def test_any_yaml_value_as_a_file(catalog, value):
+    problems = check(dump(value), dump(value), catalog)
+    assert problems  # neither a schedule nor an environment can be a random value
+
+
+@settings(
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    replaced=st.dictionaries(st.sampled_from(SCHEDULE_KEYS), values, max_size=4),
+    removed=st.sets(st.sampled_from(SCHEDULE_KEYS), max_size=3),
+    added=st.dictionaries(text, values, max_size=2),
+    retry=st.dictionaries(st.sampled_from(RETRY_KEYS), values, max_size=3),
+    params=st.dictionaries(text, values, max_size=3),
+)
+def test_mutated_schedules(catalog, replaced, removed, added, retry, params):
+    spec = {k: v for k, v in VALID_SCHEDULE.items() if k not in removed}
+    spec.update(added)
+    spec.update(replaced)
+    if isinstance(spec.get("retry"), dict):
+        spec["retry"] = {**spec["retry"], **retry}
+    if isinstance(spec.get("parameters"), dict):
+        spec["parameters"] = {**spec["parameters"], **params}
+    problems = check(dump(spec), dump(VALID_ENV), catalog)
+    for key in ("pipeline", "cron"):
+        if key in removed and key not in replaced:
+            assert any(f"missing required key '{key}'" in p for p in problems), problems
+    if not (replaced or removed or added or retry or params):
+        assert problems == []
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    replaced=st.dictionaries(st.sampled_from(ENVIRONMENT_KEYS), values, max_size=4),
+    removed=st.sets(st.sampled_from(ENVIRONMENT_KEYS), max_size=3),
+)
+def test_mutated_environments(catalog, replaced, removed):
+    env = {k: v for k, v in VALID_ENV.items() if k not in removed}
+    env.update(replaced)
+    problems = check(dump(VALID_SCHEDULE), dump(env), catalog)
+    required = {"project", "region", "trigger_url", "invoker_service_account", "template_base"}
+    for key in (required & removed) - set(replaced):
+        assert any(f"missing required key '{key}'" in p for p in problems), problems
