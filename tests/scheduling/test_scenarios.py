@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import grpc
 import pytest
@@ -11,6 +14,7 @@ from google.protobuf import field_mask_pb2
 
 from scheduling.api import make_client
 from scheduling.cli import main
+from tests.scheduling.conftest import REPO
 
 PARENT = "projects/acme-churn-dev/locations/europe-west4"
 WEEKLY = "dev-churn-training-weekly"
@@ -301,3 +305,25 @@ def test_next_prints_fire_times_in_the_schedule_zone(run):
     code, _, err = run("next", "nope")
     assert code == 1
     assert "no such schedule: nope" in err
+
+
+def test_schedule_py_as_a_process_talks_to_the_emulator_host(tree, templates_dir, fake):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "schedule.py"),
+            "plan",
+            "--env",
+            "dev",
+            "--templates",
+            str(templates_dir),
+            "--detailed-exitcode",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert f"+ create {WEEKLY}" in proc.stdout
+    assert fake.calls["ListJobs"] == 1
