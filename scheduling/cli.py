@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 
+import google.auth.exceptions
 from google.api_core import exceptions as gexc
 
 from scheduling import cron, render
@@ -74,11 +76,16 @@ def main(argv: list[str] | None = None, *, retry: RetryPolicy | None = None) -> 
     """Run one command; returns the exit code."""
     args = build_parser().parse_args(argv)
     retry = retry or RetryPolicy()
-    if args.command == "validate":
-        return cmd_validate(args)
-    if args.command == "next":
-        return cmd_next(args)
-    return cmd_plan_or_apply(args, retry)
+    try:
+        if args.command == "validate":
+            return cmd_validate(args)
+        if args.command == "next":
+            return cmd_next(args)
+        return cmd_plan_or_apply(args, retry)
+    except BrokenPipeError:
+        # The reader went away (`| head`); say nothing more on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
 
 
 def _report_problems(result: Validated) -> bool:
@@ -154,7 +161,15 @@ def cmd_plan_or_apply(args: argparse.Namespace, retry: RetryPolicy) -> int:
     result = validate_tree(args.schedules, args.templates, only_env=args.env)
     if _report_problems(result):
         return EXIT_ERROR  # before any client exists: nothing contacts the API
-    client = make_client()
+    try:
+        client = make_client()
+    except google.auth.exceptions.DefaultCredentialsError as err:
+        print(
+            f"no Google credentials: {err}\nRun `gcloud auth application-default login`, or set "
+            "SCHEDULER_EMULATOR_HOST=host:port to use an emulator.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     plan = make_plan(args, result, client, retry)
     if plan is None:
         return EXIT_ERROR

@@ -97,6 +97,11 @@ def _json_changes(path: str, before: Any, after: Any) -> list[FieldChange] | Non
 
 
 def _walk_json(path: str, old: Any, new: Any, out: list[FieldChange]) -> None:
+    # A mapping appearing or disappearing is shown key by key, like one that changed.
+    if isinstance(new, dict) and old is ABSENT:
+        old = {}
+    if isinstance(old, dict) and new is ABSENT:
+        new = {}
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
             _walk_json(f"{path}.{key}", old.get(key, ABSENT), new.get(key, ABSENT), out)
