@@ -84,14 +84,20 @@ def coerce_value(decl: ParamDecl, value: Any) -> Any:
             return value
     elif t == "NUMBER_INTEGER":
         if isinstance(value, int) and not isinstance(value, bool):
+            if not -(2**63) <= value < 2**63:
+                raise ParameterError(decl.name, f"integer out of the 64-bit range: {value!r:.60}")
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
     elif t == "NUMBER_DOUBLE":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ParameterError(decl.name, f"expected a finite number, got {value!r}")
-            return float(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise ParameterError(decl.name, f"expected a finite number, got {value!r:.60}")
+            return number
     elif t == "LIST":
         if isinstance(value, list):
             return value
