@@ -41,6 +41,9 @@ CLOUDBUILD_BUILTINS = frozenset(
 )
 # `$$` is a literal dollar; `$NAME` / `${NAME}` is a substitution (Cloud Build's syntax).
 _SUBST = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# Words after which a new command starts (so `apt-get install make` is not a make call).
+_START = {"then", "else", "do", "&&", "||", ";", "|"}
+_COMMAND_SUBST = re.compile(r"\$\(([^()]*)\)")
 _CUT = {"|", "||", "&&", ";", ">", ">>", "<", "2>", "2>>", "&>"}
 
 
@@ -138,8 +141,10 @@ class Command:
 def commands_in(script: str, where: str) -> list[Command]:
     """Every `python compile.py|schedule.py|-m ci.X ...` and `make X` call in a shell script."""
     joined = script.replace("\\\n", " ")
+    # The inside of `$(...)` is a command of its own; shlex cannot see into it when quoted.
+    lines = [part for line in joined.splitlines() for part in (*_COMMAND_SUBST.findall(line), line)]
     found = []
-    for line in joined.splitlines():
+    for line in lines:
         try:
             tokens = shlex.split(line, comments=True)
         except ValueError:
@@ -150,7 +155,7 @@ def commands_in(script: str, where: str) -> list[Command]:
                 program = Path(token).name
             elif token == "-m" and i + 1 < len(tokens) and tokens[i + 1].startswith("ci."):
                 program, start = tokens[i + 1], i + 2
-            elif token == "make" and i + 1 < len(tokens):
+            elif token == "make" and i + 1 < len(tokens) and (i == 0 or tokens[i - 1] in _START):
                 program = "make"
             if program is None:
                 continue
