@@ -1,0 +1,283 @@
+"""The four Spark jobs. Each returns the dict its script prints as JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import TYPE_CHECKING, Any
+
+from churn import clean as cleaning
+from churn import features, grid, io
+from churn.errors import InputError
+from churn.metrics import evaluate
+from churn.schema import LABEL_COLUMN, raw_columns_spec
+from churn.session import get_session
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+MODEL_DIR = "model"
+METRICS_FILE = "metrics.json"
+META_FILE = "model_meta.json"
+REPORT_FILE = "report.json"
+DATA_DIR = "data"
+
+
+def preprocess(input_uri: str, output_uri: str) -> dict[str, Any]:
+    """Raw CSV -> <output>/data (Parquet) + <output>/report.json."""
+    cleaning.check_input_header(input_uri, require_label=True)
+    spark = get_session("churn-preprocess")
+    raw = cleaning.read_raw_csv(spark, input_uri, require_label=True)
+    stats = cleaning.validate(raw, input_uri, with_label=True)
+    with io.staged_output(spark, output_uri) as tmp:
+        data_uri = io.join(tmp, DATA_DIR)
+        cleaning.clean(raw, with_label=True).write.parquet(io.spark_path(data_uri))
+        written = spark.read.parquet(io.spark_path(data_uri)).count()
+        report = cleaning.report(stats, written, input_uri, output_uri)
+        io.write_json(spark, io.join(tmp, REPORT_FILE), report)
+    return report
+
+
+def _check_prepared_local(input_uri: str) -> None:
+    data = io.join(input_uri, DATA_DIR)
+    if io.is_local(data) and not os.path.isdir(io.local_path(data)):
+        raise InputError(
+            f"{input_uri}: not a preprocess output ({data} not found). Pass the --output "
+            "directory of spark/preprocess.py as --input."
+        )
+
+
+def read_prepared(spark: SparkSession, input_uri: str) -> DataFrame:
+    """The cleaned Parquet of a preprocess output directory, columns checked."""
+    data = io.join(input_uri, DATA_DIR)
+    try:
+        df = spark.read.parquet(io.spark_path(data))
+    except Exception as exc:
+        if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+            raise InputError(
+                f"{input_uri}: not a preprocess output ({data} not found). Pass the --output "
+                "directory of spark/preprocess.py as --input."
+            ) from exc
+        raise
+    wanted = [*cleaning.CLEAN_FEATURE_COLUMNS, features.LABEL_COL]
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{data}: missing column(s) {', '.join(missing)}; re-run spark/preprocess.py to "
+            "produce it with this version of the code."
+        )
+    return df.select(*wanted)
+
+
+def _model_meta(
+    spark: SparkSession, classifier: str, version: str | None, job: str, extra: dict[str, Any]
+) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "model_version": version or f"{classifier}-{now:%Y%m%dT%H%M%SZ}",
+        "classifier": classifier,
+        "job": job,
+        "input_columns": raw_columns_spec(with_label=False),
+        "label_column": LABEL_COLUMN.name,
+        "positive_label": "Yes",
+        "spark_version": spark.version,
+        "trained_at": now.isoformat(timespec="seconds"),
+        **extra,
+    }
+
+
+def _evaluate_and_save(
+    spark: SparkSession,
+    model: Any,
+    train_df: DataFrame,
+    test_df: DataFrame,
+    output_uri: str,
+    params: dict[str, Any],
+    meta: dict[str, Any],
+    extra_metrics: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    metrics = evaluate(model.transform(test_df))
+    names = features.feature_names(model, test_df)
+    metrics.update(
+        {
+            "n_train": train_df.count(),
+            "n_test": test_df.count(),
+            "feature_importances": features.top_importances(
+                names, features.classifier_importances(model)
+            ),
+            "params": params,
+            **(extra_metrics or {}),
+        }
+    )
+    with io.staged_output(spark, output_uri) as tmp:
+        model.write().save(io.spark_path(io.join(tmp, MODEL_DIR)))
+        io.write_json(spark, io.join(tmp, METRICS_FILE), metrics)
+        io.write_json(spark, io.join(tmp, META_FILE), {**meta, "n_features": len(names)})
+    return metrics
+
+
+def _split(df: DataFrame, test_fraction: float, seed: int) -> tuple[DataFrame, DataFrame]:
+    if not 0.0 < test_fraction < 1.0:
+        raise InputError(f"--test-fraction: must be between 0 and 1, got {test_fraction}")
+    train_df, test_df = df.randomSplit([1.0 - test_fraction, test_fraction], seed=seed)
+    return train_df.cache(), test_df.cache()
+
+
+def train(
+    input_uri: str,
+    output_uri: str,
+    classifier: str = "rf",
+    seed: int = 42,
+    test_fraction: float = 0.2,
+    model_version: str | None = None,
+) -> dict[str, Any]:
+    """Fit the feature pipeline + classifier on a seeded split, save model and metrics."""
+    if classifier not in features.CLASSIFIERS:
+        raise InputError(f"--classifier: {classifier!r} is not one of {features.CLASSIFIERS}")
+    _check_prepared_local(input_uri)
+    spark = get_session("churn-train")
+    train_df, test_df = _split(read_prepared(spark, input_uri), test_fraction, seed)
+    model = features.build_pipeline(classifier, seed).fit(train_df)
+    params = {"classifier": classifier, "seed": seed, **features.DEFAULT_PARAMS[classifier]}
+    meta = _model_meta(
+        spark, classifier, model_version, "train", {"seed": seed, "test_fraction": test_fraction}
+    )
+    return _evaluate_and_save(spark, model, train_df, test_df, output_uri, params, meta)
+
+
+def tune(
+    input_uri: str,
+    output_uri: str,
+    classifier: str = "auto",
+    folds: int = 3,
+    grid_specs: list[str] | None = None,
+    seed: int = 42,
+    parallelism: int = 2,
+    test_fraction: float = 0.2,
+    model_version: str | None = None,
+) -> dict[str, Any]:
+    """Cross-validate a grid (several classifier families allowed), keep the best, evaluate."""
+    grids = grid.parse_grid(grid_specs, classifier)
+    if folds < 2:
+        raise InputError(f"--folds: need at least 2 folds, got {folds}")
+    _check_prepared_local(input_uri)
+    spark = get_session("churn-tune")
+    from pyspark.ml import Pipeline, PipelineModel
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+    from pyspark.ml.tuning import CrossValidator
+
+    train_df, test_df = _split(read_prepared(spark, input_uri), test_fraction, seed)
+    # Indexing/encoding does not depend on the fold, so it is fitted once, not once per fold.
+    prep = Pipeline(stages=features.feature_stages()).fit(train_df)
+    train_features = prep.transform(train_df).select(features.FEATURES_COL, features.LABEL_COL)
+    train_features = train_features.cache()
+
+    stage_sets = {f: features.make_classifier(f, seed) for f in grids}
+    estimator = Pipeline(stages=next(iter(stage_sets.values())))
+    candidates: list[tuple[str, dict[str, Any]]] = []
+    param_maps = []
+    for family, family_grid in grids.items():
+        clf = stage_sets[family][-1]
+        for combo in grid.expand(family_grid):
+            pm = {estimator.getParam("stages"): stage_sets[family]}
+            pm.update({clf.getParam(k): v for k, v in combo.items()})
+            param_maps.append(pm)
+            candidates.append((family, combo))
+    cv = CrossValidator(
+        estimator=estimator,
+        estimatorParamMaps=param_maps,
+        evaluator=BinaryClassificationEvaluator(labelCol=features.LABEL_COL),
+        numFolds=folds,
+        seed=seed,
+        parallelism=max(1, parallelism),
+    )
+    cv_model = cv.fit(train_features)
+    train_features.unpersist()
+    scores = list(cv_model.avgMetrics)
+    best = max(range(len(scores)), key=lambda i: scores[i])
+    family, combo = candidates[best]
+    model = PipelineModel(stages=[*prep.stages, *cv_model.bestModel.stages])
+    params = {
+        "classifier": family,
+        "seed": seed,
+        **features.DEFAULT_PARAMS[family],
+        **combo,
+    }
+    cv_results = {
+        "metric": "areaUnderROC",
+        "folds": folds,
+        "best_index": best,
+        "candidates": [
+            {"classifier": f, "params": c, "auc_roc": round(s, 6)}
+            for (f, c), s in zip(candidates, scores, strict=True)
+        ],
+    }
+    meta = _model_meta(
+        spark,
+        family,
+        model_version,
+        "tune",
+        {"seed": seed, "test_fraction": test_fraction, "folds": folds},
+    )
+    return _evaluate_and_save(
+        spark, model, train_df, test_df, output_uri, params, meta, {"cv": cv_results}
+    )
+
+
+def score(model_uri: str, input_uri: str, output_uri: str) -> dict[str, Any]:
+    """Saved model + new customers (no Churn) -> Parquet predictions at <output>."""
+    meta_uri = io.join(model_uri, META_FILE)
+    meta = io.read_json(None, meta_uri) if io.is_local(meta_uri) else None
+    if meta is not None:
+        cleaning.check_input_header(
+            input_uri, require_label=False, expected=_expected_columns(meta, meta_uri)
+        )
+    spark = get_session("churn-score")
+    if meta is None:
+        meta = io.read_json(spark, meta_uri)
+    expected = _expected_columns(meta, meta_uri)
+    from pyspark.ml import PipelineModel
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F  # noqa: N812
+
+    raw = cleaning.read_raw_csv(spark, input_uri, require_label=False, expected=expected)
+    stats = cleaning.validate(raw, input_uri, with_label=False)
+    model = PipelineModel.load(io.spark_path(io.join(model_uri, MODEL_DIR)))
+    version = str(meta.get("model_version", "unknown"))
+    predictions = model.transform(cleaning.clean(raw, with_label=False)).select(
+        "customer_id",
+        vector_to_array("probability")[1].alias("churn_probability"),
+        F.when(F.col("prediction") == 1.0, "Yes").otherwise("No").alias("predicted_label"),
+        F.lit(version).alias("model_version"),
+    )
+    with io.staged_output(spark, output_uri) as tmp:
+        predictions.write.parquet(io.spark_path(tmp))
+        row = (
+            spark.read.parquet(io.spark_path(tmp))
+            .agg(
+                F.count(F.lit(1)).alias("rows"),
+                F.sum(F.when(F.col("predicted_label") == "Yes", 1).otherwise(0)).alias("yes"),
+                F.avg("churn_probability").alias("mean_p"),
+            )
+            .first()
+        )
+    assert row is not None
+    return {
+        "input": input_uri,
+        "output": output_uri,
+        "model_version": version,
+        "rows_read": stats["rows"],
+        "rows_scored": int(row["rows"]),
+        "predicted_churn": int(row["yes"] or 0),
+        "mean_churn_probability": round(float(row["mean_p"] or 0.0), 6),
+    }
+
+
+def _expected_columns(meta: dict[str, Any], meta_uri: str) -> tuple[str, ...]:
+    cols = meta.get("input_columns")
+    if not isinstance(cols, list) or not all(isinstance(c, dict) and "name" in c for c in cols):
+        raise InputError(
+            f"{meta_uri}: field input_columns is missing or malformed; is --model the output "
+            "directory of spark/train.py or spark/tune.py?"
+        )
+    return tuple(str(c["name"]) for c in cols)

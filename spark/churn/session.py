@@ -1,0 +1,53 @@
+"""The Spark session every job uses: local[*] unless SPARK_MASTER / SPARK_REMOTE say otherwise."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# Small data on few cores: the default 200 shuffle partitions cost more in task overhead than
+# the work itself, so local masters get a handful.
+LOCAL_SHUFFLE_PARTITIONS = "4"
+
+
+def launched_by_spark_submit() -> bool:
+    """True when a JVM started this Python process (spark-submit, Dataproc): it owns the master."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """True for a Spark Connect session (no JVM gateway on this side)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def get_session(app_name: str) -> SparkSession:
+    """Create (or reuse) the session for ``app_name`` with quiet, fast settings for local runs."""
+    from pyspark.sql import SparkSession
+
+    remote = os.environ.get("SPARK_REMOTE")
+    if remote:
+        return SparkSession.builder.appName(app_name).remote(remote).getOrCreate()
+
+    builder = SparkSession.builder.appName(app_name)
+    master = os.environ.get("SPARK_MASTER")
+    if not master and not launched_by_spark_submit():
+        master = "local[*]"
+    if master:
+        builder = builder.master(master)
+    if master and master.startswith("local"):
+        builder = (
+            builder.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
+            .config("spark.default.parallelism", LOCAL_SHUFFLE_PARTITIONS)
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
+            .config("spark.driver.host", os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"))
+        )
+        driver_memory = os.environ.get("SPARK_DRIVER_MEMORY")
+        if driver_memory:
+            builder = builder.config("spark.driver.memory", driver_memory)
+    builder = builder.config("spark.log.level", os.environ.get("SPARK_LOG_LEVEL", "ERROR"))
+    return builder.getOrCreate()
