@@ -32,7 +32,10 @@ def read_setting(env: str, key: str, directory: Path = ENVIRONMENTS) -> str:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise SettingError(f"{path}: not valid YAML: {err}") from err
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise SettingError(f"{where}: not valid YAML: {problem}") from err
     if not isinstance(data, dict):
         raise SettingError(f"{path}: expected a mapping of settings at the top level")
     if key not in data:

@@ -72,17 +72,20 @@ def _load_one(directory: Path, env: str) -> EnvPlan:
     err_path = directory / f"{env}.err"
     stderr = err_path.read_text(errors="replace") if err_path.is_file() else ""
     json_path = directory / f"{env}.json"
+    # A plan that ran prints its JSON even when it exits 1 (conflicts); show it whenever it parses.
+    ran = code in (EXIT_OK, EXIT_CHANGES)
     plan = None
-    if code in (EXIT_OK, EXIT_CHANGES):
-        try:
-            plan = json.loads(json_path.read_text())
-        except FileNotFoundError:
+    try:
+        plan = json.loads(json_path.read_text())
+    except FileNotFoundError:
+        if ran:
             stderr += f"\n{json_path}: missing although the plan exited {code}"
-        except json.JSONDecodeError as err:
+    except json.JSONDecodeError as err:
+        if ran:
             stderr += f"\n{json_path}:{err.lineno}: not valid JSON: {err.msg}"
-        if plan is not None and not isinstance(plan, dict):
-            stderr += f"\n{json_path}: expected a JSON object, found {type(plan).__name__}"
-            plan = None
+    if plan is not None and not isinstance(plan, dict):
+        stderr += f"\n{json_path}: expected a JSON object, found {type(plan).__name__}"
+        plan = None
     return EnvPlan(env, code, plan, stderr.strip())
 
 
@@ -148,14 +151,21 @@ def _action_lines(action: dict[str, Any], detailed: bool) -> list[str]:
     return lines
 
 
+def _error_tail(result: EnvPlan) -> list[str]:
+    tail = "\n".join(result.error.splitlines()[-_ERR_TAIL_LINES:]) or "(no error output)"
+    return [*_fenced(tail), ""]
+
+
 def _env_section(result: EnvPlan, detailed: bool) -> list[str]:
-    if result.failed:
+    if result.plan is None:
         lines = [f"### ❌ `{result.env}`: the plan failed (exit {result.exit_code})", ""]
-        tail = "\n".join(result.error.splitlines()[-_ERR_TAIL_LINES:]) or "(no error output)"
-        return [*lines, *_fenced(tail), ""]
-    plan = result.plan or {}
-    icon = "📝" if plan.get("has_changes") else "✅"
-    lines = [f"### {icon} `{result.env}`: {_summary(plan)}", ""]
+        return [*lines, *_error_tail(result)]
+    plan = result.plan
+    if result.failed:
+        head = f"### ❌ `{result.env}`: the plan failed (exit {result.exit_code}): {_summary(plan)}"
+    else:
+        head = f"### {'📝' if plan.get('has_changes') else '✅'} `{result.env}`: {_summary(plan)}"
+    lines = [head, ""]
     lines.append(
         f"`{plan.get('parent', '?')}` — read {plan.get('listed', 0)} job(s) with "
         f"{plan.get('list_calls', 0)} ListJobs call(s)"
@@ -169,6 +179,8 @@ def _env_section(result: EnvPlan, detailed: bool) -> list[str]:
         names = ", ".join(f"`{n}`" for n in plan["unowned"])
         lines.append(f"- left alone (name matches but not managed here): {names}")
     lines.append("")
+    if result.failed and result.error:
+        lines += _error_tail(result)
     return lines
 
 

@@ -1,0 +1,105 @@
+"""An in-process fake of the GitHub REST endpoints for issue comments (list, create, update)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+_LIST = re.compile(r"/repos/([\w.-]+/[\w.-]+)/issues/(\d+)/comments")
+_ONE = re.compile(r"/repos/([\w.-]+/[\w.-]+)/issues/comments/(\d+)")
+
+
+@dataclass
+class FakeGitHub:
+    """State: comments per (repo, issue); every request seen; a status to fail with, if set."""
+
+    token: str = "test-token"
+    comments: dict[tuple[str, int], list[dict]] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    fail_with: int | None = None
+    next_id: int = 1000
+
+    def add(self, repo: str, issue: int, body: str) -> dict:
+        """Put a comment on an issue directly (as another user or an earlier run would have)."""
+        self.next_id += 1
+        comment = {
+            "id": self.next_id,
+            "body": body,
+            "html_url": f"https://github.test/{repo}/pull/{issue}#issuecomment-{self.next_id}",
+        }
+        self.comments.setdefault((repo, issue), []).append(comment)
+        return comment
+
+    def find(self, comment_id: int) -> dict | None:
+        for thread in self.comments.values():
+            for comment in thread:
+                if comment["id"] == comment_id:
+                    return comment
+        return None
+
+
+def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # keep pytest output clean
+            pass
+
+        def _reply(self, status: int, payload: object) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> dict:
+            length = int(self.headers.get("Content-Length", "0"))
+            return json.loads(self.rfile.read(length) or b"{}")
+
+        def _handle(self) -> None:
+            url = urlparse(self.path)
+            fake.requests.append((self.command, self.path))
+            if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                return self._reply(401, {"message": "Bad credentials"})
+            if fake.fail_with is not None:
+                return self._reply(fake.fail_with, {"message": "injected failure"})
+            listing, one = _LIST.fullmatch(url.path), _ONE.fullmatch(url.path)
+            if listing and self.command == "GET":
+                query = parse_qs(url.query)
+                per_page = int(query.get("per_page", ["30"])[0])
+                page = int(query.get("page", ["1"])[0])
+                thread = fake.comments.get((listing[1], int(listing[2])), [])
+                return self._reply(200, thread[(page - 1) * per_page : page * per_page])
+            if listing and self.command == "POST":
+                comment = fake.add(listing[1], int(listing[2]), self._body()["body"])
+                return self._reply(201, comment)
+            if one and self.command == "PATCH":
+                comment = fake.find(int(one[2]))
+                if comment is None:
+                    return self._reply(404, {"message": "Not Found"})
+                comment["body"] = self._body()["body"]
+                return self._reply(200, comment)
+            return self._reply(404, {"message": "Not Found"})
+
+        do_GET = do_POST = do_PATCH = _handle  # noqa: N815 (http.server's naming)
+
+    return Handler
+
+
+@contextlib.contextmanager
+def running_github() -> Iterator[tuple[FakeGitHub, str]]:
+    """Serve a fresh fake on a free localhost port; yields (fake, API base URL)."""
+    fake = FakeGitHub()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
