@@ -50,4 +50,8 @@ def get_session(app_name: str) -> SparkSession:
         if driver_memory:
             builder = builder.config("spark.driver.memory", driver_memory)
     builder = builder.config("spark.log.level", os.environ.get("SPARK_LOG_LEVEL", "ERROR"))
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    if not master and spark.conf.get("spark.master", "").startswith("local"):
+        # spark-submit without --master runs locally too; the SQL setting can still change.
+        spark.conf.set("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
+    return spark
