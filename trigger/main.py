@@ -32,6 +32,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -120,6 +121,11 @@ class _Instance:
         self._store: TemplateStore | None = None
         self._vertex: Any = None
 
+    @property
+    def project(self) -> str | None:
+        """The configured project, if the settings have been read and were valid."""
+        return self._settings.project if self._settings else None
+
     def settings(self) -> Settings:
         if self._settings is None:
             try:
@@ -172,7 +178,7 @@ def _read_fire(request: Any, settings: Settings) -> Fire:
 
 
 def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    """Serve one call: (HTTP status, response body, log fields). Never raises TriggerError."""
+    """Serve one call: (HTTP status, response body, log fields). Never raises."""
     log: dict[str, Any] = {"schedule": None, "fire_time": None, "job_id": None}
     try:
         settings = _instance.settings()
@@ -241,6 +247,10 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
     except TriggerError as err:
         log.update(outcome=err.outcome)
         return err.status, {"outcome": err.outcome, "error": err.message}, log
+    except Exception as err:  # a bug: still one log line and a JSON answer, with the stack
+        log.update(outcome="error", stack_trace=traceback.format_exc())
+        message = f"internal error: {type(err).__name__}: {err}"
+        return 500, {"outcome": "error", "error": message}, log
 
 
 def _existing(
@@ -259,7 +269,7 @@ def trigger(request: Any) -> tuple[str, int, dict[str, str]]:
     message = body.get("message") or body.get("error", "")
     severity = "INFO" if status < 400 else "WARNING" if status < 500 else "ERROR"
     trace = request.headers.get("X-Cloud-Trace-Context", "")
-    project = _instance._settings.project if _instance._settings else None
+    project = _instance.project
     extra = {}
     if trace and project:
         extra["logging.googleapis.com/trace"] = f"projects/{project}/traces/{trace.split('/')[0]}"

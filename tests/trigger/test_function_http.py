@@ -72,6 +72,14 @@ def test_scheduled_fire_creates_one_job_from_the_published_template(
     assert "message" in line
 
 
+def test_the_log_line_carries_the_trace_of_the_request(function_url, vertex, function_log):
+    resp = fire(function_url, headers={"X-Cloud-Trace-Context": "0af7651916cd43dd/1;o=1"})
+
+    assert resp.status_code == 200
+    line = h.log_lines(function_log)[-1]
+    assert line["logging.googleapis.com/trace"] == f"projects/{h.PROJECT}/traces/0af7651916cd43dd"
+
+
 def test_redelivery_of_the_same_fire_creates_nothing_new(function_url, vertex):
     first = fire(function_url)
     again = fire(function_url)
@@ -330,3 +338,17 @@ def test_a_long_schedule_name_still_gives_a_valid_deterministic_id(function_url,
     assert job_id.endswith("-20261130t020000z")
     assert again.json()["outcome"] == "already_exists"
     assert len(vertex.created()[0].labels["schedule"]) <= 63
+
+
+def test_a_misconfigured_function_answers_500_naming_the_variable(
+    gcs, vertex_server, vertex, tmp_path
+):
+    env = h.function_env(vertex_server[1], STORAGE_EMULATOR_HOST=gcs, TEMPLATE_BASE="templates")
+    log = tmp_path / "function.log"
+    with h.serve_function(env, log) as url:
+        resp = fire(url)
+
+    assert resp.status_code == 500
+    assert "function misconfigured: TEMPLATE_BASE must be a gs:// URI" in resp.json()["error"]
+    assert h.log_lines(log)[-1]["severity"] == "ERROR"
+    assert vertex.created() == []
