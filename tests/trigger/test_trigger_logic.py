@@ -227,3 +227,33 @@ def test_settings_defaults():
     assert settings.max_body_bytes == 65536
     assert settings.latest_ttl == 60
     assert settings.pipeline_root is None
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "outcome"),
+    [
+        ("ServiceUnavailable", 503, "transient"),
+        ("DeadlineExceeded", 503, "transient"),
+        ("TooManyRequests", 503, "transient"),
+        ("InternalServerError", 503, "transient"),
+        ("Forbidden", 502, "error"),
+        ("InvalidArgument", 502, "error"),
+    ],
+)
+def test_google_errors_map_to_answers_cloud_scheduler_acts_on(error, status, outcome):
+    from gcp_clients import upstream_error
+    from google.api_core import exceptions as gexc
+
+    answer = upstream_error(getattr(gexc, error)("boom"), "creating the PipelineJob")
+
+    assert (answer.status, answer.outcome) == (status, outcome)
+    assert answer.message.startswith("creating the PipelineJob: ")
+    assert "boom" in answer.message
+
+
+def test_connection_failures_are_transient():
+    from gcp_clients import upstream_error
+    from google.api_core.exceptions import RetryError
+
+    assert upstream_error(ConnectionRefusedError("refused"), "reading").status == 503
+    assert upstream_error(RetryError("gave up", None), "reading").status == 503
