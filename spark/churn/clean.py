@@ -52,14 +52,20 @@ def read_raw_csv(
     require_label: bool,
     expected: tuple[str, ...] | None = None,
 ) -> DataFrame:
-    """Read a raw CSV with every column as text (types are checked by :func:`validate`)."""
+    """Read a raw CSV with every column as text (types are checked by :func:`validate`).
+
+    For a local file the header is read without Spark, which saves Spark a job to find it.
+    """
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    header = io.sniff_local_csv_header(uri)
+    reader = spark.read.option("header", True).option("mode", "PERMISSIVE")
+    if header is not None:
+        check_header(header, uri, require_label=require_label, expected=expected)
+        schema = StructType([StructField(c.strip(), StringType()) for c in header])
+        reader = reader.schema(schema).option("enforceSchema", True)
     try:
-        df = (
-            spark.read.option("header", True)
-            .option("mode", "PERMISSIVE")
-            .option("inferSchema", False)
-            .csv(io.spark_path(uri))
-        )
+        df = reader.option("inferSchema", False).csv(io.spark_path(uri))
     except Exception as exc:  # AnalysisException has moved between Spark versions
         if "PATH_NOT_FOUND" in str(exc) or "Path does not exist" in str(exc):
             raise InputError(f"{uri}: input not found. Check the --input URI.") from exc

@@ -62,9 +62,9 @@ LABEL_COL = "label"
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     # Deep enough for the tenure x contract x charges interactions; leaves of >= 20 customers
-    # and sqrt feature sampling keep 100 trees from memorising a few thousand noisy rows.
+    # and sqrt feature sampling keep 80 trees from memorising a few thousand noisy rows.
     "rf": {
-        "numTrees": 100,
+        "numTrees": 80,
         "maxDepth": 10,
         "minInstancesPerNode": 20,
         "featureSubsetStrategy": "sqrt",

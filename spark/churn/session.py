@@ -11,6 +11,10 @@ if TYPE_CHECKING:
 # Small data on few cores: the default 200 shuffle partitions cost more in task overhead than
 # the work itself, so local masters get a handful.
 LOCAL_SHUFFLE_PARTITIONS = "4"
+# A local job lives for seconds to a few minutes on a couple of cores: the serial collector and
+# the quick (C1) JIT halve its wall time against the server defaults (bench/spark_jobs.py).
+# CHURN_LOCAL_JVM_OPTIONS overrides them ("" = JVM defaults).
+LOCAL_JVM_OPTIONS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1"
 
 
 def launched_by_spark_submit() -> bool:
@@ -46,6 +50,10 @@ def get_session(app_name: str) -> SparkSession:
             .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
             .config("spark.driver.host", os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"))
         )
+        jvm_options = os.environ.get("CHURN_LOCAL_JVM_OPTIONS", LOCAL_JVM_OPTIONS)
+        if jvm_options:
+            # defaultJavaOptions: prepended to any user extraJavaOptions, which still win.
+            builder = builder.config("spark.driver.defaultJavaOptions", jvm_options)
         driver_memory = os.environ.get("SPARK_DRIVER_MEMORY")
         if driver_memory:
             builder = builder.config("spark.driver.memory", driver_memory)
