@@ -14,6 +14,10 @@ fixed driver heap (``--driver-memory``, default 1g). Memory figures per job:
   driver makes it grow with the data; bounded aggregates keep it flat.
 - ``heap_peak``: the largest heap occupancy right *before* a collection (young garbage
   included; bounded by the heap size, so mostly shows how hard the heap was used).
+
+With the default local[*] master the tasks run inside the driver JVM, so its heap also holds
+the executors' caches (Spark bounds those by its unified-memory fraction). For the driver's own
+memory run ``--master 'local-cluster[1,2,2048]'``: tasks then run in a separate executor JVM.
 """
 
 from __future__ import annotations
@@ -65,7 +69,9 @@ def gc_figures(log: Path) -> tuple[float, float]:
     return live, peak
 
 
-def measure(label: str, rows: int, cmd: list[str], workdir: Path, driver_memory: str) -> Run:
+def measure(
+    label: str, rows: int, cmd: list[str], workdir: Path, driver_memory: str, master: str = ""
+) -> Run:
     """Run ``cmd`` and sample the RSS of its Python process and JVM child until it exits."""
     gc_log = workdir / f"gc-{label.replace(' ', '-')}-{rows}.log"
     gc_log.unlink(missing_ok=True)
@@ -82,6 +88,8 @@ def measure(label: str, rows: int, cmd: list[str], workdir: Path, driver_memory:
         ),
     }
     env.pop("SPARK_REMOTE", None)
+    if master:
+        env["SPARK_MASTER"] = master
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -91,7 +99,9 @@ def measure(label: str, rows: int, cmd: list[str], workdir: Path, driver_memory:
     while proc.poll() is None:
         try:
             py_peak = max(py_peak, ps.memory_info().rss)
-            for child in ps.children(recursive=True):
+            # the driver JVM is a direct child (spark-class execs java); executor JVMs of a
+            # local-cluster master are its children and are not counted.
+            for child in ps.children(recursive=False):
                 if "java" in child.name():
                     jvm_peak = max(jvm_peak, child.memory_info().rss)
         except psutil.Error:
@@ -203,7 +213,7 @@ def bench_baseline(workdir: Path, args: argparse.Namespace) -> list[Run]:
         ("lab preprocess", [PYTHON, lab, "preprocess", str(d / "raw.csv"), str(d / "prep")]),
         ("lab train", [PYTHON, lab, "train", str(d / "prep"), str(d / "train")]),
     ):
-        run = measure(label, 7043, cmd, workdir, args.driver_memory)
+        run = measure(label, 7043, cmd, workdir, args.driver_memory, args.master)
         print_run(run)
         runs.append(run)
     return runs
@@ -220,12 +230,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the lab baseline")
     parser.add_argument("--driver-memory", default="1g", help="fixed spark.driver.memory (1g)")
+    parser.add_argument(
+        "--master",
+        default="",
+        help="SPARK_MASTER for the jobs (default local[*]); local-cluster[1,2,2048] runs the "
+        "tasks in a separate executor JVM so the driver's own memory can be seen",
+    )
     parser.add_argument("--workdir", default=None, help="scratch directory (default: a temp dir)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="churn-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"cores={os.cpu_count()} driver-memory={args.driver_memory} workdir={workdir}")
+    print(
+        f"cores={os.cpu_count()} master={args.master or 'local[*]'} "
+        f"driver-memory={args.driver_memory} workdir={workdir}"
+    )
     print(
         f"{'rows':>8} {'job':<16} {'wall_s':>8} {'py_rss':>8} {'jvm_rss':>8} "
         f"{'heap_live':>9} {'heap_peak':>9}  (MB)"

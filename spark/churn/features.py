@@ -62,10 +62,10 @@ LABEL_COL = "label"
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     # Deep enough for the tenure x contract x charges interactions; leaves of >= 20 customers
-    # and sqrt feature sampling keep 80 trees from memorising a few thousand noisy rows.
+    # and sqrt feature sampling keep 60 trees from memorising a few thousand noisy rows.
     "rf": {
-        "numTrees": 80,
-        "maxDepth": 10,
+        "numTrees": 60,
+        "maxDepth": 8,
         "minInstancesPerNode": 20,
         "featureSubsetStrategy": "sqrt",
         "subsamplingRate": 0.8,
