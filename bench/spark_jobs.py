@@ -9,9 +9,10 @@ fixed driver heap (``--driver-memory``, default 1g). Memory figures per job:
 
 - ``py_rss``: peak resident memory of the Python driver process (polled every 50 ms);
 - ``jvm_rss``: peak resident memory of the driver JVM (in local mode it also runs the tasks);
-- ``heap_live``: the largest heap occupancy right *after* a garbage collection, from the JVM's
-  own GC log (-Xlog:gc): the memory the driver really holds on to. Collecting rows to the
-  driver makes it grow with the data; bounded aggregates keep it flat.
+- ``heap_live``: the largest heap occupancy right *after* a full garbage collection, from the
+  JVM's own GC log (-Xlog:gc): the memory the driver really holds on to (0 = no full GC was
+  needed). Collecting rows to the driver makes it grow with the data; bounded aggregates keep
+  it flat.
 - ``heap_peak``: the largest heap occupancy right *before* a collection (young garbage
   included; bounded by the heap size, so mostly shows how hard the heap was used).
 
@@ -58,14 +59,19 @@ class Run:
 
 
 def gc_figures(log: Path) -> tuple[float, float]:
-    """(largest heap after GC, largest heap before GC) in MB from a -Xlog:gc file."""
+    """(largest heap after a full GC, largest heap before any GC) in MB from a -Xlog:gc file.
+
+    Only a full collection leaves nothing but live objects (a young one leaves old garbage in
+    place), so the live figure comes from full collections; 0 when none happened.
+    """
     live = peak = 0.0
     if log.exists():
         for line in log.read_text(errors="replace").splitlines():
             m = GC_LINE.search(line)
             if m:
                 peak = max(peak, int(m.group(1)) * UNIT_MB[m.group(2)])
-                live = max(live, int(m.group(3)) * UNIT_MB[m.group(4)])
+                if "Pause Full" in line:
+                    live = max(live, int(m.group(3)) * UNIT_MB[m.group(4)])
     return live, peak
 
 
@@ -180,9 +186,8 @@ def bench_size(rows: int, workdir: Path, args: argparse.Namespace) -> list[Run]:
     )
     runs = []
     for label, (script, *rest) in jobs:
-        run = measure(
-            label, rows, [PYTHON, str(spark_dir / script), *rest], workdir, args.driver_memory
-        )
+        cmd = [PYTHON, str(spark_dir / script), *rest]
+        run = measure(label, rows, cmd, workdir, args.driver_memory, args.master)
         print_run(run)
         runs.append(run)
     return runs
