@@ -251,3 +251,15 @@ def test_feature_names_and_importances() -> None:
     assert human_feature_name("tenure") == "tenure"
     top = top_importances(["a", "b", "c", "d"], [0.1, 0.5, 0.0, 0.4], top=2)
     assert top == [{"feature": "b", "importance": 0.5}, {"feature": "d", "importance": 0.4}]
+
+
+def test_uri_helpers() -> None:
+    assert io.is_local("runs/prep")
+    assert io.is_local("file:///tmp/x")
+    assert not io.is_local("gs://bucket/x")
+    assert io.local_path("file:///tmp/x") == "/tmp/x"
+    assert io.spark_path("gs://bucket/x") == "gs://bucket/x"
+    assert io.join("gs://bucket/out/", "model") == "gs://bucket/out/model"
+    tmp = io.staging_uri("gs://bucket/runs/train")
+    assert tmp.startswith("gs://bucket/runs/.train.tmp-")
+    assert io.staging_uri("gs://bucket/runs/train") != tmp  # unique per run
