@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from churn.schema import raw_columns_spec
-from churn_test_helpers import raw_row, write_csv
+
+from tests.spark.churn_test_helpers import raw_row, write_csv
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable

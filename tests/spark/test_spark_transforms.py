@@ -7,7 +7,8 @@ from churn import clean, features
 from churn.errors import InputError
 from churn.metrics import evaluate
 from churn.schema import TRAINING_COLUMN_NAMES
-from churn_test_helpers import raw_row
+
+from tests.spark.churn_test_helpers import raw_row
 
 pytestmark = pytest.mark.spark
 
