@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", required=True, help="preprocess output directory URI")
     parser.add_argument("--output", required=True, help="output directory URI")
     parser.add_argument("--classifier", default="rf", help="rf (default), gbt or lr")
-    parser.add_argument("--seed", type=int, default=42, help="split and model seed (42)")
+    parser.add_argument(
+        "--seed", type=cli.whole_number, default=42, help="split and model seed (42)"
+    )
     parser.add_argument("--test-fraction", type=float, default=0.2, help="test share (0.2)")
     parser.add_argument("--model-version", default=None, help="default: <classifier>-<UTC time>")
     args = parser.parse_args(argv)

@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--classifier", default="auto", help="auto (LR elastic net + GBT, default), lr, gbt, rf"
     )
-    parser.add_argument("--folds", type=int, default=3, help="cross-validation folds (3)")
+    parser.add_argument(
+        "--folds", type=cli.whole_number, default=3, help="cross-validation folds (3)"
+    )
     parser.add_argument(
         "--grid",
         action="append",
@@ -28,8 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="[FAMILY.]PARAM=V1,V2",
         help="override one grid axis; repeatable (e.g. lr.regParam=0.001,0.01)",
     )
-    parser.add_argument("--seed", type=int, default=42, help="split, fold and model seed (42)")
-    parser.add_argument("--parallelism", type=int, default=2, help="models fitted at once (2)")
+    parser.add_argument(
+        "--seed", type=cli.whole_number, default=42, help="split, fold and model seed (42)"
+    )
+    parser.add_argument(
+        "--parallelism", type=cli.whole_number, default=2, help="models fitted at once (2)"
+    )
     parser.add_argument("--test-fraction", type=float, default=0.2, help="test share (0.2)")
     parser.add_argument("--model-version", default=None, help="default: <classifier>-<UTC time>")
     args = parser.parse_args(argv)

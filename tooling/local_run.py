@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +184,8 @@ def run_pipeline(
         print(f"generating {SAMPLE_ROWS} sample {kind} (seed {SAMPLE_SEED}) at {path}", flush=True)
         generate_sample(path, scoring=scoring)
 
+    # Display names are for the Vertex AI console; the local runner says so once per task.
+    warnings.filterwarnings("ignore", message=".*have no effect in the current local runner")
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(run_dir / "kfp"),

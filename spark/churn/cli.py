@@ -21,3 +21,20 @@ def run(job: Callable[..., dict[str, Any]], **kwargs: Any) -> int:
         return EXIT_BAD_INPUT
     print(json.dumps(result, indent=2))
     return 0
+
+
+def whole_number(text: str) -> int:
+    """An argparse type for integers that also takes "42.0".
+
+    Pipeline runners hand integer parameters over as JSON numbers, and KFP's local runner
+    renders them into arguments as "42.0"; a fractional value is still refused.
+    """
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid whole number: '{text}'") from None
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"invalid whole number: '{text}'")
+    return int(value)
