@@ -210,7 +210,8 @@ def run_pipeline(
         run_id=run_id,
         run_dir=run_dir,
         pipeline=pipeline,
-        parameters=values,
+        # what the run used, declared defaults included (the report shows the gate's settings)
+        parameters={n: d.default for n, d in decls.items() if d.optional} | values,
         outputs=dict(task.outputs),
         step_seconds={names.get(task, task): sec for task, sec in timer.seconds.items()},
         total_seconds=total,
@@ -219,7 +220,7 @@ def run_pipeline(
         json.dumps(
             {
                 "pipeline": pipeline,
-                "parameters": values,
+                "parameters": result.parameters,
                 "outputs": result.outputs,
                 "step_seconds": result.step_seconds,
                 "total_seconds": total,
