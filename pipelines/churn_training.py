@@ -7,10 +7,13 @@ Steps:
 4. evaluate: metrics and ROC / confusion matrix for the console, and the gate
    (`gate_metric` >= `gate_threshold`; for log_loss, <=);
 5. when the gate passes: tune (Spark, cross-validation), evaluate the tuned model, and keep the
-   better of the two; otherwise the base model stands, untuned.
+   better of the two; otherwise the base model stands, untuned;
+6. promote-model: when the gate passed and `promote_to_uri` is set, the winning model folder
+   replaces the one there (what a scoring schedule reads); otherwise nothing is copied.
 
 Outputs: `model_uri` (the winning model's folder: model/, metrics.json, model_meta.json, what
-churn-scoring takes), `model_source` (base | tuned), `gate_value`, `gate_passed`.
+churn-scoring takes), `model_source` (base | tuned), `gate_value`, `gate_passed`,
+`promoted_uri` ("" when nothing was promoted).
 """
 
 from typing import NamedTuple
@@ -18,6 +21,7 @@ from typing import NamedTuple
 from kfp import dsl
 
 from components.evaluate import evaluate
+from components.promote_model import promote_model
 from components.run_layout import prepare_run
 from components.select_model import select_model
 from components.spark_step import DEFAULT_RUNTIME_VERSION, DataprocSettings, SparkStep
@@ -30,6 +34,7 @@ class TrainingOutputs(NamedTuple):
     model_source: str
     gate_value: float
     gate_passed: bool
+    promoted_uri: str
 
 
 def build(spark_step: SparkStep):
@@ -43,6 +48,7 @@ def build(spark_step: SparkStep):
         gate_threshold: float = 0.5,
         tune_folds: int = 3,
         seed: int = 42,
+        promote_to_uri: str = "",
         spark_code_uri: str = "",
         runtime_version: str = DEFAULT_RUNTIME_VERSION,
         service_account: str = "",
@@ -128,11 +134,19 @@ def build(spark_step: SparkStep):
             )
             base_pick.set_display_name("keep-base-model")
 
+        winner = dsl.OneOf(tuned_pick.outputs["model_uri"], base_pick.outputs["model_uri"])
+        promotion = promote_model(
+            model_uri=winner,
+            promote_to_uri=promote_to_uri,
+            gate_passed=base_eval.outputs["passed"],
+        )
+        promotion.set_display_name("promote-model")
         return TrainingOutputs(
-            model_uri=dsl.OneOf(tuned_pick.outputs["model_uri"], base_pick.outputs["model_uri"]),
+            model_uri=winner,
             model_source=dsl.OneOf(tuned_pick.outputs["source"], base_pick.outputs["source"]),
             gate_value=base_eval.outputs["value"],
             gate_passed=base_eval.outputs["passed"],
+            promoted_uri=promotion.output,
         )
 
     return churn_training

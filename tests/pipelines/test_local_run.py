@@ -42,7 +42,12 @@ def runs(tmp_path_factory) -> Path:
 def passed_run(customers, runs) -> local_run.RunResult:
     return local_run.run_pipeline(
         "churn-training",
-        [f"raw_data_uri={customers}", "gate_threshold=0.0", "tune_folds=2"],
+        [
+            f"raw_data_uri={customers}",
+            "gate_threshold=0.0",
+            "tune_folds=2",
+            f"promote_to_uri={runs / 'models' / 'current'}",
+        ],
         runs_dir=runs,
         run_id="gate-passes",
     )
@@ -70,10 +75,23 @@ def test_gate_passing_runs_tuning_and_names_the_winner(passed_run):
     assert saved["outputs"] == passed_run.outputs
 
 
+def test_a_passing_gate_promotes_the_winner_to_the_stable_folder(passed_run, runs):
+    promoted = Path(passed_run.outputs["promoted_uri"])
+    assert promoted == runs / "models" / "current"
+    winner = Path(passed_run.outputs["model_uri"])
+    assert (promoted / "metrics.json").read_bytes() == (winner / "metrics.json").read_bytes()
+    assert (promoted / "model_meta.json").exists() and (promoted / "model").is_dir()
+
+
 def test_gate_failing_skips_tuning(customers, runs):
     result = local_run.run_pipeline(
         "churn-training",
-        [f"raw_data_uri={customers}", "gate_metric=auc_roc", "gate_threshold=1.01"],
+        [
+            f"raw_data_uri={customers}",
+            "gate_metric=auc_roc",
+            "gate_threshold=1.01",
+            f"promote_to_uri={runs / 'models' / 'never'}",
+        ],
         runs_dir=runs,
         run_id="gate-fails",
     )
@@ -82,12 +100,13 @@ def test_gate_failing_skips_tuning(customers, runs):
     assert "tune" not in result.step_seconds and "keep-base-model" in result.step_seconds
     model_dir = Path(result.outputs["model_uri"])
     assert model_dir.name == "train" and not (model_dir.parent / "tune").exists()
+    assert result.outputs["promoted_uri"] == "" and not (runs / "models" / "never").exists()
 
 
 def test_scoring_pipeline_scores_with_the_trained_model(passed_run, runs):
     result = local_run.run_pipeline(
         "churn-scoring",
-        [f"model_uri={passed_run.outputs['model_uri']}"],
+        [f"model_uri={passed_run.outputs['promoted_uri']}"],  # scoring reads the promoted copy
         runs_dir=runs,
         run_id="scoring",
     )

@@ -65,6 +65,7 @@ def test_the_desired_job(dev):
             "classifier": "rf",
             "gate_metric": "auc_pr",
             "gate_threshold": 0.6,
+            "promote_to_uri": "gs://acme-churn-models/churn-training/current",
             "service_account": "dataproc-runner@acme-churn-dev.iam.gserviceaccount.com",
             "subnetwork_uri": "projects/acme-churn-dev/regions/europe-west4/subnetworks/dataproc",
         },
