@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+import pipelines
 from tooling import compiling, params
 from trigger.pipeline_params import declared_parameters
 
@@ -153,7 +154,7 @@ def run_pipeline(
     from kfp import local
     from kfp.components import load_component_from_file
 
-    known = {p.name: p for p in compiling.pipelines.discover()}
+    known = {p.name: p for p in pipelines.discover()}
     if pipeline not in known:
         raise RunError(f"unknown pipeline '{pipeline}'; known: {', '.join(sorted(known))}")
     found = known[pipeline]
