@@ -8,7 +8,7 @@ python compile.py --publish gs://BUCKET/PREFIX --version V [--force]
 
 import sys
 
-from tooling.cli import compile_main
+from tooling.compile_cli import compile_main
 
 if __name__ == "__main__":
     sys.exit(compile_main(sys.argv[1:]))
