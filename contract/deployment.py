@@ -125,7 +125,8 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
     if not ENV_NAME.match(name):
         bad(
             (),
-            f"environment name '{name}' must be 1-10 lowercase letters/digits, starting with a letter",
+            f"environment name '{name}' must be 1-10 lowercase letters or digits, "
+            "starting with a letter",
         )
     project = _text(data, "project")
     if not PROJECT.match(project):
@@ -159,7 +160,8 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         if key not in ("runtime_version", "subnetwork", "spark_properties", "container_image"):
             bad(
                 ("dataproc", str(key)),
-                f"unknown key '{key}' (allowed: runtime_version, subnetwork, spark_properties, container_image)",
+                f"unknown key '{key}' (allowed: runtime_version, subnetwork, "
+                "spark_properties, container_image)",
             )
     runtime = str(dataproc.get("runtime_version", DEFAULT_RUNTIME))
     if not RUNTIME_VERSION.match(runtime):
