@@ -3,7 +3,7 @@
 python compile.py                                   # every pipeline, both targets
 python compile.py --target vertex                   # one target
 python compile.py --check                           # exit 1 naming stale files in build/
-python compile.py --publish gs://BUCKET/PREFIX --version V [--force]
+python compile.py --publish --env ENV --version V --components-image IMAGE [--force]
 """
 
 import sys

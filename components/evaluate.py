@@ -4,10 +4,10 @@ from typing import NamedTuple
 
 from kfp import dsl
 
-from components.images import PYTHON_IMAGE
+from components.images import component
 
 
-@dsl.component(base_image=PYTHON_IMAGE)
+@component
 def evaluate(
     model_dir: str,
     gate_metric: str,
@@ -22,6 +22,8 @@ def evaluate(
     """
     import json
     from collections import namedtuple
+
+    from contract.metrics import passes
 
     def local_path(uri: str) -> str:
         if uri.startswith("gs://"):
@@ -52,8 +54,7 @@ def evaluate(
             + ", ".join(sorted(scalars))
         )
     value = float(scalars[gate_metric])
-    lower_is_better = gate_metric in {"log_loss"}
-    passed = value <= gate_threshold if lower_is_better else value >= gate_threshold
+    passed = passes(gate_metric, value, gate_threshold)
     verdict = "passes" if passed else "fails"
     print(f"gate: {gate_metric} = {value:.4f} {verdict} (threshold {gate_threshold})")
     return namedtuple("Gate", ["value", "passed"])(value, passed)

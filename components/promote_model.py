@@ -1,11 +1,10 @@
 """`promote_model`: copy the winning model folder to a stable place scoring reads from."""
 
-from kfp import dsl
 
-from components.images import PYTHON_IMAGE
+from components.images import component
 
 
-@dsl.component(base_image=PYTHON_IMAGE)
+@component
 def promote_model(model_uri: str, promote_to_uri: str, gate_passed: bool) -> str:
     """Replace `promote_to_uri` with a copy of `model_uri` when the gate passed; returns where.
 

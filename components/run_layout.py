@@ -1,42 +1,80 @@
-"""`prepare_run`: where this run's Spark steps read and write, and the labels they carry."""
+"""`prepare_run`: where this run reads and writes, and everything its Dataproc batches take whole.
+
+Dataproc requires strings in `args` and exact types in the batch; a placeholder nested inside a
+list or a mapping is substituted by Vertex with the parameter's own type. So the values a batch
+takes as a whole list or mapping (`python_file_uris`, `labels`) are computed here and passed as
+whole outputs, and every `args` item is a string with the value inside it (`--seed={{...}}`).
+"""
 
 from typing import NamedTuple
 
 from kfp import dsl
 
-from components.images import PYTHON_IMAGE
+from components.images import component
 
 
-@dsl.component(base_image=PYTHON_IMAGE)
+@component
 def prepare_run(
     pipeline_job: str,
+    environment: str,
     spark_code_uri: str,
+    data_uri: str,
+    data_path: str,
     workspace: dsl.Output[dsl.Artifact],
     results_base_uri: str = "",
 ) -> NamedTuple(
-    "RunLayout", [("work_uri", str), ("code_uri", str), ("job_label", str), ("results_uri", str)]
+    "RunLayout",
+    [
+        ("work_uri", str),
+        ("code_uri", str),
+        ("input_uri", str),
+        ("results_uri", str),
+        ("job_label", str),
+        ("python_file_uris", list),
+        ("batch_labels", dict),
+    ],
 ):
-    """Allocate this run's working location and check where its Spark code lives.
+    """Allocate this run's working location, resolve its input, and check its code location.
 
     The working location is the URI the pipeline backend gives this task's output artifact
     (under the pipeline root, unique per run), so concurrent runs never write to one place.
-    Results meant to outlive the run go to `<results_base_uri>/<pipeline job>` when a base is
-    given, else to `<work_uri>/results`.
+    The input is `data_path` under the environment's `data_uri` (a schedule chooses the path,
+    never the bucket). Results meant to outlive the run go to `<results_base_uri>/<run label>`
+    when a base is given, else to `<work_uri>/results`.
     """
-    import re
     from collections import namedtuple
+
+    from contract.naming import label_value, run_label
+    from contract.ownership import join_location
 
     code_uri = spark_code_uri.rstrip("/")
     if not code_uri:
         raise ValueError(
-            "pipeline parameter 'spark_code_uri' is empty: set it to the folder holding the "
-            "Spark jobs (published templates carry their own version's folder as the default; "
-            "run.py passes the local spark/ folder)"
+            "pipeline parameter 'spark_code_uri' is empty: published templates carry their "
+            "version's folder (compile.py --publish --env ENV); run.py passes the local spark/"
         )
-    # Dataproc label values: lowercase letters, digits, '-' and '_', at most 63 characters.
-    job_label = re.sub(r"[^a-z0-9_-]", "-", pipeline_job.lower())[:63] or "unknown"
+    input_uri = join_location(data_uri, data_path)
+    job_label = run_label(pipeline_job)
     work_uri = workspace.uri.rstrip("/")
     base = results_base_uri.rstrip("/")
     results_uri = f"{base}/{job_label}" if base else f"{work_uri}/results"
-    layout = namedtuple("RunLayout", ["work_uri", "code_uri", "job_label", "results_uri"])
-    return layout(work_uri, code_uri, job_label, results_uri)
+    labels = {
+        "kfp-pipeline-job": job_label,
+        "environment": label_value(environment) or "unset",
+        "managed-by": "churn-pipelines",
+    }
+    layout = namedtuple(
+        "RunLayout",
+        [
+            "work_uri",
+            "code_uri",
+            "input_uri",
+            "results_uri",
+            "job_label",
+            "python_file_uris",
+            "batch_labels",
+        ],
+    )
+    return layout(
+        work_uri, code_uri, input_uri, results_uri, job_label, [f"{code_uri}/churn.zip"], labels
+    )

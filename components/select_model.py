@@ -2,12 +2,10 @@
 
 from typing import NamedTuple
 
-from kfp import dsl
-
-from components.images import PYTHON_IMAGE
+from components.images import component
 
 
-@dsl.component(base_image=PYTHON_IMAGE)
+@component
 def select_model(
     gate_metric: str,
     base_dir: str,
@@ -22,11 +20,10 @@ def select_model(
     """
     from collections import namedtuple
 
+    from contract.metrics import beats
+
     selection = namedtuple("Selection", ["model_uri", "source", "metric_value"])
-    lower_is_better = gate_metric in {"log_loss"}
-    tuned_wins = bool(tuned_dir) and (
-        tuned_value < base_value if lower_is_better else tuned_value > base_value
-    )
+    tuned_wins = bool(tuned_dir) and beats(gate_metric, tuned_value, base_value)
     if tuned_wins:
         choice = selection(tuned_dir.rstrip("/"), "tuned", tuned_value)
     else:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from kfp import dsl
 
-from components.images import PYTHON_IMAGE
+from components.images import component, no_cache
 
 TARGETS = ("vertex", "local")
 
@@ -46,25 +46,32 @@ class SparkStep(Protocol):
 def dataproc_step(
     job: str, args: list, *, run: dsl.PipelineTask, settings: DataprocSettings
 ) -> dsl.PipelineTask:
-    """A Dataproc Serverless PySpark batch running `<code_uri>/<job>.py`."""
+    """A Dataproc Serverless PySpark batch running `<code_uri>/<job>.py`.
+
+    `args` items must be strings with any value inside them (`f"--seed={seed}"`): Dataproc
+    refuses a number in `args`, and a list item that is a whole placeholder of a numeric
+    parameter would be substituted as a number. The list and mapping fields come whole from
+    prepare-run for the same reason.
+    """
     # Imported here so compiling the local target does not pay for GCPC's import.
     from google_cloud_pipeline_components.v1.dataproc import DataprocPySparkBatchOp
 
-    code_uri = run.outputs["code_uri"]
+    for item in args:
+        if not isinstance(item, str):
+            raise TypeError(
+                f"spark step '{job}': argument {item!r} is not a string; write it as "
+                f"f'--name={{value}}' so Dataproc receives a string"
+            )
     task = DataprocPySparkBatchOp(
         location=PIPELINE_LOCATION_PLACEHOLDER,
-        main_python_file_uri=f"{code_uri}/{job}.py",
-        python_file_uris=[f"{code_uri}/churn.zip"],
+        main_python_file_uri=f"{run.outputs['code_uri']}/{job}.py",
+        python_file_uris=run.outputs["python_file_uris"],
         args=args,
         # Left empty on purpose: GCPC's launcher then makes a fresh id for every attempt
-        # ("pyspark-<time>-<random>"), so neither a second run nor a retry reuses one. The labels
-        # below tie each batch to its pipeline job and step.
+        # ("dataprocpysparkbatch-<time>-<hex>"), so neither a second run nor a retry reuses one.
+        # The labels tie each batch to its pipeline job and environment.
         batch_id="",
-        labels={
-            "kfp-pipeline-job": run.outputs["job_label"],
-            "spark-job": job,
-            "managed-by": "churn-pipelines",
-        },
+        labels=run.outputs["batch_labels"],
         runtime_config_version=settings.runtime_version,
         runtime_config_properties=settings.spark_properties,
         service_account=settings.service_account,
@@ -72,11 +79,10 @@ def dataproc_step(
         spark_history_dataproc_cluster=settings.spark_history_cluster,
         container_image=settings.container_image,
     )
-    task.set_display_name(job)
-    return task
+    return no_cache(task, job)
 
 
-@dsl.component(base_image=PYTHON_IMAGE)
+@component
 def local_spark_job(job: str, code_dir: str, args: list) -> float:
     """Run `<code_dir>/<job>.py` on local Spark with this interpreter; returns its wall time."""
     import subprocess
@@ -100,8 +106,7 @@ def local_step(
     """The same job on local Spark (Dataproc settings do not apply locally)."""
     del settings
     task = local_spark_job(job=job, code_dir=run.outputs["code_uri"], args=args)
-    task.set_display_name(job)
-    return task
+    return no_cache(task, job)
 
 
 def spark_step_for(target: str) -> SparkStep:

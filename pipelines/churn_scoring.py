@@ -1,12 +1,13 @@
 """churn-scoring: score a customer file with a trained model.
 
 Steps:
-1. prepare-run: this run's working location under the pipeline root, and its labels;
-2. score (Spark): customers CSV (no Churn column) + the model folder churn-training names as
-   `model_uri` -> customer_id, churn_probability, predicted_label, model_version.
+1. prepare-run: this run's working location under the pipeline root, its input
+   (`customers_path` under the environment's `data_uri`) and the labels of its batches;
+2. score (Spark): customers CSV (no Churn column) + `model_name`'s current model under the
+   environment's `models_uri` -> customer_id, churn_probability, predicted_label, model_version.
 
-Predictions go to `predictions_uri`/<pipeline job> when `predictions_uri` is set (a run never
-overwrites another's), else under the run's working location (`<work>/results`).
+Predictions go to `<predictions_uri>/<run label>` (a run never overwrites another's).
+Parameters a schedule sets: customers_path, model_name; the rest belong to the deployment.
 Output: `predictions_uri`.
 """
 
@@ -14,6 +15,7 @@ from typing import NamedTuple
 
 from kfp import dsl
 
+from components.images import no_cache
 from components.run_layout import prepare_run
 from components.spark_step import DEFAULT_RUNTIME_VERSION, DataprocSettings, SparkStep
 
@@ -29,8 +31,12 @@ def build(spark_step: SparkStep):
 
     @dsl.pipeline(name=NAME, description="Score customers with a trained churn model.")
     def churn_scoring(
-        customers_uri: str,
-        model_uri: str,
+        customers_path: str,
+        model_name: str = "churn",
+        # deployment-owned (contract/ownership.py): set from the environment at publish time
+        environment: str = "",
+        data_uri: str = "",
+        models_uri: str = "",
         predictions_uri: str = "",
         spark_code_uri: str = "",
         runtime_version: str = DEFAULT_RUNTIME_VERSION,
@@ -48,21 +54,23 @@ def build(spark_step: SparkStep):
             container_image=container_image,
             spark_properties=spark_properties,
         )
-        run = prepare_run(
-            pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-            spark_code_uri=spark_code_uri,
-            results_base_uri=predictions_uri,
+        run = no_cache(
+            prepare_run(
+                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                environment=environment,
+                spark_code_uri=spark_code_uri,
+                data_uri=data_uri,
+                data_path=customers_path,
+                results_base_uri=predictions_uri,
+            ),
+            "prepare-run",
         )
-        run.set_display_name("prepare-run")
         spark_step(
             "score",
             [
-                "--model",
-                model_uri,
-                "--input",
-                customers_uri,
-                "--output",
-                run.outputs["results_uri"],
+                f"--model={models_uri}/{model_name}/current",
+                f"--input={run.outputs['input_uri']}",
+                f"--output={run.outputs['results_uri']}",
             ],
             run=run,
             settings=settings,

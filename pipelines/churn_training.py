@@ -1,19 +1,24 @@
 """churn-training: preprocess -> train -> evaluate -> [gate passes] -> tune -> evaluate -> select.
 
 Steps:
-1. prepare-run: this run's working location under the pipeline root, and its labels;
+1. prepare-run: this run's working location under the pipeline root, its input
+   (`raw_data_path` under the environment's `data_uri`) and the labels of its batches;
 2. preprocess (Spark): raw customer CSV -> typed, cleaned Parquet;
 3. train (Spark): the base model (classifier by parameter) and its metrics.json;
 4. evaluate: metrics and ROC / confusion matrix for the console, and the gate
    (`gate_metric` >= `gate_threshold`; for log_loss, <=);
 5. when the gate passes: tune (Spark, cross-validation), evaluate the tuned model, and keep the
    better of the two; otherwise the base model stands, untuned;
-6. promote-model: when the gate passed and `promote_to_uri` is set, the winning model folder
-   replaces the one there (what a scoring schedule reads); otherwise nothing is copied.
+6. promote-model: when the gate passed, the winning model becomes `model_name`'s current model
+   under the environment's `models_uri`.
 
-Outputs: `model_uri` (the winning model's folder: model/, metrics.json, model_meta.json, what
-churn-scoring takes), `model_source` (base | tuned), `gate_value`, `gate_passed`,
-`promoted_uri` ("" when nothing was promoted).
+Parameters a schedule sets: raw_data_path, model_name, classifier, gate_metric, gate_threshold,
+tune_folds, seed. The rest belong to the deployment (contract/ownership.py): published templates
+carry the environment's values as defaults, and the trigger refuses them in a request.
+
+Outputs: `model_uri` (the winning model's folder: model/, metrics.json, model_meta.json),
+`model_source` (base | tuned), `gate_value`, `gate_passed`, `promoted_uri` ("" when nothing was
+promoted).
 """
 
 from typing import NamedTuple
@@ -21,6 +26,7 @@ from typing import NamedTuple
 from kfp import dsl
 
 from components.evaluate import evaluate
+from components.images import no_cache
 from components.promote_model import promote_model
 from components.run_layout import prepare_run
 from components.select_model import select_model
@@ -42,13 +48,17 @@ def build(spark_step: SparkStep):
 
     @dsl.pipeline(name=NAME, description="Preprocess, train, evaluate, gate, tune the churn model.")
     def churn_training(
-        raw_data_uri: str,
+        raw_data_path: str,
+        model_name: str = "churn",
         classifier: str = "rf",
         gate_metric: str = "auc_pr",
         gate_threshold: float = 0.5,
         tune_folds: int = 3,
         seed: int = 42,
-        promote_to_uri: str = "",
+        # deployment-owned (contract/ownership.py): set from the environment at publish time
+        environment: str = "",
+        data_uri: str = "",
+        models_uri: str = "",
         spark_code_uri: str = "",
         runtime_version: str = DEFAULT_RUNTIME_VERSION,
         service_account: str = "",
@@ -65,10 +75,16 @@ def build(spark_step: SparkStep):
             container_image=container_image,
             spark_properties=spark_properties,
         )
-        run = prepare_run(
-            pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER, spark_code_uri=spark_code_uri
+        run = no_cache(
+            prepare_run(
+                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                environment=environment,
+                spark_code_uri=spark_code_uri,
+                data_uri=data_uri,
+                data_path=raw_data_path,
+            ),
+            "prepare-run",
         )
-        run.set_display_name("prepare-run")
         work = run.outputs["work_uri"]
         prepared_uri = f"{work}/preprocess"
         base_uri = f"{work}/train"
@@ -76,71 +92,75 @@ def build(spark_step: SparkStep):
 
         prep = spark_step(
             "preprocess",
-            ["--input", raw_data_uri, "--output", prepared_uri],
+            [f"--input={run.outputs['input_uri']}", f"--output={prepared_uri}"],
             run=run,
             settings=settings,
         )
         train = spark_step(
             "train",
             [
-                "--input",
-                prepared_uri,
-                "--output",
-                base_uri,
-                "--classifier",
-                classifier,
-                "--seed",
-                seed,
+                f"--input={prepared_uri}",
+                f"--output={base_uri}",
+                f"--classifier={classifier}",
+                f"--seed={seed}",
             ],
             run=run,
             settings=settings,
         ).after(prep)
-        base_eval = evaluate(
-            model_dir=base_uri, gate_metric=gate_metric, gate_threshold=gate_threshold
-        ).after(train)
-        base_eval.set_display_name("evaluate")
+        base_eval = no_cache(
+            evaluate(
+                model_dir=base_uri, gate_metric=gate_metric, gate_threshold=gate_threshold
+            ).after(train),
+            "evaluate",
+        )
 
         with dsl.If(base_eval.outputs["passed"] == True, name="gate-passed"):  # noqa: E712
             tune = spark_step(
                 "tune",
                 [
-                    "--input",
-                    prepared_uri,
-                    "--output",
-                    tuned_uri,
-                    "--folds",
-                    tune_folds,
-                    "--seed",
-                    seed,
+                    f"--input={prepared_uri}",
+                    f"--output={tuned_uri}",
+                    f"--folds={tune_folds}",
+                    f"--seed={seed}",
                 ],
                 run=run,
                 settings=settings,
             ).after(base_eval)
-            tuned_eval = evaluate(
-                model_dir=tuned_uri, gate_metric=gate_metric, gate_threshold=gate_threshold
-            ).after(tune)
-            tuned_eval.set_display_name("evaluate-tuned")
-            tuned_pick = select_model(
-                gate_metric=gate_metric,
-                base_dir=base_uri,
-                base_value=base_eval.outputs["value"],
-                tuned_dir=tuned_uri,
-                tuned_value=tuned_eval.outputs["value"],
+            tuned_eval = no_cache(
+                evaluate(
+                    model_dir=tuned_uri, gate_metric=gate_metric, gate_threshold=gate_threshold
+                ).after(tune),
+                "evaluate-tuned",
             )
-            tuned_pick.set_display_name("select-model")
+            tuned_pick = no_cache(
+                select_model(
+                    gate_metric=gate_metric,
+                    base_dir=base_uri,
+                    base_value=base_eval.outputs["value"],
+                    tuned_dir=tuned_uri,
+                    tuned_value=tuned_eval.outputs["value"],
+                ),
+                "select-model",
+            )
         with dsl.Else(name="gate-failed"):
-            base_pick = select_model(
-                gate_metric=gate_metric, base_dir=base_uri, base_value=base_eval.outputs["value"]
+            base_pick = no_cache(
+                select_model(
+                    gate_metric=gate_metric,
+                    base_dir=base_uri,
+                    base_value=base_eval.outputs["value"],
+                ),
+                "keep-base-model",
             )
-            base_pick.set_display_name("keep-base-model")
 
         winner = dsl.OneOf(tuned_pick.outputs["model_uri"], base_pick.outputs["model_uri"])
-        promotion = promote_model(
-            model_uri=winner,
-            promote_to_uri=promote_to_uri,
-            gate_passed=base_eval.outputs["passed"],
+        promotion = no_cache(
+            promote_model(
+                model_uri=winner,
+                promote_to_uri=f"{models_uri}/{model_name}/current",
+                gate_passed=base_eval.outputs["passed"],
+            ),
+            "promote-model",
         )
-        promotion.set_display_name("promote-model")
         return TrainingOutputs(
             model_uri=winner,
             model_source=dsl.OneOf(tuned_pick.outputs["source"], base_pick.outputs["source"]),

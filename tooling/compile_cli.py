@@ -23,8 +23,21 @@ def compile_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--publish",
-        metavar="gs://BUCKET/PREFIX",
-        help="upload the vertex templates and spark/ under PREFIX/VERSION/ and move 'latest'",
+        action="store_true",
+        help="upload the vertex templates and spark/ as --env runs them to the environment's "
+        "template_base under VERSION/, then move 'latest'",
+    )
+    parser.add_argument(
+        "--env",
+        metavar="ENV",
+        help="with --publish: the environment (schedules/environments/ENV.yaml) whose "
+        "locations, identities, pipeline root and Dataproc settings the templates carry",
+    )
+    parser.add_argument(
+        "--components-image",
+        metavar="IMAGE",
+        help="with --publish: the components image the lightweight steps run in, "
+        "REGION-docker.pkg.dev/PROJECT/REPO/NAME@sha256:DIGEST, in the environment's project",
     )
     parser.add_argument(
         "--registry",
@@ -39,16 +52,21 @@ def compile_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--build-dir", type=Path, default=compiling.BUILD_DIR, help=argparse.SUPPRESS
     )
+    parser.add_argument("--environments-dir", type=Path, default=None, help=argparse.SUPPRESS)
     return parser
 
 
 def compile_main(argv: list[str]) -> int:
     parser = compile_parser()
     args = parser.parse_args(argv)
-    if args.publish and not args.version:
-        parser.error("--publish needs --version")
-    if (args.version or args.registry or args.force) and not args.publish:
-        parser.error("--version, --registry and --force are only used with --publish")
+    if args.publish and not (args.version and args.env and args.components_image):
+        parser.error("--publish needs --env, --version and --components-image")
+    publish_only = (args.version, args.registry, args.force, args.env, args.components_image)
+    if any(publish_only) and not args.publish:
+        parser.error(
+            "--env, --version, --components-image, --registry and --force are only used "
+            "with --publish"
+        )
     targets = ("vertex",) if args.publish else ((args.target,) if args.target else TARGETS)
 
     results = compiling.compile_all(targets)
@@ -86,7 +104,11 @@ def _publish(args: argparse.Namespace, results: list[compiling.Compiled]) -> int
     from tooling import publishing
 
     try:
-        location = publishing.GcsLocation.parse(args.publish)
+        deployment = publishing.load_deployment(
+            args.env, args.environments_dir or publishing.ENVIRONMENTS_DIR
+        )
+        image = publishing.check_components_image(args.components_image, deployment)
+        location = publishing.GcsLocation.parse(deployment.template_base)
         version = publishing.check_version(args.version)
         stale = compiling.stale_files(results, args.build_dir)
         if stale:
@@ -95,7 +117,7 @@ def _publish(args: argparse.Namespace, results: list[compiling.Compiled]) -> int
                 + "\n  ".join(stale)
             )
         templates = {r.pipeline: r.text for r in results}
-        bundle = publishing.build_bundle(location, version, templates)
+        bundle = publishing.build_bundle(location, version, templates, deployment, image)
         if args.registry and not args.force:
             taken = publishing.registry_conflicts(args.registry, bundle)
             if taken:  # refuse before GCS is touched
@@ -111,5 +133,5 @@ def _publish(args: argparse.Namespace, results: list[compiling.Compiled]) -> int
         return 1
     for uri in written:
         print(f"uploaded {uri}")
-    print(f"published version {version}; latest -> {version}")
+    print(f"published version {version} for {args.env}; latest -> {version}")
     return 0

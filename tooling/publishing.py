@@ -2,7 +2,9 @@
 
 Layout under the base URI (what the trigger function and the schedules rely on):
 
-    <base>/<version>/templates/<pipeline>.yaml   vertex templates; spark_code_uri defaults to ...
+    <base>/<version>/templates/<pipeline>.yaml   vertex templates as one environment runs them
+                                                 (its deployment-owned defaults, pipeline root
+                                                 and components image); spark_code_uri -> ...
     <base>/<version>/spark/<job>.py              ... this folder: the entry scripts
     <base>/<version>/spark/churn.zip             the shared package, shipped as --py-files
     <base>/<version>/manifest.json               written last: the version is complete
@@ -20,6 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from components.images import COMPONENTS_IMAGE
+from contract.deployment import Deployment, deployment_from
+from contract.ownership import DEPLOYMENT_PARAMETERS
 
 SPARK_DIR = Path("spark")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -84,29 +90,93 @@ def spark_package_zip(spark_dir: Path = SPARK_DIR) -> bytes:
     return buffer.getvalue()
 
 
-def with_code_default(template_text: str, code_uri: str) -> bytes:
-    """The template with its `spark_code_uri` parameter defaulting to `code_uri`.
+ENVIRONMENTS_DIR = Path("schedules/environments")
 
-    An edit of the parsed template's parameter declaration (not text replacement): the template
-    then runs the Spark code published beside it unless a run passes another folder.
+#: An image in an Artifact Registry docker repository: REGION-docker.pkg.dev/PROJECT/REPO/NAME,
+#: by digest (preferred: what runs can never change) or by tag.
+_IMAGE = re.compile(
+    r"^(?P<region>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])"
+    r"/[a-z0-9._-]+(?:/[a-z0-9._-]+)+(?:@sha256:[0-9a-f]{64}|:[A-Za-z0-9._-]{1,128})$"
+)
+
+
+def load_deployment(env: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Deployment:
+    """The deployment that `<environments_dir>/<env>.yaml` describes, or PublishError."""
+    path = environments_dir / f"{env}.yaml"
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,9}", env) or not path.is_file():
+        known = sorted(p.stem for p in environments_dir.glob("*.yaml"))
+        raise PublishError(f"--env '{env}': no {path}; known: {', '.join(known) or 'none'}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise PublishError(f"{path}: not readable YAML: {err}") from None
+    deployment, problems = deployment_from(env, data if isinstance(data, dict) else {})
+    if deployment is None:
+        details = "; ".join(f"{'.'.join(p.path) or '(file)'}: {p.message}" for p in problems)
+        raise PublishError(f"{path}: {details} (run `python schedule.py validate`)")
+    return deployment
+
+
+def check_components_image(image: str, deployment: Deployment) -> str:
+    """`image` if it is an Artifact Registry image of the environment's own project."""
+    match = _IMAGE.match(image or "")
+    if not match:
+        raise PublishError(
+            f"--components-image '{image}': expected REGION-docker.pkg.dev/PROJECT/REPO/NAME"
+            "@sha256:DIGEST (or :TAG), the image the deploy flow built from "
+            "images/components/Dockerfile"
+        )
+    if match.group("project") != deployment.project:
+        raise PublishError(
+            f"--components-image '{image}' is in project '{match.group('project')}', not "
+            f"environment '{deployment.name}''s '{deployment.project}': each environment runs "
+            "only images from its own registry"
+        )
+    return image
+
+
+def for_environment(
+    template_text: str, code_uri: str, deployment: Deployment, components_image: str
+) -> bytes:
+    """The template as `deployment` runs it: an edit of the parsed template, not of its text.
+
+    - every deployment-owned parameter it declares defaults to the environment's value, and
+      `spark_code_uri` to the Spark code published beside it (contract/ownership.py: a request
+      cannot set these, so the defaults are what runs);
+    - `defaultPipelineRoot` is the environment's pipeline root (Vertex requires a root);
+    - every lightweight step runs in `components_image`.
     """
     spec = yaml.safe_load(template_text)
     params = spec["root"]["inputDefinitions"]["parameters"]
     if "spark_code_uri" not in params:
         raise PublishError("template declares no 'spark_code_uri' parameter")
-    params["spark_code_uri"]["defaultValue"] = code_uri
-    params["spark_code_uri"]["isOptional"] = True
+    values = {**deployment.parameter_defaults(), "spark_code_uri": code_uri}
+    for name in DEPLOYMENT_PARAMETERS & set(params):
+        params[name]["defaultValue"] = values[name]
+        params[name]["isOptional"] = True
+    spec["defaultPipelineRoot"] = deployment.pipeline_root
+    for executor in spec.get("deploymentSpec", {}).get("executors", {}).values():
+        container = executor.get("container") or {}
+        if container.get("image") == COMPONENTS_IMAGE:
+            container["image"] = components_image
     return yaml.safe_dump(spec, sort_keys=True).encode()
 
 
 def build_bundle(
-    location: GcsLocation, version: str, templates: dict[str, str], spark_dir: Path = SPARK_DIR
+    location: GcsLocation,
+    version: str,
+    templates: dict[str, str],
+    deployment: Deployment,
+    components_image: str,
+    spark_dir: Path = SPARK_DIR,
 ) -> Bundle:
-    """The files of one version: templates pointing at this version's Spark code, and the code."""
+    """The files of one version for one environment: its templates and the Spark code."""
     bundle = Bundle(version)
     code_uri = location.uri(version, "spark")
     for name, text in sorted(templates.items()):
-        bundle.files[f"templates/{name}.yaml"] = with_code_default(text, code_uri)
+        bundle.files[f"templates/{name}.yaml"] = for_environment(
+            text, code_uri, deployment, components_image
+        )
     for script in sorted(spark_dir.glob("*.py")):
         bundle.files[f"spark/{script.name}"] = script.read_bytes()
     bundle.files["spark/churn.zip"] = spark_package_zip(spark_dir)

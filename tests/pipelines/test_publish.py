@@ -17,12 +17,37 @@ from fakes.gcs import gcs_emulator
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "acme-pipelines"
 BASE = f"gs://{BUCKET}/churn"
+IMAGE = "europe-west4-docker.pkg.dev/acme-churn-test/churn/components@sha256:" + "ab" * 32
+ENVIRONMENT = {
+    "project": "acme-churn-test",
+    "region": "europe-west4",
+    "trigger_url": "https://trigger.example/",
+    "template_base": BASE,
+    "pipeline_root": f"gs://{BUCKET}/runs",
+    "job_prefix": "test-",
+    "service_accounts": {
+        "pipelines": "churn-pipelines@acme-churn-test.iam.gserviceaccount.com",
+        "invoker": "churn-scheduler@acme-churn-test.iam.gserviceaccount.com",
+        "trigger": "churn-trigger@acme-churn-test.iam.gserviceaccount.com",
+    },
+    "locations": {
+        "data": "gs://acme-churn-test-data",
+        "predictions": "gs://acme-churn-test-results/predictions",
+        "models": "gs://acme-churn-test-models",
+    },
+    "dataproc": {"runtime_version": "2.3", "subnetwork": "churn-dataproc"},
+}
 
 
 @pytest.fixture(scope="module")
 def emulator():
     with gcs_emulator(buckets=(BUCKET,)) as host:
         yield host
+
+
+@pytest.fixture(autouse=True)
+def _environments(environments, monkeypatch):
+    monkeypatch.setenv("CHURN_TEST_ENVIRONMENTS", str(environments))
 
 
 @pytest.fixture
@@ -34,10 +59,21 @@ def bucket(emulator):
     return bucket
 
 
-def publish(emulator: str, *args: str) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def environments(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("environments")
+    (folder / "test.yaml").write_text(yaml.safe_dump(ENVIRONMENT))
+    return folder
+
+
+def publish(emulator: str, *args: str, env_name: str = "test") -> subprocess.CompletedProcess:
     env = {**os.environ, "STORAGE_EMULATOR_HOST": emulator}
+    folder = Path(os.environ["CHURN_TEST_ENVIRONMENTS"])
+    fixed = ["--env", env_name, "--environments-dir", str(folder)]
+    if "--components-image" not in args:
+        fixed += ["--components-image", IMAGE]
     return subprocess.run(
-        [sys.executable, "compile.py", "--publish", *args],
+        [sys.executable, "compile.py", "--publish", *fixed, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -50,7 +86,7 @@ def listing(bucket) -> dict[str, str]:
 
 
 def test_publish_lands_templates_and_code_under_the_version_and_moves_latest(emulator, bucket):
-    done = publish(emulator, BASE, "--version", "v1.0.0")
+    done = publish(emulator, "--version", "v1.0.0")
     assert done.returncode == 0, done.stderr
     names = set(listing(bucket))
     assert {
@@ -67,13 +103,27 @@ def test_publish_lands_templates_and_code_under_the_version_and_moves_latest(emu
     template = yaml.safe_load(
         bucket.blob("churn/v1.0.0/templates/churn-training.yaml").download_as_text()
     )
-    code = template["root"]["inputDefinitions"]["parameters"]["spark_code_uri"]
-    assert code["defaultValue"] == f"{BASE}/v1.0.0/spark"
-    committed = yaml.safe_load((ROOT / "build/vertex/churn-training.yaml").read_text())
-    committed["root"]["inputDefinitions"]["parameters"]["spark_code_uri"]["defaultValue"] = code[
-        "defaultValue"
-    ]
-    assert template == committed  # the only difference from build/ is where the code lives
+    declared = template["root"]["inputDefinitions"]["parameters"]
+    assert declared["spark_code_uri"]["defaultValue"] == f"{BASE}/v1.0.0/spark"
+    # the environment's deployment-owned values are the defaults the trigger cannot override
+    assert declared["data_uri"]["defaultValue"] == "gs://acme-churn-test-data"
+    assert declared["models_uri"]["defaultValue"] == "gs://acme-churn-test-models"
+    assert declared["environment"]["defaultValue"] == "test"
+    assert declared["runtime_version"]["defaultValue"] == "2.3"
+    assert (
+        declared["service_account"]["defaultValue"] == ENVIRONMENT["service_accounts"]["pipelines"]
+    )
+    assert declared["subnetwork_uri"]["defaultValue"] == (
+        "projects/acme-churn-test/regions/europe-west4/subnetworks/churn-dataproc"
+    )
+    assert template["defaultPipelineRoot"] == f"gs://{BUCKET}/runs"
+    images = {
+        e["container"]["image"]
+        for e in template["deploymentSpec"]["executors"].values()
+        if "container" in e
+    }
+    assert IMAGE in images and "churn-components:unpublished" not in images
+    assert all(i == IMAGE or i.startswith("gcr.io/ml-pipeline/") for i in images)
 
     archive = zipfile.ZipFile(
         io.BytesIO(bucket.blob("churn/v1.0.0/spark/churn.zip").download_as_bytes())
@@ -89,24 +139,24 @@ def test_publish_lands_templates_and_code_under_the_version_and_moves_latest(emu
 
 
 def test_an_existing_version_is_not_overwritten_unless_forced(emulator, bucket):
-    assert publish(emulator, BASE, "--version", "v1").returncode == 0
-    assert publish(emulator, BASE, "--version", "v2").returncode == 0
+    assert publish(emulator, "--version", "v1").returncode == 0
+    assert publish(emulator, "--version", "v2").returncode == 0
     before = listing(bucket)
 
-    again = publish(emulator, BASE, "--version", "v1")
+    again = publish(emulator, "--version", "v1")
     assert again.returncode == 1
     assert "version 'v1' already exists" in again.stderr and "--force" in again.stderr
     assert listing(bucket) == before
     assert json.loads(bucket.blob("churn/latest.json").download_as_text())["version"] == "v2"
 
-    forced = publish(emulator, BASE, "--version", "v1", "--force")
+    forced = publish(emulator, "--version", "v1", "--force")
     assert forced.returncode == 0, forced.stderr
     assert json.loads(bucket.blob("churn/latest.json").download_as_text())["version"] == "v1"
 
 
 def test_publishing_is_byte_identical_for_the_same_code(emulator, bucket):
-    assert publish(emulator, BASE, "--version", "a").returncode == 0
-    assert publish(emulator, BASE, "--version", "b").returncode == 0
+    assert publish(emulator, "--version", "a").returncode == 0
+    assert publish(emulator, "--version", "b").returncode == 0
     blobs = listing(bucket)
     for name, md5 in blobs.items():
         if name.startswith("churn/a/") and "/templates/" not in name and "manifest" not in name:
@@ -116,9 +166,18 @@ def test_publishing_is_byte_identical_for_the_same_code(emulator, bucket):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["s3://bucket/x", "--version", "v1"], "is not a gs://BUCKET[/PREFIX] URI"),
-        ([BASE, "--version", "latest"], "not 'latest'"),
-        ([BASE, "--version", "../v1"], "--version '../v1'"),
+        (["--version", "latest"], "not 'latest'"),
+        (["--version", "../v1"], "--version '../v1'"),
+        (["--version", "v1", "--components-image", "python:3.11-slim"], "expected REGION-docker"),
+        (
+            [
+                "--version",
+                "v1",
+                "--components-image",
+                IMAGE.replace("acme-churn-test", "acme-churn-prod"),
+            ],
+            "not environment 'test''s 'acme-churn-test'",
+        ),
     ],
 )
 def test_bad_publish_arguments_write_nothing(emulator, bucket, args, message):
@@ -129,8 +188,20 @@ def test_bad_publish_arguments_write_nothing(emulator, bucket, args, message):
 
 
 def test_publish_without_version_is_a_usage_error(emulator, bucket):
-    done = publish(emulator, BASE)
-    assert done.returncode == 2 and "--publish needs --version" in done.stderr
+    done = publish(emulator)
+    assert done.returncode == 2 and "--publish needs --env, --version" in done.stderr
+
+
+def test_an_unknown_or_broken_environment_writes_nothing(emulator, bucket, environments):
+    done = publish(emulator, "--version", "v1", env_name="nope")
+    assert done.returncode == 1 and "--env 'nope'" in done.stderr and "known: " in done.stderr
+    broken = {**ENVIRONMENT, "service_accounts": {**ENVIRONMENT["service_accounts"]}}
+    broken["service_accounts"]["pipelines"] = "runner@acme-churn-prod.iam.gserviceaccount.com"
+    (environments / "broken.yaml").write_text(yaml.safe_dump(broken))
+    done = publish(emulator, "--version", "v1", env_name="broken")
+    assert done.returncode == 1
+    assert "service_accounts.pipelines" in done.stderr and "acme-churn-prod" in done.stderr
+    assert listing(bucket) == {}
 
 
 @pytest.fixture
@@ -145,8 +216,8 @@ def test_publish_to_a_pipeline_registry_tags_the_version_and_moves_latest(
     emulator, bucket, registry
 ):
     store, host = registry
-    assert publish(emulator, BASE, "--version", "v1", "--registry", host).returncode == 0
-    done = publish(emulator, BASE, "--version", "v2", "--registry", host)
+    assert publish(emulator, "--version", "v1", "--registry", host).returncode == 0
+    done = publish(emulator, "--version", "v2", "--registry", host)
     assert done.returncode == 0, done.stderr
     for package in ("churn-training", "churn-scoring"):
         assert store.tags[(package, "latest")] == store.tags[(package, "v2")]
@@ -162,13 +233,13 @@ def test_an_existing_registry_version_is_refused_before_anything_is_written(
     emulator, bucket, registry
 ):
     store, host = registry
-    assert publish(emulator, BASE, "--version", "v1", "--registry", host).returncode == 0
+    assert publish(emulator, "--version", "v1", "--registry", host).returncode == 0
     bucket.blob("churn/v1/manifest.json").delete()  # GCS alone would accept v1 again
     before_gcs, before_tags = listing(bucket), dict(store.tags)
-    done = publish(emulator, BASE, "--version", "v1", "--registry", host)
+    done = publish(emulator, "--version", "v1", "--registry", host)
     assert done.returncode == 1
     assert "already exists in" in done.stderr and "churn-training" in done.stderr
     assert listing(bucket) == before_gcs and store.tags == before_tags
 
-    forced = publish(emulator, BASE, "--version", "v1", "--registry", host, "--force")
+    forced = publish(emulator, "--version", "v1", "--registry", host, "--force")
     assert forced.returncode == 0, forced.stderr
