@@ -1,0 +1,255 @@
+"""Object stores under a registry root: a local folder and Cloud Storage, one interface.
+
+Keys are '/'-separated paths relative to the root. Every write is conditional:
+`if_generation=ABSENT` creates only when nothing has the name, any other value replaces only the
+generation the caller read. Cloud Storage does that itself (`ifGenerationMatch`); the local store
+does it with a lock file and `os.replace` of a single file. Neither renames folders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+from model_registry.errors import ConflictError, NotFoundError, RegistryError
+
+#: The generation of a name nothing has (Cloud Storage's `ifGenerationMatch=0`).
+ABSENT = "0"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """The bytes of an object and the generation they belong to."""
+
+    data: bytes
+    generation: str
+
+
+class Store(Protocol):
+    """Objects under one root URI."""
+
+    root: str
+
+    def uri(self, key: str) -> str: ...
+
+    def read(self, key: str) -> StoredObject | None: ...
+
+    def write(self, key: str, data: bytes, *, if_generation: str) -> str: ...
+
+    def list(self, prefix: str) -> dict[str, int]: ...
+
+    def children(self, prefix: str) -> list[str]: ...
+
+    def copy_in(self, source_root: str, prefix: str) -> dict[str, int]: ...
+
+
+def _is_placeholder(key: str) -> bool:
+    # Folder placeholders ("dir/") carry no data; Spark never reads them.
+    return key.endswith("/")
+
+
+class LocalStore:
+    """A folder on this machine (`file://` URI or path)."""
+
+    def __init__(self, root: str) -> None:
+        self.path = Path(urlparse(root).path if root.startswith("file://") else root).resolve()
+        self.root = self.path.as_uri()
+
+    def uri(self, key: str) -> str:
+        return (self.path / key).as_uri()
+
+    def _file(self, key: str) -> Path:
+        path = (self.path / key).resolve()
+        if self.path not in path.parents:
+            raise RegistryError(f"{key!r} points outside the registry {self.root}")
+        return path
+
+    @staticmethod
+    def _generation(path: Path) -> str:
+        # os.replace installs a new inode while the old file still exists, so (inode, mtime)
+        # changes with every write, even one that writes identical bytes.
+        stat = path.stat()
+        return f"{stat.st_ino}.{stat.st_mtime_ns}"
+
+    def read(self, key: str) -> StoredObject | None:
+        path = self._file(key)
+        try:
+            with path.open("rb") as fh:
+                generation = f"{os.fstat(fh.fileno()).st_ino}.{os.fstat(fh.fileno()).st_mtime_ns}"
+                return StoredObject(fh.read(), generation)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    @contextlib.contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        # flock is released by the kernel when a process dies, so a crash leaves no stale lock.
+        lock = path.with_name(f".{path.name}.lock")
+        with lock.open("a") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def write(self, key: str, data: bytes, *, if_generation: str) -> str:
+        path = self._file(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if if_generation == ABSENT:
+                try:
+                    os.link(tmp, path)  # atomic, and fails when the name exists
+                except FileExistsError:
+                    raise ConflictError(f"{self.uri(key)} already exists") from None
+                return self._generation(path)
+            with self._locked(path):
+                current = self._generation(path) if path.exists() else ABSENT
+                if current != if_generation:
+                    raise ConflictError(
+                        f"{self.uri(key)} changed since it was read (generation {current}, "
+                        f"expected {if_generation})"
+                    )
+                os.replace(tmp, path)
+                tmp = ""
+                return self._generation(path)
+        finally:
+            if tmp:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+
+    def list(self, prefix: str) -> dict[str, int]:
+        base = self._file(prefix) if prefix else self.path
+        if not base.is_dir():
+            return {}
+        out = {}
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not (path.name.startswith(".") and path.name.endswith(".lock")):
+                out[path.relative_to(self.path).as_posix()] = path.stat().st_size
+        return out
+
+    def children(self, prefix: str) -> list[str]:
+        base = self._file(prefix) if prefix else self.path
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def copy_in(self, source_root: str, prefix: str) -> dict[str, int]:
+        source = open_store(source_root)
+        return _copy_by_reading(source, self, prefix)
+
+
+class GcsStore:
+    """A `gs://bucket/prefix` location, through the google-cloud-storage client (no FUSE)."""
+
+    def __init__(self, root: str, client=None) -> None:
+        parsed = urlparse(root)
+        if parsed.scheme != "gs" or not parsed.netloc:
+            raise RegistryError(f"{root!r} is not a gs://BUCKET[/PREFIX] URI")
+        if client is None:
+            from google.cloud import storage
+
+            client = storage.Client()
+        self.client = client
+        self.bucket = client.bucket(parsed.netloc)
+        self.prefix = parsed.path.strip("/") + "/" if parsed.path.strip("/") else ""
+        self.root = f"gs://{parsed.netloc}/{self.prefix}".rstrip("/")
+
+    def uri(self, key: str) -> str:
+        return f"gs://{self.bucket.name}/{self.prefix}{key}"
+
+    def read(self, key: str) -> StoredObject | None:
+        from google.api_core import exceptions
+
+        for _ in range(3):
+            blob = self.bucket.get_blob(self.prefix + key)
+            if blob is None:
+                return None
+            generation = blob.generation
+            try:
+                # Pinned to the generation just read, so bytes and generation always match.
+                data = blob.download_as_bytes(if_generation_match=generation)
+            except exceptions.PreconditionFailed:
+                continue  # replaced between the two calls: read again
+            except exceptions.NotFound:
+                return None
+            return StoredObject(data, str(generation))
+        raise ConflictError(f"{self.uri(key)} keeps changing while being read; try again")
+
+    def write(self, key: str, data: bytes, *, if_generation: str) -> str:
+        from google.api_core import exceptions
+
+        blob = self.bucket.blob(self.prefix + key)
+        try:
+            blob.upload_from_string(
+                data, content_type="application/json", if_generation_match=int(if_generation)
+            )
+        except exceptions.PreconditionFailed:
+            if if_generation == ABSENT:
+                raise ConflictError(f"{self.uri(key)} already exists") from None
+            raise ConflictError(
+                f"{self.uri(key)} changed since it was read (expected generation {if_generation})"
+            ) from None
+        return str(blob.generation)
+
+    def list(self, prefix: str) -> dict[str, int]:
+        out = {}
+        for blob in self.client.list_blobs(self.bucket, prefix=self.prefix + prefix):
+            if not _is_placeholder(blob.name):
+                out[blob.name[len(self.prefix) :]] = int(blob.size or 0)
+        return out
+
+    def children(self, prefix: str) -> list[str]:
+        pages = self.client.list_blobs(self.bucket, prefix=self.prefix + prefix, delimiter="/")
+        for _ in pages:  # the prefixes are known only once the pages are read
+            pass
+        start = len(self.prefix + prefix)
+        return sorted(p[start:].rstrip("/") for p in pages.prefixes)
+
+    def copy_in(self, source_root: str, prefix: str) -> dict[str, int]:
+        source = open_store(source_root, client=self.client)
+        if not isinstance(source, GcsStore):
+            return _copy_by_reading(source, self, prefix)
+        from google.api_core import exceptions
+
+        copied = {}
+        for rel, size in source.list("").items():
+            blob = source.bucket.blob(source.prefix + rel)
+            try:
+                # Server-side copy; "only if absent" keeps a version immutable.
+                source.bucket.copy_blob(
+                    blob, self.bucket, self.prefix + prefix + rel, if_generation_match=0
+                )
+            except exceptions.PreconditionFailed:
+                raise ConflictError(f"{self.uri(prefix + rel)} already exists") from None
+            copied[rel] = size
+        return copied
+
+
+def _copy_by_reading(source: Store, target: Store, prefix: str) -> dict[str, int]:
+    copied = {}
+    for rel in source.list(""):
+        obj = source.read(rel)
+        if obj is None:
+            raise NotFoundError(f"{source.uri(rel)} disappeared while being copied")
+        target.write(prefix + rel, obj.data, if_generation=ABSENT)
+        copied[rel] = len(obj.data)
+    return copied
+
+
+def open_store(uri: str, client=None) -> Store:
+    """The store for a `gs://` URI, a `file://` URI or a local path."""
+    scheme = urlparse(uri).scheme
+    if scheme == "gs":
+        return GcsStore(uri, client=client)
+    if scheme in ("", "file"):
+        return LocalStore(uri)
+    raise RegistryError(f"{uri!r}: unsupported location (use gs://..., file://... or a path)")
