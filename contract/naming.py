@@ -1,4 +1,4 @@
-"""Every name the project derives: PipelineJob ids, label values, run labels, schedule keys.
+"""Every name the project derives: PipelineJob ids, labels, run labels, schedule keys, version tags.
 
 One function per name, used by the trigger (job ids and labels of a fire), `schedule.py`
 (collision checks, finding a schedule's runs) and the pipeline steps (run labels on Dataproc
@@ -15,6 +15,12 @@ from datetime import UTC, datetime
 JOB_ID_MAX = 127
 #: Google Cloud label values: [a-z0-9_-], at most 63 characters.
 LABEL_MAX = 63
+#: A published version tag: one path segment, what `compile.py --publish --version` accepts,
+#: what a schedule's `template:` and the trigger's `template` may name. No '+': a tag must be
+#: publishable and usable in a URI path without escaping.
+VERSION_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+#: The pointer to the newest published version; never itself a version tag.
+LATEST = "latest"
 
 
 def slug(text: str, allowed: str = "a-z0-9") -> str:
@@ -75,3 +81,38 @@ def _job_id(environment: str, name: str, suffix: str) -> str:
 def run_label(pipeline_job: str) -> str:
     """The label that ties a run's Dataproc batches and folders to its PipelineJob."""
     return label_value(pipeline_job) or "unknown"
+
+
+def is_version_tag(text: str) -> bool:
+    """Whether `text` can be published as a version (and so named by a schedule or a call)."""
+    return isinstance(text, str) and bool(VERSION_TAG.fullmatch(text)) and text != LATEST
+
+
+def job_labels(
+    environment: str,
+    pipeline: str,
+    template_version: str,
+    schedule: str | None,
+    fire_time: datetime | None,
+) -> dict[str, str]:
+    """The labels every PipelineJob the trigger creates carries.
+
+    `environment` + `schedule` find a schedule's runs (`schedule.py status`, max_concurrent_runs);
+    `fire-time` says which fire a run belongs to; `trigger` tells scheduled runs from manual ones.
+    """
+    labels = {
+        "environment": label_value(environment),
+        "pipeline": label_value(pipeline),
+        "template-version": label_value(template_version),
+        "trigger": "scheduler" if fire_time is not None else "manual",
+    }
+    if schedule:
+        labels["schedule"] = schedule_label(schedule)
+    if fire_time is not None:
+        labels["fire-time"] = fire_stamp(fire_time)
+    return labels
+
+
+def schedule_label(schedule: str) -> str:
+    """The `schedule` label value of a schedule's runs: its key, cut with a hash when long."""
+    return fit(schedule_key(schedule), schedule, LABEL_MAX) or "unnamed"

@@ -18,7 +18,7 @@ import yaml
 
 import pipelines
 from tooling import compiling, params
-from trigger.pipeline_params import declared_parameters
+from contract.params import declared_parameters
 
 SPARK_DIR = Path("spark").resolve()
 RUNS_DIR = Path("runs")

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from trigger.pipeline_params import ParamDecl, check_parameters
+from contract.params import ParamDecl, check_parameters
 
 
 class ParamError(ValueError):

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import pipeline_params
+from contract import params as pipeline_params
 from template_store import Base, TemplateStore, parse_base
 from trigger_request import (
     Fire,

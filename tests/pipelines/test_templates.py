@@ -10,7 +10,7 @@ from google.cloud import aiplatform_v1
 from kfp.components import load_component_from_file
 
 from tooling import compiling
-from trigger.pipeline_params import check_parameters, declared_parameters
+from contract.params import check_parameters, declared_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"

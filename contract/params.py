@@ -1,8 +1,8 @@
 """Declared inputs of a compiled KFP pipeline template, and typing of parameter values against them.
 
 Pure logic with no I/O, shared by `schedule.py validate` (checks a schedule's parameters before
-any API call) and the trigger function (types `runtime_config.parameter_values`). It lives in
-`trigger/` because the function is deployed as that folder alone and must carry it.
+any API call), `compile.py`/`run.py` and the trigger function (types
+`runtime_config.parameter_values`; it carries a copy of this package, see `contract.vendor`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from contract.ownership import RELATIVE_PATH_PARAMETERS, check_relative_path, refusal
+from contract.values import SAFE_INTEGER, value_problems
 
 #: KFP IR parameter types -> a word people understand in error messages.
 TYPE_NAMES = {
@@ -78,36 +81,29 @@ def coerce_value(decl: ParamDecl, value: Any) -> Any:
     t = decl.type
     if t == "STRING":
         if isinstance(value, str):
+            problems = value_problems(value, "value")
+            if problems:
+                raise ParameterError(decl.name, "; ".join(problems))
             return value
     elif t == "BOOLEAN":
         if isinstance(value, bool):
             return value
     elif t == "NUMBER_INTEGER":
-        if isinstance(value, int) and not isinstance(value, bool):
-            if not -(2**63) <= value < 2**63:
-                raise ParameterError(decl.name, f"integer out of the 64-bit range: {value!r:.60}")
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return _integer(decl.name, value)
     elif t == "NUMBER_DOUBLE":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            try:
-                number = float(value)
-            except OverflowError:
-                number = math.inf
-            if not math.isfinite(number):
-                raise ParameterError(decl.name, f"expected a finite number, got {value!r:.60}")
-            return number
-    elif t == "LIST":
-        if isinstance(value, list):
-            return value
-    elif t == "STRUCT":
-        if isinstance(value, dict):
+            return _double(decl.name, value)
+    elif t in ("LIST", "STRUCT"):
+        if isinstance(value, list if t == "LIST" else dict):
+            problems = value_problems(value, "value")
+            if problems:
+                raise ParameterError(decl.name, "; ".join(problems))
             return value
     else:
         return value
     raise ParameterError(
-        decl.name, f"expected {decl.type_name}, got {_describe(value)} ({value!r:.60})"
+        decl.name, f"expected {decl.type_name}, got {_describe(value)} ({_show(value)})"
     )
 
 
@@ -146,12 +142,71 @@ def check_parameters(
     return typed, errors
 
 
+def check_caller_parameters(
+    decls: dict[str, ParamDecl], values: dict[str, Any]
+) -> tuple[dict[str, Any], list[ParameterError]]:
+    """`check_parameters` for values from a schedule file or a request body.
+
+    On top of typing: a deployment-owned parameter is refused whatever its value (code, image,
+    identity and locations come from the published template's defaults), and a path relative to
+    an environment location must stay under it.
+    """
+    allowed: dict[str, Any] = {}
+    errors: list[ParameterError] = []
+    for name, value in values.items():
+        why = refusal(name)
+        if why:
+            errors.append(ParameterError(name, why))
+        elif name in RELATIVE_PATH_PARAMETERS and name in decls:
+            problem = check_relative_path(value)
+            if problem:
+                errors.append(ParameterError(name, f"{value!r:.80} {problem}"))
+            else:
+                allowed[name] = value
+        else:
+            allowed[name] = value
+    refused = {e.name for e in errors}
+    typed, more = check_parameters(decls, allowed)
+    # a refused parameter is not also "required but not given"
+    errors += [e for e in more if e.name not in refused]
+    return typed, errors
+
+
+def _integer(name: str, value: int | float) -> int:
+    if isinstance(value, float) and not value.is_integer():
+        raise ParameterError(name, f"expected integer, got number ({value!r:.60})")
+    if not -SAFE_INTEGER <= value <= SAFE_INTEGER:
+        raise ParameterError(
+            name,
+            f"integer {_show(value)} is outside ±2**53: Vertex AI carries numbers as doubles, "
+            "so it would not arrive exactly",
+        )
+    return int(value)
+
+
+def _double(name: str, value: int | float) -> float:
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ParameterError(name, f"expected a finite number, got {value!r:.60}")
+    return number
+
+
 def suggest(word: str, candidates) -> str | None:
     """The closest candidate to a misspelt name, if one is close enough."""
     import difflib
 
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+def _show(value: Any) -> str:
+    """A short repr; huge integers are described, since repr() of them is slow or refused."""
+    if isinstance(value, int) and not -(10**40) < value < 10**40:
+        return f"an integer of about {value.bit_length() * 3 // 10} digits"
+    return f"{value!r:.60}"
 
 
 def _describe(value: Any) -> str:
