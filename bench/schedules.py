@@ -40,14 +40,14 @@ def write_tree(root: Path, count: int) -> None:
             body = (
                 "pipeline: churn-scoring\n"
                 "parameters:\n"
-                f"  customers_uri: gs://acme-churn-data/customers/part-{i}.csv\n"
-                "  model_uri: gs://acme-churn-models/current/model\n"
+                f"  customers_path: customers/part-{i}.csv\n"
+                "  model: churn@champion\n"
             )
         else:
             body = (
                 "pipeline: churn-training\n"
                 "parameters:\n"
-                f"  raw_data_uri: gs://acme-churn-data/raw/part-{i}.csv\n"
+                f"  raw_data_path: raw/part-{i}.csv\n"
                 f"  gate_threshold: {0.5 + (i % 40) / 100}\n"
             )
         (root / f"bench-{i:04d}.yaml").write_text(

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from croniter import croniter
 
@@ -58,7 +58,50 @@ def cron_errors(expr: str) -> list[str]:
         problem = _field_error(part, spec)
         if problem:
             errors.append(f"cron '{expr}': {spec.name} field '{part}': {problem}")
+    if not errors and never_fires(expr):
+        errors.append(
+            f"cron '{expr}' never fires: no chosen month has the chosen day(s) of the month "
+            "(Cloud Scheduler refuses it)"
+        )
     return errors
+
+
+#: The longest each month gets (February: in leap years).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def never_fires(expr: str) -> bool:
+    """Whether a syntactically valid 5-field cron matches no time at all (`0 3 31 2 *`).
+
+    Under unix-cron, when both day fields are restricted a day matches if *either* does, so the
+    expression fires. When the day-of-week field starts with `*`, only the day of the month
+    counts, and it fires iff some chosen month is long enough for some chosen day (a given date
+    falls on every weekday over the years, February 29 included).
+    """
+    _minute, _hour, dom, month, dow = expr.split()
+    if not dow.startswith("*") and not dom.startswith("*"):
+        return False
+    days = _expand(dom, _FIELDS[2])
+    months = _expand(month, _FIELDS[3])
+    return not any(day <= _MONTH_DAYS[m - 1] for m in months for day in days)
+
+
+def _expand(part: str, spec: _Field) -> set[int]:
+    """The values a valid cron field selects."""
+    out: set[int] = set()
+    for item in part.split(","):
+        match = _ITEM.match(item)
+        assert match is not None  # callers validate first
+        step = int(match["step"] or 1)
+        if match["range"] == "*":
+            low, high = spec.low, spec.high
+        else:
+            bounds = [_value(t, spec) for t in match["range"].split("-")]
+            low = bounds[0]
+            # "5/15" means 5, 20, 35, 50 in unix-cron: a start with a step runs to the top.
+            high = bounds[-1] if len(bounds) == 2 or match["step"] is None else spec.high
+        out.update(range(low, high + 1, step))
+    return out
 
 
 def _field_error(part: str, spec: _Field) -> str | None:
@@ -93,25 +136,36 @@ def _value(token: str, spec: _Field) -> int | None:
 
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    # Only IANA names: the installed tree may also list localtime, posixrules, right/*, ...
+    return frozenset(n for n in available_timezones() if not _machine_dependent(n))
 
 
 def time_zone_error(name: object) -> str | None:
     """Why `name` is not an IANA time zone, or None when it is one."""
     if not isinstance(name, str) or not name:
         return "time_zone must be an IANA time zone name such as Europe/Amsterdam"
+    if _machine_dependent(name):
+        return (
+            f"time zone '{name}' depends on the machine's zone files (its meaning differs "
+            "between this computer and Cloud Scheduler); use an IANA name such as Europe/Amsterdam"
+        )
     if name in _zone_names() or name.lower() == "utc":
         return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        pass
-    else:
-        return None
-    from trigger.pipeline_params import suggest
+    from contract.params import suggest
 
     hint = suggest(name, _zone_names())
     return f"unknown time zone '{name}'" + (f"; did you mean '{hint}'?" if hint else "")
+
+
+def _machine_dependent(name: str) -> bool:
+    """Names a local zoneinfo tree may load but Cloud Scheduler does not know as IANA zones:
+    `localtime` (this machine's own zone), `posixrules`, `Factory` and the `right/*` (leap
+    seconds) and `posix/*` copies."""
+    return name in _NOT_PORTABLE or name.startswith(("right/", "posix/"))
+
+
+#: Files in a zoneinfo tree that are not portable IANA zone names.
+_NOT_PORTABLE = frozenset({"localtime", "posixrules", "Factory"})
 
 
 def zone(name: str) -> ZoneInfo:

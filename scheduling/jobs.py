@@ -9,21 +9,19 @@ two environments that share a location (and overlapping prefixes) from touching 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from google.cloud.scheduler_v1 import types
 from google.protobuf import duration_pb2
 
+from contract.naming import LATEST, is_version_tag
 from scheduling.spec import Environment, Schedule, format_duration
 
 MARKER_HEADER = "X-Managed-By"
 MARKER_PREFIX = "churn-schedules"
 #: Headers Cloud Scheduler sets on its own; they are not part of what we manage.
 SERVER_HEADERS = frozenset({"user-agent"})
-#: The version tags the trigger accepts (trigger/template_store.py).
-VERSION_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 
 
 def marker_value(env_name: str) -> str:
@@ -43,19 +41,25 @@ def job_name(schedule_name: str, env: Environment) -> str:
 
 def template_problem(template: str, env: Environment) -> str | None:
     """Why the trigger would refuse `template` in `env` (it runs only templates under its base)."""
-    if template == "latest":
+    if template == LATEST:
         return None
     if "://" in template:
+        path = template[len("gs://") :] if template.startswith("gs://") else ""
+        if any(part in ("", ".", "..") for part in path.split("/")):
+            return (
+                f"template URI {template!r:.200} has an empty, '.' or '..' segment "
+                "(the trigger refuses it); name the published file directly"
+            )
         if not template.startswith(env.template_base + "/"):
             return (
                 f"template '{template}' is outside the environment's template_base "
                 f"{env.template_base}/ (the trigger runs nothing else)"
             )
         return None
-    if not VERSION_TAG.fullmatch(template) or ".." in template:
+    if not is_version_tag(template) or ".." in template:
         return (
-            f"template '{template}' is not 'latest', a version tag (letters, digits, . _ + -) "
-            "or a gs:// URI"
+            f"template {template!r:.200} is not 'latest', a version tag (letters, digits, . _ -; "
+            "no '..') or a gs:// URI under the template_base"
         )
     return None
 

@@ -1,21 +1,22 @@
 """Pipeline parameters checked against the compiled templates (`build/vertex/<pipeline>.yaml`).
 
-A thin layer over `trigger/pipeline_params.py` that adds loading templates from a directory,
+A thin layer over `contract/params.py` that adds loading templates from a directory,
 merging environment defaults under a schedule's own values, and placing each problem on the
 line of the file that set the value.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from contract.ownership import DEPLOYMENT_PARAMETERS
+from contract.params import ParamDecl, check_parameters, declared_parameters, suggest
+from contract.values import value_problems
 from scheduling.spec import Environment, Problem, Schedule
-from trigger.pipeline_params import ParamDecl, check_parameters, declared_parameters, suggest
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,13 @@ def environment_parameter_problems(env: Environment, catalog: Catalog) -> list[P
     return problems
 
 
+def schedule_declarations(decls: dict[str, ParamDecl]) -> dict[str, ParamDecl]:
+    """The declared parameters a schedule may set: the deployment-owned ones are written into
+    the published templates from the environment file, so they are neither settable here nor
+    missing when a schedule leaves them out."""
+    return {name: decl for name, decl in decls.items() if name not in DEPLOYMENT_PARAMETERS}
+
+
 def check_schedule_parameters(
     schedule: Schedule, env: Environment | None, catalog: Catalog
 ) -> tuple[dict[str, Any], list[Problem]]:
@@ -88,14 +96,16 @@ def check_schedule_parameters(
     decls = catalog.pipelines.get(schedule.pipeline)
     if decls is None:
         return {}, [unknown_pipeline(schedule, catalog)]
+    decls = schedule_declarations(decls)
     values = merged_parameters(schedule, env, decls)
     problems = []
     for name in list(values):
-        unfit = json_problem(values[name])
+        unfit = value_problems(values[name], f"parameter '{name}'")
         if unfit:
             file, line = _where(schedule, env, name)
-            problems.append(
-                Problem(file, line, f"pipeline '{schedule.pipeline}': parameter '{name}': {unfit}")
+            problems.extend(
+                Problem(file, line, f"pipeline '{schedule.pipeline}': {message}")
+                for message in unfit
             )
             del values[name]
     typed, errors = check_parameters(decls, values)
@@ -114,26 +124,6 @@ def check_schedule_parameters(
             where = ""
         problems.append(Problem(file, line, f"pipeline '{schedule.pipeline}': {err}{where}"))
     return typed, problems
-
-
-INT64 = 2**63
-
-
-def json_problem(value: Any) -> str | None:
-    """Why a parameter value cannot travel in the trigger's JSON body, or None."""
-    if value is None or isinstance(value, bool | str):
-        return None
-    if isinstance(value, int):
-        return None if -INT64 <= value < INT64 else "integer does not fit in 64 bits"
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{value} is not a finite number"
-    if isinstance(value, list):
-        return next((p for p in map(json_problem, value) if p), None)
-    if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            return "mapping keys must be strings"
-        return next((p for p in map(json_problem, value.values()) if p), None)
-    return f"a {type(value).__name__} value is not plain JSON (quote it to make it a string)"
 
 
 def _where(schedule: Schedule, env: Environment | None, name: str) -> tuple[str, int]:

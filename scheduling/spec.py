@@ -11,9 +11,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.deployment import Deployment, deployment_from
+from contract.naming import schedule_key
+from contract.ownership import RELATIVE_PATH_PARAMETERS, check_relative_path, refusal
+from contract.params import suggest
 from scheduling import cron
 from scheduling.yamlfile import Document
-from trigger.pipeline_params import suggest
 
 #: Cloud Scheduler's limits for HTTP-target jobs (RetryConfig and Job.attempt_deadline docs).
 MAX_RETRY_COUNT = 5
@@ -29,9 +32,11 @@ DEFAULT_MAX_BACKOFF = 3600.0
 DEFAULT_MAX_DOUBLINGS = 5
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]+$")
-_PROJECT = re.compile(r"^[A-Za-z0-9:.-]+$")
-_REGION = re.compile(r"^[a-z0-9-]+$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: The trigger's URL: https (the OIDC token's audience), or plain http to this machine only,
+#: for local trials against the fakes.
+_TRIGGER_URL = re.compile(
+    r"(https://[A-Za-z0-9.-]+|http://(127\.0\.0\.1|localhost))(:[0-9]{1,5})?(/[^\s]*)?"
+)
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -81,7 +86,13 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Environment:
-    """One `schedules/environments/<env>.yaml` file."""
+    """One `schedules/environments/<env>.yaml` file.
+
+    `deployment` holds what the file decides for the deployment (identities, locations,
+    Dataproc settings; see contract.deployment); the other fields are what Cloud Scheduler jobs
+    need. `parameters` are schedule-owned defaults that every schedule of this environment
+    inherits unless it sets them itself.
+    """
 
     name: str
     file: str
@@ -92,6 +103,7 @@ class Environment:
     template_base: str
     job_prefix: str
     parameters: dict[str, Any]
+    deployment: Deployment | None = field(default=None, compare=False, repr=False)
     doc: Document = field(repr=False, compare=False, default_factory=lambda: Document(None))
 
     @property
@@ -117,9 +129,12 @@ ENVIRONMENT_KEYS = (
     "project",
     "region",
     "trigger_url",
-    "invoker_service_account",
     "template_base",
+    "pipeline_root",
     "job_prefix",
+    "service_accounts",
+    "locations",
+    "dataproc",
     "parameters",
 )
 
@@ -249,10 +264,13 @@ def parse_schedule(name: str, file: str, doc: Document) -> tuple[Schedule | None
     c = _Collector(file, doc)
     _structure_problems(c)
     data = doc.data
-    if not JOB_ID.match(name):
+    if not JOB_ID.fullmatch(name):
         c.add(
-            (), f"file name '{name}' may only use letters, digits, '-' and '_' (it is the job id)"
+            (),
+            f"file name {name!r:.80} may only use letters, digits, '-' and '_' (it is the job id)",
         )
+    elif not schedule_key(name):
+        c.add((), f"file name '{name}' needs at least one letter or digit")
     if not isinstance(data, dict):
         c.add((), "a schedule file must be a mapping with at least pipeline and cron")
         return None, c.problems
@@ -286,7 +304,7 @@ def parse_schedule(name: str, file: str, doc: Document) -> tuple[Schedule | None
         c.add(("enabled",), f"'enabled' must be true or false, got {enabled!r:.60}")
         enabled = True
 
-    parameters = _mapping(c, data, "parameters")
+    parameters = _schedule_parameters(c, _mapping(c, data, "parameters"))
     retry = _parse_retry(c, data.get("retry"))
     deadline = _duration(c, ("attempt_deadline",), data.get("attempt_deadline"), 180.0)
     if not MIN_ATTEMPT_DEADLINE <= deadline <= MAX_ATTEMPT_DEADLINE:
@@ -314,6 +332,24 @@ def parse_schedule(name: str, file: str, doc: Document) -> tuple[Schedule | None
         doc=doc,
     )
     return schedule, c.problems
+
+
+def _schedule_parameters(c: _Collector, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a schedule may set; deployment-owned ones are reported and left out (so
+    they are not reported again as undeclared), unsafe data paths are reported."""
+    kept = {}
+    for key, value in parameters.items():
+        refused = refusal(key)
+        if refused:
+            c.add(("parameters", key), f"parameter {refused}")
+            continue
+        if key in RELATIVE_PATH_PARAMETERS and isinstance(value, str):
+            unsafe = check_relative_path(value)
+            if unsafe:
+                # Kept (it is a string, as declared) so it is not also reported as missing.
+                c.add(("parameters", key), f"parameter '{key}' {value!r:.80} {unsafe}")
+        kept[key] = value
+    return kept
 
 
 def _parse_retry(c: _Collector, value: Any) -> Retry:
@@ -344,7 +380,11 @@ def _parse_retry(c: _Collector, value: Any) -> Retry:
 def parse_environment(
     name: str, file: str, doc: Document
 ) -> tuple[Environment | None, list[Problem]]:
-    """An Environment from a parsed `environments/<name>.yaml`, and every problem in it."""
+    """An Environment from a parsed `environments/<name>.yaml`, and every problem in it.
+
+    The deployment-owned keys are checked by contract.deployment (the same rules compile.py
+    and the bootstrap use); each of its problems is placed on the line of the key it is about.
+    """
     c = _Collector(file, doc)
     _structure_problems(c)
     data = doc.data
@@ -352,42 +392,36 @@ def parse_environment(
         c.add((), "an environment file must be a mapping (project, region, trigger_url, ...)")
         return None, c.problems
     c.unknown_keys(data, ENVIRONMENT_KEYS, (), "an environment")
-    project = _string(c, data, "project", required=True)
-    if project and not _PROJECT.match(project):
-        c.add(("project",), f"'{project}' is not a Google Cloud project id")
-    region = _string(c, data, "region", required=True)
-    if region and not _REGION.match(region):
-        c.add(("region",), f"'{region}' is not a Cloud Scheduler location such as europe-west4")
+    deployment, env_problems = deployment_from(name, data)
+    for problem in env_problems:
+        c.add(problem.path, problem.message)
     trigger_url = _string(c, data, "trigger_url", required=True)
-    if trigger_url and not trigger_url.startswith(("https://", "http://")):
-        c.add(("trigger_url",), "'trigger_url' must start with https:// (or http://)")
-    invoker = _string(c, data, "invoker_service_account", required=True)
-    if invoker and not _EMAIL.match(invoker):
-        c.add(("invoker_service_account",), f"'{invoker}' is not a service account email")
-    template_base = _string(c, data, "template_base", required=True)
-    if template_base and not template_base.startswith("gs://"):
-        c.add(
-            ("template_base",), "'template_base' must be a gs:// URI such as gs://bucket/templates"
-        )
+    if trigger_url and not _TRIGGER_URL.fullmatch(trigger_url):
+        c.add(("trigger_url",), f"'trigger_url' must be an https:// URL, got {trigger_url!r:.80}")
     prefix = data.get("job_prefix", "")
     if prefix is None:
         prefix = ""
-    if not isinstance(prefix, str) or (prefix and not JOB_ID.match(prefix)):
+    if not isinstance(prefix, str) or (prefix and not JOB_ID.fullmatch(prefix)):
         c.add(("job_prefix",), "'job_prefix' may only use letters, digits, '-' and '_'")
         prefix = ""
     parameters = _mapping(c, data, "parameters")
-    if c.problems:
+    for key in parameters:
+        refused = refusal(key)
+        if refused:
+            c.add(("parameters", key), f"parameter {refused}")
+    if c.problems or deployment is None:
         return None, c.problems
     env = Environment(
         name=name,
         file=file,
-        project=project,
-        region=region,
+        project=deployment.project,
+        region=deployment.region,
         trigger_url=trigger_url,
-        invoker_service_account=invoker,
-        template_base=template_base.rstrip("/"),
+        invoker_service_account=deployment.service_accounts["invoker"],
+        template_base=deployment.template_base,
         job_prefix=prefix,
         parameters=parameters,
+        deployment=deployment,
         doc=doc,
     )
     return env, []

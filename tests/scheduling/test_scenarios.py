@@ -252,7 +252,7 @@ def test_invalid_files_contact_nothing(run, fake, tree):
     tree.edit("churn-training-weekly.yaml", 'cron: "0 3 * * 1"', 'cron: "0 3 * *"')
     code, _out, err = run("apply", "--env", "dev", "--auto-approve")
     assert code == 1
-    assert "schedules/churn-training-weekly.yaml:4: cron '0 3 * *' has 4 field(s)" in err
+    assert "schedules/churn-training-weekly.yaml:6: cron '0 3 * *' has 4 field(s)" in err
     assert "nothing was contacted" in err
     assert sum(fake.calls.values()) == 0
 

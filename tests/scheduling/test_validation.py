@@ -16,7 +16,7 @@ time_zone: Europe/Amsterdam
 description: Weekly retrain
 enabled: true
 parameters:
-  raw_data_uri: gs://bucket/raw.csv
+  raw_data_path: raw/latest.csv
   gate_threshold: 0.6
 retry: {count: 3, min_backoff: 30s, max_backoff: 10m}
 attempt_deadline: 5m
@@ -26,6 +26,12 @@ max_concurrent_runs: 1
 
 def messages(result) -> list[str]:
     return [str(p) for p in result.problems]
+
+
+def line_of(tree, name: str, fragment: str) -> int:
+    """The 1-based line of schedules/<name> that contains `fragment`."""
+    lines = (tree.root / name).read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if fragment in line)
 
 
 def test_shipped_schedules_are_valid_against_the_planned_pipelines(tree, templates_dir):
@@ -38,7 +44,12 @@ def test_shipped_schedules_are_valid_against_the_planned_pipelines(tree, templat
     assert sorted(result.environments) == ["dev", "prod"]
     typed = result.parameters[("prod", "churn-training-weekly")]
     assert typed["gate_threshold"] == 0.6
-    assert typed["service_account"].endswith("@acme-churn-prod.iam.gserviceaccount.com")
+    assert typed["raw_data_path"] == "raw/latest.csv"
+    # identities and locations are the deployment's: never in what a schedule sends
+    assert "service_account" not in typed and "data_uri" not in typed
+    assert result.environments["prod"].invoker_service_account == (
+        "churn-scheduler@acme-churn-prod.iam.gserviceaccount.com"
+    )
 
 
 def test_every_problem_in_every_file_is_reported_at_once_with_its_line(tree, templates_dir):
@@ -119,9 +130,11 @@ def test_parameter_problems_name_the_pipeline_and_the_line(tree, templates_dir):
     assert f"{path}:5: pipeline 'churn-training': parameter 'tune_folds': expected integer" in text
     assert f"{path}:6: pipeline 'churn-training': parameter 'classifier': expected string" in text
     assert (
-        f"{path}:3: pipeline 'churn-training': parameter 'raw_data_uri': required by the "
+        f"{path}:3: pipeline 'churn-training': parameter 'raw_data_path': required by the "
         "pipeline (string) but not given"
     ) in text
+    # deployment-owned parameters are filled in at publish time, never "missing" here
+    assert "'data_uri'" not in text and "'spark_code_uri'" not in text
 
 
 def test_unknown_pipeline_suggests_the_compiled_ones(tree, templates_dir):
@@ -158,42 +171,51 @@ def test_invalid_yaml_reports_the_line(tree, templates_dir):
 
 
 def test_environment_defaults_are_checked_where_they_are_written(tree, templates_dir):
+    dev = "schedules/environments/dev.yaml"
+    line = len((tree.root / "environments/dev.yaml").read_text().splitlines()) + 2
     tree.edit(
-        "environments/dev.yaml", "parameters:\n", "parameters:\n  tune_folds: lots\n  sead: 1\n"
+        "environments/dev.yaml",
+        "  subnetwork: churn-dataproc\n",
+        "  subnetwork: churn-dataproc\nparameters:\n  tune_folds: lots\n  sead: 1\n",
     )
     found = messages(validate_tree(tree.root, templates_dir))
-    dev = "schedules/environments/dev.yaml"
     assert any(
         m.startswith(
-            f"{dev}:20: pipeline 'churn-training': parameter 'tune_folds': expected integer"
+            f"{dev}:{line}: pipeline 'churn-training': parameter 'tune_folds': expected integer"
         )
         for m in found
     ), found
     assert any(
         m.startswith(
-            f"{dev}:21: parameter 'sead' is not declared by any pipeline; did you mean 'seed'"
+            f"{dev}:{line + 1}: parameter 'sead' is not declared by any pipeline; "
+            "did you mean 'seed'"
         )
         for m in found
     ), found
 
 
 def test_the_schedule_wins_over_the_environment_default(tree, templates_dir):
-    tree.edit("environments/prod.yaml", "parameters:\n", "parameters:\n  classifier: gbt\n")
+    tree.edit(
+        "environments/prod.yaml",
+        "  subnetwork: churn-dataproc\n",
+        "  subnetwork: churn-dataproc\nparameters:\n  classifier: gbt\n  tune_folds: 5\n",
+    )
     result = validate_tree(tree.root, templates_dir)
     assert messages(result) == []
     # the shipped weekly training sets classifier: rf itself
-    assert result.parameters[("prod", "churn-training-weekly")]["classifier"] == "rf"
+    typed = result.parameters[("prod", "churn-training-weekly")]
+    assert typed["classifier"] == "rf"
+    assert typed["tune_folds"] == 5
     # scoring does not declare classifier, so the environment default does not reach it
     assert "classifier" not in result.parameters[("prod", "churn-scoring-daily")]
 
 
 def test_a_problem_in_one_environment_only_says_which(tree, templates_dir):
-    tree.edit("environments/prod.yaml", "job_prefix: prod-\n", "job_prefix: prod-\n")
     tree.write(
         "uri.yaml",
         'pipeline: churn-training\ncron: "0 3 * * 1"\n'
         "template: gs://acme-churn-dev-pipelines/templates/v7/templates/churn-training.yaml\n"
-        "parameters: {raw_data_uri: gs://b/x.csv}\n",
+        "parameters: {raw_data_path: raw/x.csv}\n",
     )
     found = messages(validate_tree(tree.root, templates_dir))
     assert len(found) == 1, found
@@ -218,15 +240,81 @@ def test_environment_file_problems(tree, templates_dir):
         region: europe-west4
         trigger_url: ftp://nope
         template_base: /local/dir
+        pipeline_root: gs://acme-churn-dev-pipelines/runs
         job_prefx: dev-
+        service_accounts:
+          pipelines: churn-pipelines@acme-churn-dev.iam.gserviceaccount.com
+          trigger: churn-trigger@other-project.iam.gserviceaccount.com
+        locations:
+          data: gs://acme-churn-dev-data
+          predictions: gs://acme-churn-dev-results/predictions
+          models: gs://acme-churn-dev-models
+          scratch: gs://acme-churn-dev-scratch
         """,
     )
     found = messages(validate_tree(tree.root, templates_dir, only_env="dev"))
     dev = "schedules/environments/dev.yaml"
-    assert f"{dev}:1: 'acme dev' is not a Google Cloud project id" in found
-    assert f"{dev}:3: 'trigger_url' must start with https:// (or http://)" in found
-    assert any(m.startswith(f"{dev}:5: unknown key 'job_prefx'") for m in found)
-    assert f"{dev}:1: missing required key 'invoker_service_account'" in found
+    text = "\n".join(found)
+    assert f"{dev}:1: 'acme dev' is not a Google Cloud project id" in found, text
+    assert f"{dev}:3: 'trigger_url' must be an https:// URL, got 'ftp://nope'" in found, text
+    assert f"{dev}:4: must be a gs://BUCKET[/PATH] URI, got '/local/dir'" in found, text
+    assert any(m.startswith(f"{dev}:6: unknown key 'job_prefx'") for m in found), text
+    assert any(
+        m.startswith(f"{dev}:7: missing 'invoker' (Cloud Scheduler's OIDC identity") for m in found
+    ), text
+    assert any(
+        m.startswith(f"{dev}:9: 'churn-trigger@other-project.iam.gserviceaccount.com' belongs")
+        for m in found
+    ), text
+    assert any(m.startswith(f"{dev}:14: unknown key 'scratch'") for m in found), text
+
+
+def test_environment_parameters_may_not_set_what_the_deployment_owns(tree, templates_dir):
+    tree.edit(
+        "environments/dev.yaml",
+        "  subnetwork: churn-dataproc\n",
+        "  subnetwork: churn-dataproc\nparameters:\n  seed: 7\n"
+        "  service_account: other@evil-project.iam.gserviceaccount.com\n",
+    )
+    found = messages(validate_tree(tree.root, templates_dir, only_env="dev"))
+    line = len((tree.root / "environments/dev.yaml").read_text().splitlines())
+    assert found == [
+        f"schedules/environments/dev.yaml:{line}: parameter 'service_account' belongs to the "
+        "deployment (code, identity, network and data locations come from the environment file "
+        "when the templates are published); remove it"
+    ]
+
+
+def test_two_environments_may_not_share_a_project_or_a_bucket(tree, templates_dir):
+    tree.edit(
+        "environments/prod.yaml",
+        "data: gs://acme-churn-prod-data",
+        "data: gs://acme-churn-dev-data",
+    )
+    line = line_of(tree, "environments/prod.yaml", "data: gs://acme-churn-dev-data")
+    found = messages(validate_tree(tree.root, templates_dir))
+    assert found == [
+        f"schedules/environments/prod.yaml:{line}: bucket 'acme-churn-dev-data' is also used by "
+        "environment 'dev'"
+    ]
+    # one environment alone has nothing to compare with
+    assert validate_tree(tree.root, templates_dir, only_env="prod").ok
+
+
+@pytest.mark.parametrize(
+    "base", ["gs://", "gs://acme-churn-dev-pipelines/../prod", "gs://acme-churn-dev-pipelines/./x"]
+)
+def test_a_template_base_must_name_a_bucket_without_dot_segments(tree, templates_dir, base):
+    tree.edit(
+        "environments/dev.yaml",
+        "template_base: gs://acme-churn-dev-pipelines/templates",
+        f"template_base: {base}",
+    )
+    line = line_of(tree, "environments/dev.yaml", "template_base: gs:")
+    found = messages(validate_tree(tree.root, templates_dir, only_env="dev"))
+    assert found == [
+        f"schedules/environments/dev.yaml:{line}: must be a gs://BUCKET[/PATH] URI, got '{base}'"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -274,6 +362,16 @@ def test_time_zones():
     assert time_zone_error("utc") is None
     assert time_zone_error("Mars/Olympus") == "unknown time zone 'Mars/Olympus'"
     assert "did you mean 'America/New_York'" in time_zone_error("America/NewYork")
+    assert time_zone_error("/etc/localtime") == "unknown time zone '/etc/localtime'"
+
+
+@pytest.mark.parametrize(
+    "name", ["localtime", "posixrules", "right/Europe/Amsterdam", "posix/UTC", "Factory"]
+)
+def test_machine_dependent_zones_are_refused(name):
+    assert time_zone_error(name).startswith(
+        f"time zone '{name}' depends on the machine's zone files"
+    )
 
 
 @pytest.mark.parametrize(
