@@ -9,18 +9,15 @@ import yaml
 from google.cloud import aiplatform_v1
 from kfp.components import load_component_from_file
 
-from tooling import compiling
 from contract.params import check_parameters, declared_parameters
+from tooling import compiling
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 PIPELINES = ("churn-training", "churn-scoring")
 SAMPLE_VALUES = {
-    "churn-training": {"raw_data_uri": "gs://acme-churn/raw/latest.csv", "gate_threshold": 0.6},
-    "churn-scoring": {
-        "customers_uri": "gs://acme-churn/raw/new.csv",
-        "model_uri": "gs://acme-churn/root/123/churn-training-x/prepare-run/workspace/train",
-    },
+    "churn-training": {"raw_data_path": "raw/latest.csv", "gate_threshold": 0.6},
+    "churn-scoring": {"customers_path": "customers/latest.csv", "model_name": "churn"},
 }
 
 
@@ -100,9 +97,13 @@ def test_vertex_spark_steps_are_dataproc_batches_with_the_jobs_arguments():
         params = task["inputs"]["parameters"]
         main = params["main_python_file_uri"]["runtimeValue"]["constant"]
         assert main.endswith(f"/{job}.py") and "prepare-run-code_uri" in main
-        assert params["python_file_uris"]["runtimeValue"]["constant"][0].endswith("/churn.zip")
-        labels = params["labels"]["runtimeValue"]["constant"]
-        assert labels["spark-job"] == job and "prepare-run-job_label" in labels["kfp-pipeline-job"]
+        # whole list / mapping values come from prepare-run, not placeholders nested inside them
+        for field, key in (("python_file_uris", "python_file_uris"), ("labels", "batch_labels")):
+            source = params[field]
+            if "taskOutputParameter" in source:
+                assert source["taskOutputParameter"]["outputParameterKey"] == key
+            else:  # inside the gate's branch the parent passes prepare-run's output through
+                assert source["componentInputParameter"].endswith(f"prepare-run-{key}")
         assert params["batch_id"]["runtimeValue"]["constant"] == ""  # fresh id per attempt
         assert (
             params["location"]["runtimeValue"]["constant"] == "{{$.pipeline_google_cloud_location}}"
@@ -111,10 +112,33 @@ def test_vertex_spark_steps_are_dataproc_batches_with_the_jobs_arguments():
             "runtime_version"
         )
         args = params["args"]["runtimeValue"]["constant"]
-        assert args[args.index("--output") + 1].endswith(f"/{job}")
-        assert "prepare-run-work_uri" in args[args.index("--output") + 1]
+        assert all(isinstance(a, str) and a.startswith("--") and "=" in a for a in args), args
+        output = next(a for a in args if a.startswith("--output="))
+        assert output.endswith(f"/{job}") and "prepare-run-work_uri" in output
     train_args = spark["train"]["inputs"]["parameters"]["args"]["runtimeValue"]["constant"]
-    assert "--classifier" in train_args
+    assert any(a.startswith("--classifier=") for a in train_args)
+
+
+@pytest.mark.parametrize("target", ["vertex", "local"])
+@pytest.mark.parametrize("name", PIPELINES)
+def test_caching_is_off_for_every_task(target, name):
+    tasks = all_tasks(template(target, name))
+    assert tasks
+    for key, task in tasks.items():
+        assert task.get("cachingOptions", {}).get("enableCache") is not True, key
+
+
+@pytest.mark.parametrize("name", PIPELINES)
+def test_lightweight_steps_run_in_the_components_image_and_install_nothing(name):
+    from components.images import COMPONENTS_IMAGE
+
+    spec = template("vertex", name)
+    for label, executor in spec["deploymentSpec"]["executors"].items():
+        container = executor["container"]
+        text = " ".join(container.get("command", []) + container.get("args", []))
+        assert "pip install" not in text and "pip3 install" not in text, label
+        if "google_cloud_pipeline_components" not in text:
+            assert container["image"] == COMPONENTS_IMAGE, label
 
 
 def test_gate_is_a_real_condition_and_tuning_lives_under_it():
