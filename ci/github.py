@@ -1,6 +1,12 @@
 """Create or update one pull-request comment, found by a hidden marker (GitHub REST API, stdlib).
 
-Plain `urllib` so the same code runs in GitHub Actions and in a Cloud Build step without `gh`.
+Plain `urllib` and nothing outside the standard library, so the same code runs in GitHub Actions
+and in the trusted Cloud Build comment step with a bare Python, without `gh` and without the
+pull request's installed environment (which is untrusted code).
+
+Only a comment written by the bot's own account is ever edited: anyone can write a comment that
+carries the marker, and editing the first such comment would let them have the bot overwrite
+(or be credited with) arbitrary text.
 """
 
 from __future__ import annotations
@@ -49,23 +55,57 @@ def _call(method: str, url: str, token: str, payload: dict[str, Any] | None = No
         raise GitHubError(f"{method} {url}: response is not JSON: {err.msg}") from err
 
 
-def find_comment(comments: list[dict[str, Any]], marker: str) -> dict[str, Any] | None:
-    """The first comment whose body contains `marker`, or None."""
+def authenticated_login(api_url: str, token: str) -> str:
+    """The login of the account `token` belongs to (GET /user).
+
+    GitHub Actions' GITHUB_TOKEN is an app installation token and cannot call /user (403): pass
+    the author explicitly there (`github-actions[bot]`).
+    """
+    url = f"{api_url.rstrip('/')}/user"
+    try:
+        user = _call("GET", url, token)
+    except GitHubError as err:
+        raise GitHubError(
+            f"{err} (cannot tell which account this token is; an app token such as GitHub "
+            "Actions' GITHUB_TOKEN needs --author, e.g. 'github-actions[bot]')"
+        ) from None
+    login = user.get("login") if isinstance(user, dict) else None
+    if not isinstance(login, str) or not login:
+        raise GitHubError(f"GET {url}: no login in the answer")
+    return login
+
+
+def find_comment(comments: list[dict[str, Any]], marker: str, author: str) -> dict[str, Any] | None:
+    """The first comment written by `author` whose body contains `marker`, or None."""
     for comment in comments:
-        if marker in str(comment.get("body") or ""):
+        login = (comment.get("user") or {}).get("login")
+        if login == author and marker in str(comment.get("body") or ""):
             return comment
     return None
 
 
-def upsert_comment(api_url: str, repo: str, pr: int, token: str, body: str, marker: str) -> Outcome:
-    """Update the PR's comment that carries `marker` to `body`, or create it when there is none."""
+def upsert_comment(
+    api_url: str,
+    repo: str,
+    pr: int,
+    token: str,
+    body: str,
+    marker: str,
+    author: str | None = None,
+) -> Outcome:
+    """Update the PR's comment that `author` wrote with `marker` to `body`, or create one.
+
+    `author` defaults to the token's own account (GET /user); comments by anyone else are never
+    edited, whatever they contain.
+    """
     base = api_url.rstrip("/")
+    me = author or authenticated_login(base, token)
     listing = f"{base}/repos/{repo}/issues/{pr}/comments"
     for page in range(1, MAX_PAGES + 1):
         comments = _call("GET", f"{listing}?per_page={PAGE_SIZE}&page={page}", token)
         if not isinstance(comments, list):
             raise GitHubError(f"GET {listing}: expected a list of comments")
-        found = find_comment(comments, marker)
+        found = find_comment(comments, marker, me)
         if found is not None:
             url = f"{base}/repos/{repo}/issues/comments/{found['id']}"
             updated = _call("PATCH", url, token, {"body": body})

@@ -8,9 +8,14 @@ CI runs the plan once per environment into a directory (see .github/workflows/pu
 
     python -m ci.plan_comment --dir plans [--commit SHA] [--post --repo OWNER/REPO --pr N]
 
-prints the comment, and with --post creates or updates THE comment (found by a hidden marker) on
-the pull request. Exit 1 when any environment's plan failed, after the comment is posted, so the
-failure is both visible on the pull request and red in CI.
+prints the comment, and with --post creates or updates THE comment on the pull request: the one
+that carries a hidden marker and was written by the posting account itself (`--author`, by
+default the token's own user), never someone else's comment that copies the marker.
+Exit 1 when any environment's plan failed, after the comment is posted, so the failure is both
+visible on the pull request and red in CI.
+
+Standard library only (with ci/github.py): the trusted comment step runs it with a bare Python,
+never with the pull request's installed environment.
 """
 
 from __future__ import annotations
@@ -222,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", default=os.environ.get("GITHUB_REPOSITORY"), help="OWNER/REPO")
     parser.add_argument("--pr", type=int, help="pull request number")
     parser.add_argument(
+        "--author",
+        help="login of the account that posts (default: the token's user, GET /user; GitHub "
+        "Actions' GITHUB_TOKEN cannot call /user: pass github-actions[bot])",
+    )
+    parser.add_argument(
         "--api-url",
         default=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
         help="GitHub REST API base URL",
@@ -246,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     if args.post:
         try:
-            outcome = upsert_comment(args.api_url, args.repo, args.pr, token, body, MARKER)
+            outcome = upsert_comment(
+                args.api_url, args.repo, args.pr, token, body, MARKER, args.author
+            )
         except GitHubError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1

@@ -1,4 +1,11 @@
-"""An in-process fake of the GitHub REST endpoints for issue comments (list, create, update)."""
+"""An in-process fake of the GitHub REST endpoints for issue comments (list, create, update) and
+the authenticated user (GET /user).
+
+As on GitHub: every comment records its author (`user.login`), a comment can be edited only by
+its author (403 otherwise; the bot's token is not a repository admin here), and an app
+installation token (GitHub Actions' GITHUB_TOKEN) gets 403 "Resource not accessible by
+integration" from /user.
+"""
 
 from __future__ import annotations
 
@@ -13,24 +20,34 @@ from urllib.parse import parse_qs, urlparse
 
 _LIST = re.compile(r"/repos/([\w.-]+/[\w.-]+)/issues/(\d+)/comments")
 _ONE = re.compile(r"/repos/([\w.-]+/[\w.-]+)/issues/comments/(\d+)")
+BOT = "churn-plan-bot"
+ACTIONS_BOT = "github-actions[bot]"
 
 
 @dataclass
 class FakeGitHub:
-    """State: comments per (repo, issue); every request seen; a status to fail with, if set."""
+    """State: comments per (repo, issue); every request seen; a status to fail with, if set.
+
+    `users` maps each valid token to its account; tokens in `app_tokens` are installation tokens.
+    """
 
     token: str = "test-token"
+    users: dict[str, str] = field(
+        default_factory=lambda: {"test-token": BOT, "actions-token": ACTIONS_BOT}
+    )
+    app_tokens: set[str] = field(default_factory=lambda: {"actions-token"})
     comments: dict[tuple[str, int], list[dict]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     fail_with: int | None = None
     next_id: int = 1000
 
-    def add(self, repo: str, issue: int, body: str) -> dict:
+    def add(self, repo: str, issue: int, body: str, author: str = "someone") -> dict:
         """Put a comment on an issue directly (as another user or an earlier run would have)."""
         self.next_id += 1
         comment = {
             "id": self.next_id,
             "body": body,
+            "user": {"login": author, "type": "Bot" if author.endswith("[bot]") else "User"},
             "html_url": f"https://github.test/{repo}/pull/{issue}#issuecomment-{self.next_id}",
         }
         self.comments.setdefault((repo, issue), []).append(comment)
@@ -64,10 +81,17 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             url = urlparse(self.path)
             fake.requests.append((self.command, self.path))
-            if self.headers.get("Authorization") != f"Bearer {fake.token}":
+            auth = self.headers.get("Authorization", "")
+            token = auth.removeprefix("Bearer ")
+            if not auth.startswith("Bearer ") or token not in fake.users:
                 return self._reply(401, {"message": "Bad credentials"})
+            login = fake.users[token]
             if fake.fail_with is not None:
                 return self._reply(fake.fail_with, {"message": "injected failure"})
+            if url.path == "/user" and self.command == "GET":
+                if token in fake.app_tokens:
+                    return self._reply(403, {"message": "Resource not accessible by integration"})
+                return self._reply(200, {"login": login, "type": "User"})
             listing, one = _LIST.fullmatch(url.path), _ONE.fullmatch(url.path)
             if listing and self.command == "GET":
                 query = parse_qs(url.query)
@@ -76,12 +100,14 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 thread = fake.comments.get((listing[1], int(listing[2])), [])
                 return self._reply(200, thread[(page - 1) * per_page : page * per_page])
             if listing and self.command == "POST":
-                comment = fake.add(listing[1], int(listing[2]), self._body()["body"])
+                comment = fake.add(listing[1], int(listing[2]), self._body()["body"], login)
                 return self._reply(201, comment)
             if one and self.command == "PATCH":
                 comment = fake.find(int(one[2]))
                 if comment is None:
                     return self._reply(404, {"message": "Not Found"})
+                if comment["user"]["login"] != login:
+                    return self._reply(403, {"message": "Must have admin rights to Repository."})
                 comment["body"] = self._body()["body"]
                 return self._reply(200, comment)
             return self._reply(404, {"message": "Not Found"})

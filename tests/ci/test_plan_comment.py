@@ -10,7 +10,7 @@ import pytest
 from ci import plan_comment
 from ci.github import GitHubError, upsert_comment
 from ci.plan_comment import MARKER, MAX_BODY, EnvPlan, PlanFilesError, load_plans, render
-from tests.ci.fake_github import running_github
+from tests.ci.fake_github import ACTIONS_BOT, BOT, running_github
 
 REPO_NAME = "acme/churn"
 
@@ -160,6 +160,7 @@ def test_first_run_creates_the_comment_later_runs_update_it(tmp_path, monkeypatc
     write_results(tmp_path, "prod", 0, json.dumps(plan("prod", [], unchanged=2)))
     with running_github() as (fake, api):
         fake.add(REPO_NAME, 7, "LGTM")  # someone else's comment is left alone
+        fake.add(REPO_NAME, 7, f"{MARKER}\ncopied marker")  # ...even with the marker
         assert run_cli(monkeypatch, api, tmp_path, "--commit", "1111") == 0
         assert "created comment" in capsys.readouterr().err
         write_results(tmp_path, "dev", 0, json.dumps(plan("dev", [], unchanged=2)))
@@ -167,22 +168,58 @@ def test_first_run_creates_the_comment_later_runs_update_it(tmp_path, monkeypatc
         assert "updated comment" in capsys.readouterr().err
         thread = fake.comments[(REPO_NAME, 7)]
     assert thread[0]["body"] == "LGTM"
-    assert len(thread) == 2
-    assert "`2222`" in thread[1]["body"] and "`1111`" not in thread[1]["body"]
-    assert "### ✅ `dev`: no changes" in thread[1]["body"]
+    assert thread[1]["body"].endswith("copied marker")
+    assert len(thread) == 3
+    assert thread[2]["user"]["login"] == BOT
+    assert "`2222`" in thread[2]["body"] and "`1111`" not in thread[2]["body"]
+    assert "### ✅ `dev`: no changes" in thread[2]["body"]
 
 
 def test_the_marked_comment_is_found_beyond_the_first_page():
     with running_github() as (fake, api):
         for i in range(150):
             fake.add(REPO_NAME, 7, f"comment {i}")
-        marked = fake.add(REPO_NAME, 7, f"{MARKER}\nold plan")
+        marked = fake.add(REPO_NAME, 7, f"{MARKER}\nold plan", author=BOT)
         outcome = upsert_comment(api, REPO_NAME, 7, fake.token, f"{MARKER}\nnew plan", MARKER)
         assert outcome.action == "updated"
         assert fake.find(marked["id"])["body"].endswith("new plan")
         assert len(fake.comments[(REPO_NAME, 7)]) == 151
         pages = [path for method, path in fake.requests if method == "GET"]
-    assert len(pages) == 2
+    assert pages[0] == "/user"
+    assert len(pages) == 3  # /user, then two pages of comments
+
+
+def test_a_marked_comment_by_someone_else_is_never_edited():
+    """Issue 10 A4e: anyone can paste the marker; only the bot's own comment is updated."""
+    with running_github() as (fake, api):
+        planted = fake.add(REPO_NAME, 7, f"{MARKER}\nplanted by a contributor", author="mallory")
+        ours = fake.add(REPO_NAME, 7, f"{MARKER}\nold plan", author=BOT)
+        outcome = upsert_comment(api, REPO_NAME, 7, fake.token, f"{MARKER}\nnew plan", MARKER)
+        assert outcome.action == "updated"
+        assert fake.find(planted["id"])["body"].endswith("planted by a contributor")
+        assert fake.find(ours["id"])["body"].endswith("new plan")
+        # Only someone else's marked comment: a new comment, the planted one untouched.
+        fake.comments.clear()
+        planted = fake.add(REPO_NAME, 8, f"{MARKER}\nplanted", author="mallory")
+        outcome = upsert_comment(api, REPO_NAME, 8, fake.token, f"{MARKER}\nplan", MARKER)
+        assert outcome.action == "created"
+        thread = fake.comments[(REPO_NAME, 8)]
+    assert [c["user"]["login"] for c in thread] == ["mallory", BOT]
+    assert thread[0]["body"].endswith("planted")
+
+
+def test_an_app_token_needs_the_author_named_and_then_finds_its_own_comment():
+    with running_github() as (fake, api):
+        fake.add(REPO_NAME, 7, f"{MARKER}\nby a person", author="alice")
+        ours = fake.add(REPO_NAME, 7, f"{MARKER}\nold", author=ACTIONS_BOT)
+        with pytest.raises(GitHubError, match=r"HTTP 403.*needs --author"):
+            upsert_comment(api, REPO_NAME, 7, "actions-token", f"{MARKER}\nnew", MARKER)
+        outcome = upsert_comment(
+            api, REPO_NAME, 7, "actions-token", f"{MARKER}\nnew", MARKER, author=ACTIONS_BOT
+        )
+        assert outcome.action == "updated"
+        assert fake.find(ours["id"])["body"].endswith("new")
+        assert fake.comments[(REPO_NAME, 7)][0]["body"].endswith("by a person")
 
 
 def test_a_failed_plan_is_posted_and_then_fails_the_job(tmp_path, monkeypatch, capsys):
