@@ -17,21 +17,16 @@ def evaluate(
 ) -> NamedTuple("Gate", [("value", float), ("passed", bool)]):
     """Log scalar metrics, the ROC curve and the confusion matrix; compare the gate metric.
 
-    `model_dir` is a train/tune output folder holding metrics.json. On Vertex AI a gs:// URI is
-    read through the Cloud Storage FUSE mount at /gcs/, so the step needs no client library.
+    `model_dir` is a train/tune output folder holding metrics.json, read through the Cloud
+    Storage API when it is a gs:// URI (components/objects.py says why not the /gcs/ mount).
     """
     import json
     from collections import namedtuple
 
+    from components.objects import read_text
     from contract.metrics import passes
 
-    def local_path(uri: str) -> str:
-        if uri.startswith("gs://"):
-            return "/gcs/" + uri[len("gs://") :]
-        return uri.removeprefix("file://")
-
-    with open(local_path(model_dir.rstrip("/") + "/metrics.json"), encoding="utf-8") as fh:
-        report = json.load(fh)
+    report = json.loads(read_text(model_dir.rstrip("/") + "/metrics.json"))
 
     scalars = {k: v for k, v in report.items() if isinstance(v, (int, float))}
     for name, value in sorted(scalars.items()):
