@@ -1,0 +1,158 @@
+"""What one environment needs in Google Cloud, derived from its `Deployment` (pure logic).
+
+Identity model (contract/deployment.py): one account, `service_accounts.pipelines`, runs the
+PipelineJobs and is the Dataproc batches' service account. On runtime 3.0+ the Spark workload
+uses the batch creator's credentials (END_USER_CREDENTIALS), and the creator is the pipeline's
+step, i.e. the same account; on 2.x it uses the batch's service account, again the same account.
+So every data grant below goes to `pipelines`, whichever runtime a template requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from contract.deployment import Deployment
+
+#: APIs a first deployment calls, each with the reason it is enabled.
+APIS: dict[str, str] = {
+    "aiplatform.googleapis.com": "Vertex AI Pipelines runs the PipelineJobs",
+    "dataproc.googleapis.com": "Dataproc Serverless runs the Spark steps",
+    "dataproc-rm.googleapis.com": "runtime 3.0 batches need the Dataproc resource manager API",
+    "cloudscheduler.googleapis.com": "Cloud Scheduler fires the schedules",
+    "cloudfunctions.googleapis.com": "the trigger is a Cloud Run function (2nd gen)",
+    "run.googleapis.com": "2nd gen functions are served by Cloud Run",
+    "cloudbuild.googleapis.com": "Cloud Build builds function deploys and the components image",
+    "artifactregistry.googleapis.com": "the components image and function builds live there",
+    "storage.googleapis.com": "templates, Spark code, data, models, predictions, run folders",
+    "iam.googleapis.com": "service accounts and their policies",
+    "iamcredentials.googleapis.com": "OIDC tokens for Cloud Scheduler, access tokens for act-as",
+    "compute.googleapis.com": "the Dataproc subnetwork and its firewall rule",
+    "logging.googleapis.com": "steps, batches and the trigger write logs",
+    "bigquery.googleapis.com": "the warehouse tables (predictions, model metrics)",
+}
+
+#: Project-level roles per account (keys of `service_accounts`), each with its reason.
+PROJECT_ROLES: dict[str, dict[str, str]] = {
+    "pipelines": {
+        "roles/aiplatform.user": "pipeline steps use Vertex AI (metadata, GCPC launchers)",
+        "roles/dataproc.editor": "the Spark steps create Dataproc Serverless batches",
+        "roles/dataproc.worker": "it is the batches' service account (their workers run as it)",
+        "roles/logging.logWriter": "pipeline steps and Spark batches write their logs",
+    },
+    "trigger": {
+        "roles/aiplatform.user": "the trigger creates and lists PipelineJobs",
+    },
+    "invoker": {},
+}
+
+#: Account-level grants: (account that is acted as, account that acts, role, why).
+ACT_AS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "pipelines",
+        "trigger",
+        "roles/iam.serviceAccountUser",
+        "the trigger creates PipelineJobs that run as the pipelines account",
+    ),
+    (
+        "pipelines",
+        "pipelines",
+        "roles/iam.serviceAccountUser",
+        "pipeline steps create Dataproc batches whose service account is this same account",
+    ),
+)
+
+#: What each account is for, as its description in IAM says.
+ACCOUNT_PURPOSE: dict[str, str] = {
+    "pipelines": "Runs the churn PipelineJobs and is the Dataproc batches service account",
+    "invoker": "Cloud Scheduler calls the churn trigger with this OIDC identity",
+    "trigger": "Runtime identity of the churn trigger function (creates PipelineJobs)",
+}
+
+#: The Artifact Registry docker repository of the components image (ci.md, issue 9 A9).
+REPOSITORY = "churn"
+REPOSITORY_ROLE = ("pipelines", "roles/artifactregistry.reader", "pulls the components image")
+
+#: Name of the trigger function (and of the Cloud Run service behind it) when trigger_url
+#: does not name it.
+DEFAULT_FUNCTION = "churn-trigger"
+INVOKER_ROLE = "roles/run.invoker"
+
+OBJECT_VIEWER = "roles/storage.objectViewer"
+OBJECT_USER = "roles/storage.objectUser"
+#: Stronger roles rank higher: where one bucket serves two purposes, the stronger one wins.
+_STRENGTH = {OBJECT_VIEWER: 1, OBJECT_USER: 2}
+
+#: What each account needs on each kind of location, and why.
+_BUCKET_NEEDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "templates": (
+        ("pipelines", OBJECT_USER, "runs read the published Spark code"),
+        ("trigger", OBJECT_USER, "the trigger reads the published templates"),
+    ),
+    "pipeline_root": (
+        ("pipelines", OBJECT_USER, "every run writes its working folder there"),
+        ("trigger", OBJECT_USER, "the trigger writes its concurrency leases there"),
+    ),
+    "location:data": (("pipelines", OBJECT_VIEWER, "Spark reads raw snapshots and customers"),),
+    "location:predictions": (("pipelines", OBJECT_USER, "scoring writes predictions"),),
+    "location:models": (("pipelines", OBJECT_USER, "training writes models, scoring reads"),),
+}
+
+DEFAULT_NETWORK = "churn"
+DEFAULT_SUBNET_RANGE = "10.8.0.0/20"
+
+
+@dataclass(frozen=True)
+class BucketGrant:
+    """One account's role on one bucket, and the uses that need it."""
+
+    bucket: str
+    account: str
+    member: str
+    role: str
+    why: str
+
+
+def member(email: str) -> str:
+    """The IAM member string of a service account."""
+    return f"serviceAccount:{email}"
+
+
+def bucket_grants(dep: Deployment) -> dict[str, list[BucketGrant]]:
+    """Every bucket of `dep` with exactly the grants it needs (merged where buckets are shared)."""
+    chosen: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for what, bucket in dep.buckets().items():
+        for account, role, why in _BUCKET_NEEDS[what]:
+            key = (bucket, account)
+            current = chosen.get(key)
+            if current is None:
+                chosen[key] = (role, [why])
+            else:
+                best = role if _STRENGTH[role] > _STRENGTH[current[0]] else current[0]
+                chosen[key] = (best, [*current[1], why])
+    grants: dict[str, list[BucketGrant]] = {}
+    for (bucket, account), (role, whys) in sorted(chosen.items()):
+        email = dep.service_accounts[account]
+        grants.setdefault(bucket, []).append(
+            BucketGrant(bucket, account, member(email), role, "; ".join(whys))
+        )
+    return grants
+
+
+def function_name(trigger_url: str) -> str:
+    """The trigger function's name: the path of a cloudfunctions.net URL, else the default."""
+    parsed = urlparse(trigger_url or "")
+    name = parsed.path.strip("/")
+    if parsed.hostname and parsed.hostname.endswith(".cloudfunctions.net") and name:
+        return name
+    return DEFAULT_FUNCTION
+
+
+def account_id(email: str) -> str:
+    """The account id (the part before '@') of a service account e-mail."""
+    return email.split("@", 1)[0]
+
+
+def firewall_rule_name(subnetwork: str) -> str:
+    """The name of the firewall rule that opens `subnetwork` to itself (at most 63 chars)."""
+    return f"{subnetwork[:40]}-allow-internal-ingress"

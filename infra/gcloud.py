@@ -1,0 +1,105 @@
+"""Running `gcloud` commands: look (describe/list/get-iam-policy) and change (create/add/update).
+
+A look that gcloud answers with a not-found error means "missing"; any other failure (permission
+denied, an API not enabled, a bad flag) stops the setup with the command and gcloud's message,
+so a forbidden describe is never mistaken for a missing resource and followed by a create.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: gcloud's not-found answers across the APIs used here (IAM and Artifact Registry say
+#: NOT_FOUND, Cloud Storage "not found: 404", Compute "was not found", Cloud Run
+#: "Cannot find service").
+_NOT_FOUND = re.compile(r"NOT_FOUND|not found|Cannot find|\b404\b")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One gcloud invocation (argument vector, without the executable)."""
+
+    args: tuple[str, ...]
+
+    def text(self) -> str:
+        """The command as a person would type it."""
+        return shlex.join(("gcloud", *self.args))
+
+
+def gcloud(*args: str) -> Command:
+    """A gcloud command from its arguments."""
+    return Command(tuple(args))
+
+
+@dataclass(frozen=True)
+class Looked:
+    """What a look found: whether the thing exists and gcloud's JSON answer about it."""
+
+    found: bool
+    data: Any = None
+
+
+class GcloudError(Exception):
+    """A gcloud command failed in a way the setup cannot continue from."""
+
+    def __init__(self, command: Command, returncode: int, stderr: str) -> None:
+        message = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
+        super().__init__(f"`{command.text()}` failed (exit {returncode}): {message}")
+        self.command = command
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class Runner:
+    """Runs gcloud for real; `echo` (when given) receives every command before it runs."""
+
+    def __init__(self, executable: str = "gcloud", echo: Callable[[str], None] | None = None):
+        self.executable = executable
+        self.echo = echo
+        self.changes = 0
+
+    def available(self) -> bool:
+        """Whether the gcloud executable is on PATH."""
+        return shutil.which(self.executable) is not None
+
+    def look(self, command: Command) -> Looked:
+        """Run a describe/list; Looked(False) on not-found, GcloudError on any other failure."""
+        result = self._run(command)
+        if result.returncode != 0:
+            if _NOT_FOUND.search(result.stderr):
+                return Looked(False)
+            raise GcloudError(command, result.returncode, result.stderr)
+        try:
+            data = json.loads(result.stdout) if result.stdout.strip() else None
+        except json.JSONDecodeError:
+            raise GcloudError(command, 0, "answer is not JSON: " + result.stdout[:200]) from None
+        return Looked(True, data)
+
+    def change(self, command: Command) -> None:
+        """Run a create/add/update; GcloudError when it fails."""
+        result = self._run(command)
+        if result.returncode != 0:
+            raise GcloudError(command, result.returncode, result.stderr)
+        self.changes += 1
+
+    def _run(self, command: Command) -> subprocess.CompletedProcess[str]:
+        if self.echo:
+            self.echo(command.text())
+        # A setup run must never stop at an interactive prompt (e.g. gcloud asking for an IAM
+        # condition): prompts off, answers default.
+        env = {**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
+        return subprocess.run(
+            [self.executable, *command.args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )

@@ -1,0 +1,113 @@
+"""The ordered steps that set up one environment (pure: builds steps, runs nothing).
+
+Order matters to Google Cloud: APIs before anything that uses them, accounts before the bindings
+that name them, buckets before their policies, the network before its firewall rule, and the
+trigger's invoker binding last (the function is deployed after this setup; a re-run grants it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra import desired
+from infra.envfile import Environment
+from infra.network import Firewall, Subnetwork
+from infra.policy import Policy, Target, Wanted
+from infra.steps import Bucket, Repository, ServiceAccount, Services, Step
+
+
+@dataclass(frozen=True)
+class Options:
+    """Choices the environment file does not make (network of a new subnetwork)."""
+
+    network: str = desired.DEFAULT_NETWORK
+    subnet_range: str = desired.DEFAULT_SUBNET_RANGE
+
+
+def steps_for(env: Environment, options: Options = Options()) -> list[Step]:
+    """Every step of the setup of `env`, in the order they must run."""
+    dep = env.deployment
+    steps: list[Step] = [Services(dep.project, desired.APIS)]
+    for key, email in dep.service_accounts.items():
+        steps.append(ServiceAccount(dep.project, email, key, desired.ACCOUNT_PURPOSE[key]))
+    steps.append(_project_roles(env))
+    steps.append(_act_as(env))
+    for bucket, grants in desired.bucket_grants(dep).items():
+        steps.append(Bucket(dep.project, bucket, dep.region))
+        target = Target(("storage", "buckets"), f"gs://{bucket}", label=f"gs://{bucket}")
+        steps.append(Policy(target, [Wanted(g.member, g.role, g.why) for g in grants]))
+    if dep.subnetwork:
+        steps.append(
+            Subnetwork(
+                dep.project, dep.region, dep.subnetwork, options.network, options.subnet_range
+            )
+        )
+        steps.append(Firewall(dep.project, desired.firewall_rule_name(dep.subnetwork)))
+    steps += _repository(env)
+    steps.append(_invoker(env))
+    return steps
+
+
+def _project_roles(env: Environment) -> Policy:
+    dep = env.deployment
+    wanted = [
+        Wanted(desired.member(dep.service_accounts[key]), role, why)
+        for key, roles in desired.PROJECT_ROLES.items()
+        for role, why in roles.items()
+    ]
+    # --condition=None: without it gcloud refuses (or prompts) on projects whose policy already
+    # holds conditional bindings; ours are unconditional.
+    target = Target(
+        ("projects",),
+        dep.project,
+        label=f"project {dep.project}",
+        add_extra=("--condition=None",),
+    )
+    return Policy(target, wanted)
+
+
+def _act_as(env: Environment) -> Policy:
+    dep = env.deployment
+    acted_on = {on for on, _, _, _ in desired.ACT_AS}
+    assert acted_on == {"pipelines"}, "one account policy per step"
+    email = dep.service_accounts["pipelines"]
+    wanted = [
+        Wanted(desired.member(dep.service_accounts[actor]), role, why)
+        for _, actor, role, why in desired.ACT_AS
+    ]
+    target = Target(
+        ("iam", "service-accounts"),
+        email,
+        ("--project", dep.project),
+        label=f"service account {email}",
+    )
+    return Policy(target, wanted)
+
+
+def _repository(env: Environment) -> list[Step]:
+    dep = env.deployment
+    account, role, why = desired.REPOSITORY_ROLE
+    target = Target(
+        ("artifacts", "repositories"),
+        desired.REPOSITORY,
+        ("--location", dep.region, "--project", dep.project),
+        label=f"repository {desired.REPOSITORY}",
+    )
+    return [
+        Repository(dep.project, desired.REPOSITORY, dep.region),
+        Policy(target, [Wanted(desired.member(dep.service_accounts[account]), role, why)]),
+    ]
+
+
+def _invoker(env: Environment) -> Policy:
+    dep = env.deployment
+    name = desired.function_name(env.trigger_url)
+    target = Target(
+        ("run", "services"),
+        name,
+        ("--region", dep.region, "--project", dep.project),
+        label=f"trigger service {name}",
+    )
+    why = "Cloud Scheduler calls the trigger with this account's OIDC token"
+    wanted = [Wanted(desired.member(dep.service_accounts["invoker"]), desired.INVOKER_ROLE, why)]
+    return Policy(target, wanted, waits_for=f"the trigger function {name}")

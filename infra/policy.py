@@ -1,0 +1,130 @@
+"""IAM bindings on one resource: read its policy once, add only the bindings it lacks.
+
+`add-iam-policy-binding` is itself idempotent, but looking first keeps a second run free of any
+write and lets the setup point out roles its own accounts hold there that it did not grant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.gcloud import Command, Looked, gcloud
+from infra.steps import Decision, Facts
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One binding the setup wants: member, role, and why."""
+
+    member: str
+    role: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resource with an IAM policy, as gcloud addresses it."""
+
+    group: tuple[str, ...]  # e.g. ("storage", "buckets")
+    resource: str
+    scope: tuple[str, ...] = ()  # e.g. ("--location", "europe-west4", "--project", "p")
+    label: str = ""
+    add_extra: tuple[str, ...] = ()  # e.g. ("--condition=None",) for projects
+
+    def get(self) -> Command:
+        """The command that reads the policy."""
+        return gcloud(*self.group, "get-iam-policy", self.resource, *self.scope, "--format=json")
+
+    def add(self, member: str, role: str) -> Command:
+        """The command that adds one binding."""
+        return gcloud(
+            *self.group,
+            "add-iam-policy-binding",
+            self.resource,
+            *self.scope,
+            f"--member={member}",
+            f"--role={role}",
+            *self.add_extra,
+        )
+
+    def remove(self, member: str, role: str) -> Command:
+        """The command that removes one binding (printed for people, never run)."""
+        return gcloud(
+            *self.group,
+            "remove-iam-policy-binding",
+            self.resource,
+            *self.scope,
+            f"--member={member}",
+            f"--role={role}",
+            *self.add_extra,
+        )
+
+
+@dataclass
+class Policy:
+    """Grant `wanted` on `target`; `waits_for` names what must exist first when it may not."""
+
+    target: Target
+    wanted: list[Wanted]
+    waits_for: str = ""
+
+    @property
+    def title(self) -> str:
+        return f"roles on {self.target.label or self.target.resource}"
+
+    def looks(self, facts: Facts) -> list[Command]:
+        return [self.target.get()]
+
+    def decide(self, looked: list[Looked], facts: Facts) -> Decision:
+        if not looked[0].found:
+            if self.waits_for:
+                return Decision(status="waiting", detail=f"{self.waits_for} does not exist yet")
+            raise LookupError(f"{self.target.label or self.target.resource} does not exist")
+        held = bindings(looked[0].data)
+        missing = [w for w in self.wanted if (w.member, w.role) not in held]
+        decision = Decision(detail=f"{len(self.wanted)} binding(s) in place")
+        if missing:
+            decision = Decision(
+                [self.target.add(w.member, w.role) for w in missing],
+                "granted",
+                ", ".join(f"{w.role} to {_who(w.member)}" for w in missing),
+            )
+        decision.notes += self._extras(held)
+        return decision
+
+    def possible(self, facts: Facts) -> list[tuple[Command, str]]:
+        condition = "if not bound yet"
+        if self.waits_for:
+            condition += f" (and only once {self.waits_for} exists)"
+        return [(self.target.add(w.member, w.role), condition) for w in self.wanted]
+
+    def _extras(self, held: set[tuple[str, str]]) -> list[str]:
+        ours = {w.member for w in self.wanted}
+        wanted = {(w.member, w.role) for w in self.wanted}
+        notes = []
+        for member, role in sorted(held - wanted):
+            if member in ours:
+                where = self.target.label or self.target.resource
+                notes.append(
+                    f"{_who(member)} also holds {role} on {where}, which this setup does not "
+                    "grant; if nothing needs it: "
+                    f"{self.target.remove(member, role).text()}"
+                )
+        return notes
+
+
+def bindings(policy: object) -> set[tuple[str, str]]:
+    """(member, role) pairs of an IAM policy as gcloud prints it (conditional ones excluded)."""
+    pairs: set[tuple[str, str]] = set()
+    if not isinstance(policy, dict):
+        return pairs
+    for binding in policy.get("bindings") or []:
+        if not isinstance(binding, dict) or binding.get("condition"):
+            continue
+        for member in binding.get("members") or []:
+            pairs.add((str(member), str(binding.get("role", ""))))
+    return pairs
+
+
+def _who(member: str) -> str:
+    return member.split(":", 1)[-1]

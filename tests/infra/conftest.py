@@ -1,0 +1,86 @@
+"""A fake `gcloud` on PATH with its state in a temp folder, and helpers to run the setup."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.cli import main
+from tests.infra.fake_gcloud import COMMANDS, new_project
+
+REPO = Path(__file__).resolve().parents[2]
+ENVIRONMENTS = REPO / "schedules" / "environments"
+FAKE = Path(__file__).with_name("fake_gcloud.py")
+#: Commands that only read (the fake's table says which).
+LOOKS = {path for path, (_, reads, _) in COMMANDS.items() if reads}
+
+
+class Cloud:
+    """The fake cloud: its state, the log of gcloud calls, and a way to run the setup."""
+
+    def __init__(self, root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.root = root
+        self.capsys = capsys
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return json.loads((self.root / "state.json").read_text())
+
+    def write_state(self, state: dict[str, Any]) -> None:
+        (self.root / "state.json").write_text(json.dumps(state))
+
+    def edit(self, change) -> None:
+        """Apply `change(state)` to the stored state (what a person did in the console)."""
+        state = self.state
+        change(state)
+        self.write_state(state)
+
+    def log(self) -> list[dict[str, Any]]:
+        path = self.root / "log.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def clear_log(self) -> None:
+        (self.root / "log.jsonl").unlink(missing_ok=True)
+
+    def changes(self) -> list[list[str]]:
+        """gcloud calls that were not looks (create, add, update, enable)."""
+        return [e["argv"] for e in self.log() if not _is_look(e["argv"])]
+
+    def bootstrap(self, *argv: str, environments: Path = ENVIRONMENTS) -> tuple[int, str, str]:
+        """Run infra/bootstrap.py's main in-process; (exit code, stdout, stderr)."""
+        self.capsys.readouterr()
+        code = main([*argv, "--environments-dir", str(environments)])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+
+def _is_look(argv: list[str]) -> bool:
+    return any(tuple(argv[: len(path)]) == path for path in LOOKS)
+
+
+@pytest.fixture
+def cloud(tmp_path, monkeypatch, capsys) -> Cloud:
+    """Fresh projects for every repository environment; `gcloud` on PATH is the fake."""
+    root = tmp_path / "cloud"
+    root.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "gcloud"
+    # -S: the fake needs only the standard library; skipping site makes each call faster.
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{FAKE}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_GCLOUD_STATE", str(root))
+    projects = ["acme-churn-dev", "acme-churn-prod", "acme-churn-test", "acme-churn-other"]
+    state = {"projects": {p: new_project() for p in projects}, "buckets": {}}
+    fake = Cloud(root, capsys)
+    fake.write_state(state)
+    assert shutil.which("gcloud") == str(wrapper)
+    return fake

@@ -1,0 +1,714 @@
+"""A fake `gcloud` for the setup tests: keeps state in a folder, answers like gcloud does.
+
+Run as an executable (tests put a `gcloud` wrapper on PATH): `FAKE_GCLOUD_STATE` names the
+folder holding `state.json` (projects, buckets) and `log.jsonl` (every call and its exit code).
+It covers only the commands infra/bootstrap.py uses, and enforces the rules the real services
+do that a setup can get wrong: unknown flags exit 2; create on an existing resource, a binding
+for a service account that does not exist, a role a resource does not support, a subnetwork in a
+missing network or with an overlapping/invalid range, using an API before it is enabled, a
+project binding without --condition on a policy holding conditions: all exit 1 with gcloud's
+kind of message. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+COMPUTE = "https://www.googleapis.com/compute/v1/projects"
+#: Enabled in every new project (Service Usage "default" services).
+DEFAULT_SERVICES = [
+    "bigquery.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "logging.googleapis.com",
+    "serviceusage.googleapis.com",
+    "storage.googleapis.com",
+]
+KNOWN_SERVICES = {
+    *DEFAULT_SERVICES,
+    "aiplatform.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "compute.googleapis.com",
+    "dataproc.googleapis.com",
+    "dataproc-rm.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "run.googleapis.com",
+}
+#: Which API a command group needs enabled in the resource's project.
+GROUP_API = {
+    "iam": "iam.googleapis.com",
+    "compute": "compute.googleapis.com",
+    "artifacts": "artifactregistry.googleapis.com",
+    "run": "run.googleapis.com",
+    "storage": "storage.googleapis.com",
+}
+#: Roles each kind of resource accepts in its policy.
+ROLES = {
+    "project": {
+        "roles/aiplatform.user",
+        "roles/artifactregistry.reader",
+        "roles/dataproc.editor",
+        "roles/dataproc.serverlessEditor",
+        "roles/dataproc.worker",
+        "roles/editor",
+        "roles/logging.logWriter",
+        "roles/owner",
+        "roles/run.invoker",
+        "roles/storage.objectAdmin",
+        "roles/storage.objectUser",
+        "roles/storage.objectViewer",
+    },
+    "account": {"roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator"},
+    "bucket": {
+        "roles/storage.objectViewer",
+        "roles/storage.objectUser",
+        "roles/storage.objectCreator",
+        "roles/storage.objectAdmin",
+        "roles/storage.admin",
+    },
+    "repository": {
+        "roles/artifactregistry.reader",
+        "roles/artifactregistry.writer",
+        "roles/artifactregistry.repoAdmin",
+    },
+    "service": {"roles/run.invoker", "roles/run.developer"},
+}
+MEMBER = re.compile(r"^(serviceAccount|user|group|domain):\S+$")
+ACCOUNT_EMAIL = re.compile(
+    r"^([a-z][a-z0-9-]{4,28}[a-z0-9])@([a-z0-9-]+)\.iam\.gserviceaccount\.com$"
+)
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+RESOURCE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class GcloudCallError(Exception):
+    """A gcloud error: message and exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports like gcloud (exit 2, `ERROR: (gcloud.x) ...`)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise GcloudCallError(message, 2)
+
+
+class Fake:
+    """State of the fake cloud and one handler per supported command."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state: dict[str, Any] = json.loads((root / "state.json").read_text())
+
+    def save(self) -> None:
+        """Write the state back (only after a successful change)."""
+        (self.root / "state.json").write_text(json.dumps(self.state, indent=1, sort_keys=True))
+
+    # ---- helpers -------------------------------------------------------------------------
+    def project(self, project_id: str | None) -> dict[str, Any]:
+        if not project_id:
+            raise GcloudCallError("The required property [project] is not currently set.")
+        projects = self.state["projects"]
+        if project_id not in projects:
+            raise GcloudCallError(
+                f"PERMISSION_DENIED: Project '{project_id}' not found or permission denied."
+            )
+        return projects[project_id]
+
+    def need_api(self, project_id: str, group: str) -> None:
+        api = GROUP_API.get(group)
+        if api and api not in self.project(project_id)["services"]:
+            raise GcloudCallError(
+                f"PERMISSION_DENIED: {api} has not been used in project {project_id} before "
+                "or it is disabled. Enable it and retry."
+            )
+
+    def check_member(self, member: str) -> None:
+        if not MEMBER.match(member):
+            raise GcloudCallError(f"INVALID_ARGUMENT: Invalid member '{member}'.")
+        kind, _, email = member.partition(":")
+        match = ACCOUNT_EMAIL.match(email)
+        projects = self.state["projects"]
+        if (
+            kind == "serviceAccount"
+            and match
+            and match.group(2) in projects
+            and email not in projects[match.group(2)]["accounts"]
+        ):
+            raise GcloudCallError(f"INVALID_ARGUMENT: Service account {email} does not exist.")
+
+    def add_binding(self, policy: dict[str, Any], kind: str, member: str, role: str) -> None:
+        self.check_member(member)
+        if role not in ROLES[kind]:
+            raise GcloudCallError(
+                f"INVALID_ARGUMENT: Role {role} is not supported for this resource."
+            )
+        for binding in policy.setdefault("bindings", []):
+            if binding["role"] == role and not binding.get("condition"):
+                if member not in binding["members"]:
+                    binding["members"].append(member)
+                    binding["members"].sort()
+                break
+        else:
+            policy["bindings"].append({"role": role, "members": [member]})
+        policy["bindings"].sort(key=lambda b: b["role"])
+        policy["etag"] = f"BwY{len(json.dumps(policy)):05d}="
+
+    # ---- services ------------------------------------------------------------------------
+    def services_list(self, a: argparse.Namespace) -> Any:
+        if not a.enabled:
+            raise GcloudCallError("listing available services is not supported by this fake")
+        return [
+            {
+                "config": {"name": s, "title": s.split(".")[0]},
+                "name": f"projects/123456789/services/{s}",
+                "state": "ENABLED",
+            }
+            for s in sorted(self.project(a.project)["services"])
+        ]
+
+    def services_enable(self, a: argparse.Namespace) -> Any:
+        services = self.project(a.project)["services"]
+        unknown = [s for s in a.service if s not in KNOWN_SERVICES]
+        if unknown:
+            raise GcloudCallError(
+                "PERMISSION_DENIED: Not found or permission denied for service(s): "
+                + ", ".join(unknown)
+            )
+        services[:] = sorted(set(services) | set(a.service))
+        return None
+
+    # ---- IAM -----------------------------------------------------------------------------
+    def account(self, a: argparse.Namespace) -> dict[str, Any]:
+        self.need_api(a.project, "iam")
+        accounts = self.project(a.project)["accounts"]
+        if a.account not in accounts:
+            raise GcloudCallError(f"NOT_FOUND: Unknown service account {a.account}")
+        return accounts[a.account]
+
+    def sa_describe(self, a: argparse.Namespace) -> Any:
+        found = self.account(a)
+        return {"email": a.account, "displayName": found.get("displayName", "")}
+
+    def sa_create(self, a: argparse.Namespace) -> Any:
+        self.need_api(a.project, "iam")
+        if not re.match(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", a.name):
+            raise GcloudCallError(
+                f"INVALID_ARGUMENT: '{a.name}' is not a valid service account id."
+            )
+        email = f"{a.name}@{a.project}.iam.gserviceaccount.com"
+        accounts = self.project(a.project)["accounts"]
+        if email in accounts:
+            raise GcloudCallError(
+                f"ALREADY_EXISTS: Service account {a.name} already exists within project."
+            )
+        accounts[email] = {
+            "displayName": a.display_name or "",
+            "description": a.description or "",
+            "policy": {"bindings": []},
+        }
+        return None
+
+    def sa_get_policy(self, a: argparse.Namespace) -> Any:
+        return self.account(a)["policy"]
+
+    def sa_add_binding(self, a: argparse.Namespace) -> Any:
+        policy = self.account(a)["policy"]
+        self.add_binding(policy, "account", a.member, a.role)
+        return policy
+
+    def project_get_policy(self, a: argparse.Namespace) -> Any:
+        return self.project(a.project_id)["policy"]
+
+    def project_add_binding(self, a: argparse.Namespace) -> Any:
+        policy = self.project(a.project_id)["policy"]
+        conditional = any(b.get("condition") for b in policy.get("bindings", []))
+        if conditional and a.condition is None:
+            raise GcloudCallError(
+                "Adding a binding without specifying a condition to a policy containing "
+                "conditions is prohibited in non-interactive mode. Run the command again "
+                "with `--condition=None`"
+            )
+        self.add_binding(policy, "project", a.member, a.role)
+        return policy
+
+    # ---- storage -------------------------------------------------------------------------
+    def bucket(self, url: str) -> dict[str, Any]:
+        name = url.removeprefix("gs://").rstrip("/")
+        if not url.startswith("gs://") or not BUCKET_NAME.match(name):
+            raise GcloudCallError(f"Invalid bucket URL: {url}")
+        found = self.state["buckets"].get(name)
+        if found is None:
+            raise GcloudCallError(f"{url} not found: 404.")
+        if found["project"] not in self.state["projects"]:
+            raise GcloudCallError(
+                f"HTTPError 403: caller does not have storage.buckets.get access to the "
+                f"Google Cloud Storage bucket {name}."
+            )
+        self.need_api(found["project"], "storage")
+        return found
+
+    def bucket_describe(self, a: argparse.Namespace) -> Any:
+        found = self.bucket(a.url)
+        name = a.url.removeprefix("gs://").rstrip("/")
+        keys = ("location", "uniform_bucket_level_access", "public_access_prevention")
+        return {"name": name, "storage_url": f"gs://{name}/", **{k: found[k] for k in keys}}
+
+    def bucket_create(self, a: argparse.Namespace) -> Any:
+        name = a.url.removeprefix("gs://").rstrip("/")
+        if not a.url.startswith("gs://") or not BUCKET_NAME.match(name):
+            raise GcloudCallError(f"Invalid bucket URL: {a.url}")
+        self.need_api(a.project, "storage")
+        self.project(a.project)
+        if name in self.state["buckets"]:
+            raise GcloudCallError(
+                f"HTTPError 409: The requested bucket name is not available. The bucket "
+                f"namespace is shared by all users of the system. ({name})"
+            )
+        self.state["buckets"][name] = {
+            "project": a.project,
+            "location": (a.location or "US").upper(),
+            "uniform_bucket_level_access": bool(a.uniform_bucket_level_access),
+            "public_access_prevention": "enforced" if a.public_access_prevention else "inherited",
+            "policy": {"bindings": []},
+        }
+        return None
+
+    def bucket_update(self, a: argparse.Namespace) -> Any:
+        found = self.bucket(a.url)
+        if a.uniform_bucket_level_access:
+            found["uniform_bucket_level_access"] = True
+        if a.public_access_prevention:
+            found["public_access_prevention"] = "enforced"
+        return None
+
+    def bucket_get_policy(self, a: argparse.Namespace) -> Any:
+        return self.bucket(a.url)["policy"]
+
+    def bucket_add_binding(self, a: argparse.Namespace) -> Any:
+        found = self.bucket(a.url)
+        if not found["uniform_bucket_level_access"]:
+            raise GcloudCallError(
+                "HTTPError 400: bucket policy changes need uniform bucket-level access"
+            )
+        self.add_binding(found["policy"], "bucket", a.member, a.role)
+        return found["policy"]
+
+    # ---- compute -------------------------------------------------------------------------
+    def compute(self, project_id: str) -> dict[str, Any]:
+        self.need_api(project_id, "compute")
+        return self.project(project_id)
+
+    def network_describe(self, a: argparse.Namespace) -> Any:
+        networks = self.compute(a.project)["networks"]
+        if a.name not in networks:
+            raise GcloudCallError(
+                "Could not fetch resource:\n - The resource "
+                f"'projects/{a.project}/global/networks/{a.name}' was not found"
+            )
+        return {"name": a.name, **networks[a.name]}
+
+    def network_create(self, a: argparse.Namespace) -> Any:
+        networks = self.compute(a.project)["networks"]
+        if not RESOURCE_NAME.match(a.name):
+            raise GcloudCallError(f"Invalid value for field 'resource.name': '{a.name}'.")
+        if a.name in networks:
+            raise GcloudCallError(
+                "Could not fetch resource:\n - The resource "
+                f"'projects/{a.project}/global/networks/{a.name}' already exists"
+            )
+        if a.subnet_mode not in ("custom", "auto"):
+            raise GcloudCallError("--subnet-mode must be custom or auto", 2)
+        networks[a.name] = {
+            "selfLink": f"{COMPUTE}/{a.project}/global/networks/{a.name}",
+            "x_gcloud_subnet_mode": a.subnet_mode.upper(),
+        }
+        return None
+
+    def subnet_key(self, a: argparse.Namespace) -> str:
+        if not a.region:
+            raise GcloudCallError("argument --region: the region of the subnetwork is required", 2)
+        return f"{a.region}/{a.name}"
+
+    def subnet_describe(self, a: argparse.Namespace) -> Any:
+        subnets = self.compute(a.project)["subnets"]
+        key = self.subnet_key(a)
+        if key not in subnets:
+            raise GcloudCallError(
+                "Could not fetch resource:\n - The resource "
+                f"'projects/{a.project}/regions/{a.region}/subnetworks/{a.name}' was not found"
+            )
+        return {"name": a.name, **subnets[key]}
+
+    def subnet_create(self, a: argparse.Namespace) -> Any:
+        project = self.compute(a.project)
+        key = self.subnet_key(a)
+        if not RESOURCE_NAME.match(a.name):
+            raise GcloudCallError(f"Invalid value for field 'resource.name': '{a.name}'.")
+        if key in project["subnets"]:
+            raise GcloudCallError(
+                f"The resource 'projects/{a.project}/regions/{key}' already exists"
+            )
+        if a.network not in project["networks"]:
+            raise GcloudCallError(
+                f"The resource 'projects/{a.project}/global/networks/{a.network}' was not found"
+            )
+        try:
+            cidr = ipaddress.ip_network(a.range, strict=True)
+        except ValueError:
+            raise GcloudCallError(f"Invalid IPCidrRange: {a.range}") from None
+        if not cidr.is_private or cidr.prefixlen > 29:
+            raise GcloudCallError(f"Invalid IPCidrRange: {a.range} (private, at most /29)")
+        for other in project["subnets"].values():
+            if other["network"].endswith(f"/{a.network}") and cidr.overlaps(
+                ipaddress.ip_network(other["ipCidrRange"])
+            ):
+                raise GcloudCallError(
+                    f"Invalid IPCidrRange: {a.range} conflicts with an existing subnetwork"
+                )
+        project["subnets"][key] = {
+            "network": f"{COMPUTE}/{a.project}/global/networks/{a.network}",
+            "ipCidrRange": str(cidr),
+            "privateIpGoogleAccess": bool(a.enable_private_ip_google_access),
+            "region": f"{COMPUTE}/{a.project}/regions/{a.region}",
+        }
+        return None
+
+    def subnet_update(self, a: argparse.Namespace) -> Any:
+        subnets = self.compute(a.project)["subnets"]
+        key = self.subnet_key(a)
+        if key not in subnets:
+            raise GcloudCallError(
+                f"The resource 'projects/{a.project}/regions/{key}' was not found"
+            )
+        if a.enable_private_ip_google_access is not None:
+            subnets[key]["privateIpGoogleAccess"] = a.enable_private_ip_google_access
+        return None
+
+    def firewall_describe(self, a: argparse.Namespace) -> Any:
+        rules = self.compute(a.project)["firewalls"]
+        if a.name not in rules:
+            raise GcloudCallError(
+                "Could not fetch resource:\n - The resource "
+                f"'projects/{a.project}/global/firewalls/{a.name}' was not found"
+            )
+        return {"name": a.name, **rules[a.name]}
+
+    def firewall_create(self, a: argparse.Namespace) -> Any:
+        project = self.compute(a.project)
+        if not RESOURCE_NAME.match(a.name):
+            raise GcloudCallError(f"Invalid value for field 'resource.name': '{a.name}'.")
+        if a.name in project["firewalls"]:
+            raise GcloudCallError(
+                f"The resource 'projects/{a.project}/global/firewalls/{a.name}' already exists"
+            )
+        network = a.network or "default"
+        if network not in project["networks"]:
+            raise GcloudCallError(
+                f"The resource 'projects/{a.project}/global/networks/{network}' was not found"
+            )
+        if not a.rules:
+            raise GcloudCallError("argument --rules: Must be specified.", 2)
+        project["firewalls"][a.name] = {
+            "network": f"{COMPUTE}/{a.project}/global/networks/{network}",
+            "direction": (a.direction or "INGRESS").upper(),
+            "priority": 1000,
+            "allowed": _rules(a.rules),
+            "sourceRanges": _ranges(a.source_ranges),
+            "destinationRanges": _ranges(a.destination_ranges),
+            "disabled": False,
+        }
+        return None
+
+    def firewall_update(self, a: argparse.Namespace) -> Any:
+        rules = self.compute(a.project)["firewalls"]
+        if a.name not in rules:
+            raise GcloudCallError(
+                f"The resource 'projects/{a.project}/global/firewalls/{a.name}' was not found"
+            )
+        rule = rules[a.name]
+        if a.rules:
+            rule["allowed"] = _rules(a.rules)
+        if a.source_ranges:
+            rule["sourceRanges"] = _ranges(a.source_ranges)
+        if a.destination_ranges:
+            rule["destinationRanges"] = _ranges(a.destination_ranges)
+        if a.disabled is not None:
+            rule["disabled"] = a.disabled
+        return None
+
+    # ---- Artifact Registry, Cloud Run ----------------------------------------------------
+    def repository(self, a: argparse.Namespace) -> dict[str, Any]:
+        self.need_api(a.project, "artifacts")
+        repos = self.project(a.project)["repositories"]
+        key = f"{a.location}/{a.name}"
+        if key not in repos:
+            raise GcloudCallError("NOT_FOUND: Requested entity was not found.")
+        return repos[key]
+
+    def repo_describe(self, a: argparse.Namespace) -> Any:
+        found = self.repository(a)
+        return {
+            "name": f"projects/{a.project}/locations/{a.location}/repositories/{a.name}",
+            "format": found["format"],
+        }
+
+    def repo_create(self, a: argparse.Namespace) -> Any:
+        self.need_api(a.project, "artifacts")
+        repos = self.project(a.project)["repositories"]
+        if not a.location:
+            raise GcloudCallError("argument --location: Must be specified.", 2)
+        key = f"{a.location}/{a.name}"
+        if key in repos:
+            raise GcloudCallError(f"ALREADY_EXISTS: the repository already exists: {a.name}")
+        if (a.repository_format or "").upper() not in ("DOCKER", "PYTHON", "KFP"):
+            raise GcloudCallError("argument --repository-format: Must be specified.", 2)
+        repos[key] = {"format": a.repository_format.upper(), "policy": {"bindings": []}}
+        return None
+
+    def repo_get_policy(self, a: argparse.Namespace) -> Any:
+        return self.repository(a)["policy"]
+
+    def repo_add_binding(self, a: argparse.Namespace) -> Any:
+        policy = self.repository(a)["policy"]
+        self.add_binding(policy, "repository", a.member, a.role)
+        return policy
+
+    def service(self, a: argparse.Namespace) -> dict[str, Any]:
+        self.need_api(a.project, "run")
+        services = self.project(a.project)["run_services"]
+        key = f"{a.region}/{a.name}"
+        if key not in services:
+            raise GcloudCallError(
+                f"NOT_FOUND: Resource '{a.name}' of kind 'SERVICE' in region '{a.region}' "
+                f"in project '{a.project}' does not exist."
+            )
+        return services[key]
+
+    def run_get_policy(self, a: argparse.Namespace) -> Any:
+        return self.service(a)["policy"]
+
+    def run_add_binding(self, a: argparse.Namespace) -> Any:
+        policy = self.service(a)["policy"]
+        self.add_binding(policy, "service", a.member, a.role)
+        return policy
+
+
+def _rules(text: str) -> list[dict[str, Any]]:
+    if text == "all":
+        return [{"IPProtocol": "all"}]
+    out = []
+    for part in text.split(","):
+        proto, _, ports = part.partition(":")
+        out.append({"IPProtocol": proto, **({"ports": [ports]} if ports else {})})
+    return out
+
+
+def _ranges(text: str | None) -> list[str]:
+    if not text:
+        return []
+    out = []
+    for item in text.split(","):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=True)))
+        except ValueError:
+            raise GcloudCallError(
+                f"Invalid value for field 'resource.sourceRanges': '{item}'"
+            ) from None
+    return out
+
+
+# ---- command table: path -> (handler name, reads only, argument builder) -------------------
+Build = Callable[[Parser], None]
+
+
+def _flags(*names: str, flag: tuple[str, ...] = (), negatable: tuple[str, ...] = ()) -> Build:
+    def build(p: Parser) -> None:
+        for name in names:
+            p.add_argument(f"--{name}")
+        for name in flag:
+            p.add_argument(f"--{name}", action="store_true")
+        for name in negatable:
+            p.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=None)
+
+    return build
+
+
+def _with(positional: str, build: Build, nargs: str | None = None) -> Build:
+    def both(p: Parser) -> None:
+        if nargs:
+            p.add_argument(positional, nargs=nargs)
+        else:
+            p.add_argument(positional)
+        build(p)
+
+    return both
+
+
+_BINDING = ("member", "role")
+COMMANDS: dict[tuple[str, ...], tuple[str, bool, Build]] = {
+    ("services", "list"): ("services_list", True, _flags("project", "format", flag=("enabled",))),
+    ("services", "enable"): ("services_enable", False, _with("service", _flags("project"), "+")),
+    ("iam", "service-accounts", "describe"): (
+        "sa_describe", True, _with("account", _flags("project", "format")),
+    ),
+    ("iam", "service-accounts", "create"): (
+        "sa_create", False,
+        _with("name", _flags("project", "display-name", "description")),
+    ),
+    ("iam", "service-accounts", "get-iam-policy"): (
+        "sa_get_policy", True, _with("account", _flags("project", "format")),
+    ),
+    ("iam", "service-accounts", "add-iam-policy-binding"): (
+        "sa_add_binding", False, _with("account", _flags("project", *_BINDING)),
+    ),
+    ("projects", "get-iam-policy"): (
+        "project_get_policy", True, _with("project_id", _flags("format")),
+    ),
+    ("projects", "add-iam-policy-binding"): (
+        "project_add_binding", False, _with("project_id", _flags("condition", *_BINDING)),
+    ),
+    ("storage", "buckets", "describe"): ("bucket_describe", True, _with("url", _flags("format"))),
+    ("storage", "buckets", "create"): (
+        "bucket_create", False,
+        _with("url", _flags("project", "location",
+                            flag=("uniform-bucket-level-access", "public-access-prevention"))),
+    ),
+    ("storage", "buckets", "update"): (
+        "bucket_update", False,
+        _with("url", _flags(flag=("uniform-bucket-level-access", "public-access-prevention"))),
+    ),
+    ("storage", "buckets", "get-iam-policy"): (
+        "bucket_get_policy", True, _with("url", _flags("format")),
+    ),
+    ("storage", "buckets", "add-iam-policy-binding"): (
+        "bucket_add_binding", False, _with("url", _flags(*_BINDING)),
+    ),
+    ("compute", "networks", "describe"): (
+        "network_describe", True, _with("name", _flags("project", "format")),
+    ),
+    ("compute", "networks", "create"): (
+        "network_create", False, _with("name", _flags("project", "subnet-mode")),
+    ),
+    ("compute", "networks", "subnets", "describe"): (
+        "subnet_describe", True, _with("name", _flags("project", "region", "format")),
+    ),
+    ("compute", "networks", "subnets", "create"): (
+        "subnet_create", False,
+        _with("name", _flags("project", "region", "network", "range",
+                             flag=("enable-private-ip-google-access",))),
+    ),
+    ("compute", "networks", "subnets", "update"): (
+        "subnet_update", False,
+        _with("name", _flags("project", "region",
+                             negatable=("enable-private-ip-google-access",))),
+    ),
+    ("compute", "firewall-rules", "describe"): (
+        "firewall_describe", True, _with("name", _flags("project", "format")),
+    ),
+    ("compute", "firewall-rules", "create"): (
+        "firewall_create", False,
+        _with("name", _flags("project", "network", "direction", "action", "rules",
+                             "source-ranges", "destination-ranges")),
+    ),
+    ("compute", "firewall-rules", "update"): (
+        "firewall_update", False,
+        _with("name", _flags("project", "rules", "source-ranges", "destination-ranges",
+                             negatable=("disabled",))),
+    ),
+    ("artifacts", "repositories", "describe"): (
+        "repo_describe", True, _with("name", _flags("project", "location", "format")),
+    ),
+    ("artifacts", "repositories", "create"): (
+        "repo_create", False,
+        _with("name", _flags("project", "location", "repository-format", "description")),
+    ),
+    ("artifacts", "repositories", "get-iam-policy"): (
+        "repo_get_policy", True, _with("name", _flags("project", "location", "format")),
+    ),
+    ("artifacts", "repositories", "add-iam-policy-binding"): (
+        "repo_add_binding", False, _with("name", _flags("project", "location", *_BINDING)),
+    ),
+    ("run", "services", "get-iam-policy"): (
+        "run_get_policy", True, _with("name", _flags("project", "region", "format")),
+    ),
+    ("run", "services", "add-iam-policy-binding"): (
+        "run_add_binding", False, _with("name", _flags("project", "region", *_BINDING)),
+    ),
+}  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    """Run one fake gcloud invocation; returns its exit code."""
+    root = Path(os.environ["FAKE_GCLOUD_STATE"])
+    code = _dispatch(root, argv)
+    with (root / "log.jsonl").open("a") as log:
+        log.write(json.dumps({"argv": argv, "exit": code}) + "\n")
+    return code
+
+
+def _dispatch(root: Path, argv: list[str]) -> int:
+    path: tuple[str, ...] = ()
+    for token in argv:
+        if token.startswith("-"):
+            break
+        path = (*path, token)
+        if path in COMMANDS:
+            break
+    name = "gcloud." + ".".join(path)
+    if path not in COMMANDS:
+        print(f"ERROR: ({name}) Invalid choice: '{' '.join(argv[:3])}'.", file=sys.stderr)
+        return 2
+    handler, reads, build = COMMANDS[path]
+    parser = Parser(prog=name, add_help=False)
+    build(parser)
+    try:
+        args = parser.parse_args(argv[len(path) :])
+        fmt = getattr(args, "format", None)
+        if reads and fmt != "json":
+            raise GcloudCallError("this fake answers looks only with --format=json", 2)
+        fake = Fake(root)
+        answer = getattr(fake, handler)(args)
+        if not reads:
+            fake.save()
+            print(f"Updated {' '.join(path[:-1])}.", file=sys.stderr)
+        elif answer is not None:
+            print(json.dumps(answer, indent=2))
+        return 0
+    except GcloudCallError as err:
+        print(f"ERROR: ({name}) {err}", file=sys.stderr)
+        return err.code
+
+
+def new_project() -> dict[str, Any]:
+    """The state of a fresh project: default services only, nothing else."""
+    return {
+        "services": list(DEFAULT_SERVICES),
+        "policy": {"bindings": [{"role": "roles/owner", "members": ["user:admin@example.com"]}]},
+        "accounts": {},
+        "networks": {},
+        "subnets": {},
+        "firewalls": {},
+        "repositories": {},
+        "run_services": {},
+    }
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        sys.exit(main(sys.argv[1:]))

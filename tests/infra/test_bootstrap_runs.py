@@ -1,0 +1,146 @@
+"""First run creates everything, a second run changes nothing, a dry run runs nothing."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+
+from infra.desired import APIS
+from tests.infra.conftest import REPO
+
+
+def test_first_run_creates_everything(cloud):
+    code, out, err = cloud.bootstrap("--env", "dev")
+    assert code == 0, err
+    project = cloud.state["projects"]["acme-churn-dev"]
+    assert set(APIS) <= set(project["services"])
+    assert {"dataproc-rm.googleapis.com", "compute.googleapis.com"} <= set(project["services"])
+    assert sorted(project["accounts"]) == [
+        "churn-pipelines@acme-churn-dev.iam.gserviceaccount.com",
+        "churn-scheduler@acme-churn-dev.iam.gserviceaccount.com",
+        "churn-trigger@acme-churn-dev.iam.gserviceaccount.com",
+    ]
+    buckets = cloud.state["buckets"]
+    assert sorted(buckets) == [
+        "acme-churn-dev-data",
+        "acme-churn-dev-models",
+        "acme-churn-dev-pipelines",
+        "acme-churn-dev-results",
+    ]
+    for bucket in buckets.values():
+        assert bucket["location"] == "EUROPE-WEST4"
+        assert bucket["uniform_bucket_level_access"] is True
+        assert bucket["public_access_prevention"] == "enforced"
+    subnet = project["subnets"]["europe-west4/churn-dataproc"]
+    assert subnet["privateIpGoogleAccess"] is True
+    assert subnet["network"].endswith("/global/networks/churn")
+    rule = project["firewalls"]["churn-dataproc-allow-internal-ingress"]
+    assert rule["direction"] == "INGRESS"
+    assert rule["allowed"] == [{"IPProtocol": "all"}]
+    assert rule["sourceRanges"] == rule["destinationRanges"] == [subnet["ipCidrRange"]]
+    assert rule["network"] == subnet["network"]
+    assert project["repositories"]["europe-west4/churn"]["format"] == "DOCKER"
+    # One line per step, then what is left: the trigger is not deployed yet.
+    assert "created  service account churn-pipelines@" in out
+    assert "waiting  roles on trigger service churn-trigger" in out
+    assert "Left to do by hand:" in out
+    assert "gcloud functions deploy churn-trigger --gen2" in out
+    assert "PIPELINE_ROOT=gs://acme-churn-dev-pipelines/runs" in out
+    assert "SCHEDULER_INVOKER=churn-scheduler@acme-churn-dev.iam.gserviceaccount.com" in out
+
+
+def test_second_run_changes_nothing(cloud):
+    assert cloud.bootstrap("--env", "dev")[0] == 0
+    before = cloud.state
+    cloud.clear_log()
+    code, out, _ = cloud.bootstrap("--env", "dev")
+    assert code == 0
+    assert cloud.log(), "the second run must still look"
+    assert cloud.changes() == []
+    assert cloud.state == before
+    assert "0 change(s)." in out
+    assert "created" not in out and "granted" not in out
+
+
+def test_trigger_deployed_later_gets_its_invoker_on_the_next_run(cloud):
+    cloud.bootstrap("--env", "dev")
+    cloud.edit(
+        lambda s: s["projects"]["acme-churn-dev"]["run_services"].update(
+            {"europe-west4/churn-trigger": {"policy": {"bindings": []}}}
+        )
+    )
+    cloud.clear_log()
+    code, out, _ = cloud.bootstrap("--env", "dev")
+    assert code == 0
+    assert cloud.changes() == [
+        [
+            "run",
+            "services",
+            "add-iam-policy-binding",
+            "churn-trigger",
+            "--region",
+            "europe-west4",
+            "--project",
+            "acme-churn-dev",
+            "--member=serviceAccount:churn-scheduler@acme-churn-dev.iam.gserviceaccount.com",
+            "--role=roles/run.invoker",
+        ]
+    ]
+    assert "gcloud functions deploy" not in out
+
+
+def test_dry_run_runs_nothing_and_prints_every_command_in_order(cloud):
+    code, out, _ = cloud.bootstrap("--env", "dev", "--dry-run")
+    assert code == 0
+    assert cloud.log() == []
+    assert cloud.state["buckets"] == {}
+    printed = [line.split("  # ")[0] for line in out.splitlines() if line.startswith("gcloud ")]
+    # Every command a real run executes (looks and changes) was printed, in the same order.
+    code, _, _ = cloud.bootstrap("--env", "dev")
+    assert code == 0
+    ran = [_text(entry["argv"]) for entry in cloud.log()]
+    assert len(ran) > 40
+    position = 0
+    for command in ran:
+        found = next(
+            (i for i in range(position, len(printed)) if _covers(printed[i], command)), None
+        )
+        assert found is not None, f"not printed (in order): {command}"
+        position = found + 1
+
+
+def test_verbose_prints_each_command_as_it_runs(cloud):
+    code, out, _ = cloud.bootstrap("--env", "dev", "--verbose")
+    assert code == 0
+    shown = [line.strip()[2:] for line in out.splitlines() if line.strip().startswith("$ ")]
+    assert shown == [_text(entry["argv"]) for entry in cloud.log()]
+
+
+def test_the_script_runs_from_any_folder(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "infra" / "bootstrap.py"), "--env", "prod", "--dry-run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "gcloud storage buckets create gs://acme-churn-prod-models" in result.stdout
+    assert "none was run" in result.stdout
+
+
+def _text(argv: list[str]) -> str:
+    return shlex.join(["gcloud", *argv])
+
+
+def _covers(printed: str, ran: str) -> bool:
+    """Equal, or the dry run's `services enable` of every API covers the run's missing ones."""
+    if printed == ran:
+        return True
+    enable = "gcloud services enable "
+    return (
+        printed.startswith(enable)
+        and ran.startswith(enable)
+        and set(ran.split()) <= set(printed.split())
+    )
