@@ -49,7 +49,9 @@ def load(environments_dir: Path, name: str) -> Environment:
             other, _, _ = _read(other_path, other_path.stem)
             if other is not None:
                 others.append(other)
-    for env_name, problem in cross_environment_problems([own, *others]):
+    # The contract reports a shared bucket or project against the environment listed later;
+    # listing this one last makes every clash it is part of reported against it.
+    for env_name, problem in cross_environment_problems([*others, own]):
         if env_name == name:
             problems.append(_line(path, doc, problem.path, problem.message))
     if problems:

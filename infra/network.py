@@ -150,11 +150,20 @@ class Firewall:
         if not looked[0].found:
             return Decision([self._create(facts)], "created", facts["cidr"])
         data = looked[0].data or {}
+        if str(data.get("direction", "")).upper() != "INGRESS":
+            # The direction of a rule cannot be changed; only a person may delete it.
+            delete = gcloud(
+                "compute", "firewall-rules", "delete", self.name, "--project", self.project
+            )
+            note = (
+                f"firewall rule {self.name} exists as an egress rule; delete it "
+                f"({delete.text()}) and run again"
+            )
+            return Decision(status="blocked", detail="exists with another direction", notes=[note])
         allowed = {str(a.get("IPProtocol", "")) for a in data.get("allowed") or []}
         ranges = [facts["cidr"]]
         if (
-            str(data.get("direction", "")).upper() == "INGRESS"
-            and "all" in allowed
+            "all" in allowed
             and list(data.get("sourceRanges") or []) == ranges
             and list(data.get("destinationRanges") or []) == ranges
             and not data.get("disabled")

@@ -1,0 +1,56 @@
+"""Pure rules of the setup: names it derives and the API list."""
+
+from __future__ import annotations
+
+from infra import desired
+from infra.gcloud import Looked
+from infra.network import Firewall
+
+
+def test_function_name_comes_from_a_cloudfunctions_url_else_the_default():
+    url = "https://europe-west4-acme-churn-dev.cloudfunctions.net/churn-trigger"
+    assert desired.function_name(url) == "churn-trigger"
+    assert desired.function_name("https://x.cloudfunctions.net/other-fn") == "other-fn"
+    assert desired.function_name("https://churn-trigger-abc123-ez.a.run.app") == "churn-trigger"
+    assert desired.function_name("") == "churn-trigger"
+
+
+def test_firewall_rule_name_is_a_valid_compute_name_for_any_subnetwork():
+    for subnet in ("a", "churn-dataproc", "s" * 63):
+        name = desired.firewall_rule_name(subnet)
+        assert len(name) <= 63 and name[0].isalpha() and not name.endswith("-")
+
+
+def test_runtime_30_needs_the_dataproc_resource_manager_api():
+    assert "dataproc-rm.googleapis.com" in desired.APIS
+    assert all(why for why in desired.APIS.values())
+
+
+def test_every_role_has_a_reason():
+    for roles in desired.PROJECT_ROLES.values():
+        assert all(role.startswith("roles/") and why for role, why in roles.items())
+    assert all(why for *_, why in desired.ACT_AS)
+
+
+def test_firewall_compares_the_whole_rule():
+    rule = Firewall("p", "r")
+    facts = {"network": "churn", "cidr": "10.8.0.0/20"}
+    good = {
+        "direction": "INGRESS",
+        "allowed": [{"IPProtocol": "all"}],
+        "sourceRanges": ["10.8.0.0/20"],
+        "destinationRanges": ["10.8.0.0/20"],
+    }
+    assert rule.decide([Looked(True, good)], facts).commands == []
+    egress = rule.decide([Looked(True, {**good, "direction": "EGRESS"})], facts)
+    assert egress.commands == [] and "firewall-rules delete r --project p" in egress.notes[0]
+    for change in (
+        {"allowed": [{"IPProtocol": "tcp"}]},
+        {"sourceRanges": ["0.0.0.0/0"]},
+        {"destinationRanges": []},
+        {"disabled": True},
+    ):
+        decision = rule.decide([Looked(True, {**good, **change})], facts)
+        assert [c.args[:3] for c in decision.commands] == [
+            ("compute", "firewall-rules", "update")
+        ], change
