@@ -89,6 +89,8 @@ class FakeScheduler:
     faults: list[Fault] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: seconds each call of a method waits before it is served (a slow API, for concurrency tests)
+    latency: dict[str, float] = field(default_factory=dict)
 
     # -- test helpers -------------------------------------------------------------------------
 
@@ -274,6 +276,9 @@ class FakeScheduler:
 
     def _handler(self, method: str, fn):
         def handle(request, context):
+            delay = self.latency.get(method, 0.0)
+            if delay:
+                time.sleep(delay)  # outside the lock: other calls are served meanwhile
             name = getattr(request, "name", "") or ""
             if not name and "job" in type(request).meta.fields:
                 name = request.job.name

@@ -41,6 +41,14 @@ def make_client():
     return scheduler_v1.CloudSchedulerClient()
 
 
+def make_storage_client(project: str):
+    """A Cloud Storage client for the apply lock (`$STORAGE_EMULATOR_HOST` is honoured by the
+    library itself: anonymous credentials against the emulator)."""
+    from google.cloud import storage
+
+    return storage.Client(project=project)
+
+
 @dataclass
 class RetryPolicy:
     """Exponential backoff with jitter for UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED."""

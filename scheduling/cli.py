@@ -1,7 +1,8 @@
-"""`schedule.py validate | plan | apply | next` — argument parsing and the commands' flow.
+"""`schedule.py validate | plan | apply | unlock | next` — argument parsing and the commands' flow.
 
 Exit codes: 0 success (and, with --detailed-exitcode, no changes); 1 invalid files, a conflict,
-or an API failure; 2 with --detailed-exitcode when the plan has changes.
+a refused mass delete, a held lock, or an API failure; 2 with --detailed-exitcode when the plan
+has changes.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import google.auth.exceptions
 from google.api_core import exceptions as gexc
 
 from scheduling import cron, render
-from scheduling.api import MAX_PAGE_SIZE, RetryPolicy, list_jobs, make_client
-from scheduling.apply import apply_plan
-from scheduling.diff import Plan, compute_plan
+from scheduling.api import MAX_PAGE_SIZE, RetryPolicy, list_jobs, make_client, make_storage_client
+from scheduling.apply import Outcome, apply_plan
+from scheduling.diff import MAX_SAFE_DELETE_SHARE, Plan, compute_plan
 from scheduling.jobs import build_desired
+from scheduling.lock import ApplyLock, LockError, current_commit, force_unlock, whoami
+from scheduling.spec import Environment
 from scheduling.validate import Validated, validate_tree
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -61,8 +64,37 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--detailed-exitcode", action="store_true", help="exit 2 when there are changes"
     )
-    sub.choices["apply"].add_argument(
-        "--auto-approve", action="store_true", help="apply without asking"
+    apply = sub.choices["apply"]
+    apply.add_argument("--auto-approve", action="store_true", help="apply without asking")
+    apply.add_argument(
+        "--allow-mass-delete",
+        action="store_true",
+        help=f"apply a plan that deletes every job the environment owns, or more than one job "
+        f"and more than {MAX_SAFE_DELETE_SHARE * 100:.0f}%% of them (refused otherwise: a renamed "
+        "folder or the wrong --env must not wipe an environment)",
+    )
+    apply.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another apply of the environment to finish (default: "
+        "%(default)s, fail at once). The lock is gs://<template_base>/_locks/"
+        "schedule-apply-<env>.json and expires 10 minutes after its holder last extended it",
+    )
+
+    unlock = sub.add_parser(
+        "unlock",
+        parents=[common],
+        help="remove the apply lock left by an apply that died (like terraform force-unlock)",
+    )
+    unlock.add_argument("--env", required=True, help="environment whose lock to remove")
+    unlock.add_argument(
+        "--generation",
+        type=int,
+        required=True,
+        help="the lock generation shown in the 'is locked' error (guards against removing a "
+        "newer lock)",
     )
 
     nxt = sub.add_parser("next", parents=[common], help="next fire times of each schedule")
@@ -81,6 +113,8 @@ def main(argv: list[str] | None = None, *, retry: RetryPolicy | None = None) -> 
             return cmd_validate(args)
         if args.command == "next":
             return cmd_next(args)
+        if args.command == "unlock":
+            return cmd_unlock(args)
         return cmd_plan_or_apply(args, retry)
     except BrokenPipeError:
         # The reader went away (`| head`); say nothing more on the closed pipe.
@@ -156,42 +190,99 @@ def make_plan(
     return plan
 
 
-def cmd_plan_or_apply(args: argparse.Namespace, retry: RetryPolicy) -> int:
-    """`plan` and `apply` share everything up to the plan."""
-    result = validate_tree(args.schedules, args.templates, only_env=args.env)
-    if _report_problems(result):
-        return EXIT_ERROR  # before any client exists: nothing contacts the API
+def _scheduler_client():
+    """The Cloud Scheduler client, or None (reported) without credentials."""
     try:
-        client = make_client()
+        return make_client()
     except google.auth.exceptions.DefaultCredentialsError as err:
         print(
             f"no Google credentials: {err}\nRun `gcloud auth application-default login`, or set "
             "SCHEDULER_EMULATOR_HOST=host:port to use an emulator.",
             file=sys.stderr,
         )
+        return None
+
+
+def cmd_plan_or_apply(args: argparse.Namespace, retry: RetryPolicy) -> int:
+    """`plan` and `apply` share everything up to the plan."""
+    result = validate_tree(args.schedules, args.templates, only_env=args.env)
+    if _report_problems(result):
+        return EXIT_ERROR  # before any client exists: nothing contacts the API
+    client = _scheduler_client()
+    if client is None:
         return EXIT_ERROR
+    if args.command == "apply":
+        return run_apply(args, result, client, retry)
     plan = make_plan(args, result, client, retry)
     if plan is None:
         return EXIT_ERROR
-    if args.command == "plan":
-        if args.json:
-            print(json.dumps(render.plan_json(plan), indent=2, ensure_ascii=False, default=str))
-        else:
-            print(render.plan_text(plan))
-        if plan.conflicts:
+    if args.json:
+        print(json.dumps(render.plan_json(plan), indent=2, ensure_ascii=False, default=str))
+    else:
+        print(render.plan_text(plan))
+    if plan.conflicts:
+        return EXIT_ERROR
+    return EXIT_CHANGES if (args.detailed_exitcode and plan.has_changes) else EXIT_OK
+
+
+def _take_lock(env: Environment, wait: float) -> ApplyLock | None:
+    """The environment's apply lock, held; None (reported) when it cannot be taken."""
+    try:
+        lock = ApplyLock(make_storage_client(env.project), env.template_base, env.name)
+        lock.acquire(whoami(), current_commit(), wait=wait)
+    except LockError as err:
+        print(f"Nothing applied: {err}", file=sys.stderr)
+        return None
+    except (gexc.GoogleAPICallError, google.auth.exceptions.GoogleAuthError) as err:
+        print(
+            f"Nothing applied: cannot take the apply lock under {env.template_base}/: "
+            f"{type(err).__name__}: {getattr(err, 'message', err)}",
+            file=sys.stderr,
+        )
+        return None
+    if lock.took_over is not None:
+        print(f"Took over an expired apply lock ({lock.took_over.describe()}).", file=sys.stderr)
+    return lock
+
+
+def run_apply(args: argparse.Namespace, result: Validated, client, retry: RetryPolicy) -> int:
+    """Lock the environment, plan under the lock, confirm, write, summarise, unlock."""
+    lock = _take_lock(result.environments[args.env], args.lock_timeout)
+    if lock is None:
+        return EXIT_ERROR
+    try:
+        # Planned only once the lock is held: a plan made before another apply finished would
+        # undo that apply's changes.
+        plan = make_plan(args, result, client, retry)
+        if plan is None:
             return EXIT_ERROR
-        return EXIT_CHANGES if (args.detailed_exitcode and plan.has_changes) else EXIT_OK
-    return run_apply(args, client, plan, retry)
+        return _apply_planned(args, client, plan, retry, lock)
+    finally:
+        if not lock.release():
+            print(
+                f"warning: the apply lock {lock.uri} was no longer ours when releasing it "
+                "(another apply took it over after it expired)",
+                file=sys.stderr,
+            )
 
 
-def run_apply(args: argparse.Namespace, client, plan: Plan, retry: RetryPolicy) -> int:
-    """Show the plan, confirm, write, and summarise."""
+def _apply_planned(
+    args: argparse.Namespace, client, plan: Plan, retry: RetryPolicy, lock: ApplyLock
+) -> int:
     print(render.plan_text(plan))
     if plan.conflicts:
         print("Nothing applied: resolve the conflicts above first.", file=sys.stderr)
         return EXIT_ERROR
     if not plan.has_changes:
         return EXIT_OK
+    mass_delete = plan.mass_delete()
+    if mass_delete and not args.allow_mass_delete:
+        print(
+            f"Nothing applied: {mass_delete}; if that is what you want, run apply again with "
+            "--allow-mass-delete.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     if not args.auto_approve:
         if not sys.stdin.isatty():
             print(
@@ -204,17 +295,52 @@ def run_apply(args: argparse.Namespace, client, plan: Plan, retry: RetryPolicy) 
             print("Apply cancelled; nothing changed.")
             return EXIT_ERROR
     print("")
-    outcome = apply_plan(client, plan, retry)
+
+    def keep_lock() -> str | None:
+        try:
+            lock.extend_if_due()
+        except LockError as err:
+            return str(err)
+        except gexc.GoogleAPICallError as err:
+            return f"cannot extend the apply lock {lock.uri}: {type(err).__name__}: {err.message}"
+        return None
+
+    outcome = apply_plan(client, plan, retry, before_each=keep_lock)
+    return _summarise(outcome)
+
+
+def _summarise(outcome: Outcome) -> int:
     print(
         f"\nApply {'complete' if outcome.ok else 'incomplete'}: {len(outcome.done)} action(s), "
         f"{outcome.writes} write(s), {len(outcome.failed)} failed."
     )
-    if not outcome.ok:
-        for action, message in outcome.failed:
-            print(f"  {action.kind} {action.job_id}: {message}", file=sys.stderr)
-        print(
-            "Run apply again once the cause is fixed; it picks up where this stopped.",
-            file=sys.stderr,
-        )
+    if outcome.ok:
+        return EXIT_OK
+    for action, message in outcome.failed:
+        print(f"  {action.kind.name} {action.job_id}: {message}", file=sys.stderr)
+    print(
+        "Run apply again once the cause is fixed; it picks up where this stopped.",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """`unlock`: remove a dead apply's lock, only if it is still the generation given."""
+    result = validate_tree(args.schedules, None, only_env=args.env)
+    env = result.environments.get(args.env)
+    if env is None:
+        _report_problems(result)
         return EXIT_ERROR
+    try:
+        removed = force_unlock(
+            make_storage_client(env.project), env.template_base, env.name, args.generation
+        )
+    except LockError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_ERROR
+    except (gexc.GoogleAPICallError, google.auth.exceptions.GoogleAuthError) as err:
+        print(f"cannot remove the lock: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"Removed the apply lock of environment '{env.name}' ({removed}).")
     return EXIT_OK

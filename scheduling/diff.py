@@ -8,13 +8,17 @@ from typing import Any
 
 from google.cloud.scheduler_v1 import types
 
+from scheduling.actions import CREATE, DELETE, KINDS, PAUSE, RESUME, UPDATE, Kind
 from scheduling.jobs import Desired, flatten, is_owned, short_id
 from scheduling.spec import Environment
 
 #: Stands for a field or JSON key that one side does not have.
 ABSENT = None
 
-ACTION_ORDER = ("create", "update", "pause", "resume", "delete")
+#: `apply` refuses, without --allow-mass-delete, a plan that deletes every owned job, or more
+#: than one job and more than this share of them: a renamed folder or the wrong --env must not
+#: wipe an environment's schedules.
+MAX_SAFE_DELETE_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -28,9 +32,9 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class Action:
-    """One write the plan needs: create, update, pause, resume or delete a job."""
+    """One change the plan needs: a kind (create, update, ...) applied to one job."""
 
-    kind: str
+    kind: Kind
     job_id: str
     schedule: str | None = None
     changes: tuple[FieldChange, ...] = ()
@@ -53,6 +57,8 @@ class Plan:
     conflicts: list[str] = field(default_factory=list)
     #: jobs with our prefix but without our marker: never touched
     unowned: list[str] = field(default_factory=list)
+    #: how many listed jobs this environment owns (before applying)
+    owned: int = 0
     list_calls: int = 0
     listed: int = 0
 
@@ -61,11 +67,26 @@ class Plan:
         return bool(self.actions)
 
     def counts(self) -> dict[str, int]:
-        """Number of actions of each kind."""
-        out = dict.fromkeys(ACTION_ORDER, 0)
+        """Number of actions of each kind, by kind name, in apply order."""
+        out = {kind.name: 0 for kind in KINDS}
         for action in self.actions:
-            out[action.kind] += 1
+            out[action.kind.name] += 1
         return out
+
+    def mass_delete(self) -> str | None:
+        """Why this plan deletes too much to apply without --allow-mass-delete, or None."""
+        deletes = sum(1 for a in self.actions if a.kind is DELETE)
+        if not deletes or not self.owned:
+            return None
+        share = deletes / self.owned
+        if deletes == self.owned or (deletes > 1 and share > MAX_SAFE_DELETE_SHARE):
+            return (
+                f"this plan deletes {deletes} of the {self.owned} job(s) environment "
+                f"'{self.environment}' owns ({share:.0%}; more than one job and more than "
+                f"{MAX_SAFE_DELETE_SHARE:.0%}, or all of them, needs --allow-mass-delete). "
+                "Check the --schedules folder and --env before allowing it"
+            )
+        return None
 
 
 def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:
@@ -125,7 +146,7 @@ def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environme
         if have is None:
             plan.actions.append(
                 Action(
-                    "create",
+                    CREATE,
                     want.job_id,
                     want.schedule.name,
                     changes=tuple(field_changes({}, want.fields)),
@@ -153,7 +174,7 @@ def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environme
             )
             plan.actions.append(
                 Action(
-                    "update",
+                    UPDATE,
                     want.job_id,
                     want.schedule.name,
                     changes=tuple(changes),
@@ -164,10 +185,10 @@ def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environme
             )
             touched = True
         if want.enabled and state == types.Job.State.PAUSED:
-            plan.actions.append(Action("resume", want.job_id, want.schedule.name))
+            plan.actions.append(Action(RESUME, want.job_id, want.schedule.name))
             touched = True
         elif not want.enabled and state == types.Job.State.ENABLED:
-            plan.actions.append(Action("pause", want.job_id, want.schedule.name))
+            plan.actions.append(Action(PAUSE, want.job_id, want.schedule.name))
             touched = True
         if not touched:
             plan.unchanged.append(want.job_id)
@@ -175,8 +196,9 @@ def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environme
         if job_id in wanted:
             continue
         if is_owned(job, env):
-            plan.actions.append(Action("delete", job_id, reason="its schedule file is gone"))
+            plan.actions.append(Action(DELETE, job_id, reason="its schedule file is gone"))
         elif job_id.startswith(env.job_prefix):
             plan.unowned.append(job_id)
-    plan.actions.sort(key=lambda a: (ACTION_ORDER.index(a.kind), a.job_id))
+    plan.owned = sum(1 for job in actual if is_owned(job, env))
+    plan.actions.sort(key=lambda a: (a.kind.order, a.job_id))
     return plan

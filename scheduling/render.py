@@ -6,9 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from scheduling.actions import CREATE, DELETE, UPDATE
 from scheduling.diff import ABSENT, Plan
-
-_SIGNS = {"create": "+", "update": "~", "pause": "‖", "resume": ">", "delete": "-"}
 
 
 def show(value: Any) -> str:
@@ -24,24 +23,26 @@ def plan_text(plan: Plan) -> str:
     lines.append(f"  read {plan.listed} job(s) with {plan.list_calls} ListJobs call(s)")
     lines.append("")
     for action in plan.actions:
-        sign = _SIGNS[action.kind]
-        head = f"{sign} {action.kind} {action.job_id}"
-        if action.schedule and action.kind != "delete":
+        head = f"{action.kind.sign} {action.kind.name} {action.job_id}"
+        if action.schedule and action.kind is not DELETE:
             head += f"  (schedules/{action.schedule}.yaml)"
         if action.reason:
             head += f"  [{action.reason}]"
         lines.append(head)
-        if action.kind == "create":
+        if action.kind is CREATE:
             for change in action.changes:
                 lines.append(f"    {change.path}: {show(change.new)}")
             if action.paused:
                 lines.append("    then paused (enabled: false)")
-        elif action.kind == "update":
+        elif action.kind is UPDATE:
             for change in action.changes:
                 lines.append(f"    {change.path}: {show(change.old)} → {show(change.new)}")
             lines.append(f"    update_mask: {','.join(action.update_mask)}")
     for message in plan.conflicts:
         lines.append(f"! conflict: {message}")
+    mass_delete = plan.mass_delete()
+    if mass_delete:
+        lines.append(f"! mass delete: {mass_delete}")
     if plan.unowned:
         lines.append(
             f"  left alone (prefix matches but not managed here): {', '.join(plan.unowned)}"
@@ -61,15 +62,15 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     """The plan as a JSON-ready dict (for CI to post on a pull request)."""
     actions = []
     for action in plan.actions:
-        item: dict[str, Any] = {"action": action.kind, "job": action.job_id}
+        item: dict[str, Any] = {"action": action.kind.name, "job": action.job_id}
         if action.schedule:
             item["schedule"] = action.schedule
         if action.reason:
             item["reason"] = action.reason
-        if action.kind == "create":
+        if action.kind is CREATE:
             item["fields"] = {c.path: c.new for c in action.changes}
             item["paused"] = action.paused
-        elif action.kind == "update":
+        elif action.kind is UPDATE:
             item["changes"] = [
                 {"field": c.path, "old": c.old, "new": c.new} for c in action.changes
             ]
@@ -83,6 +84,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "actions": actions,
         "conflicts": plan.conflicts,
         "unowned": plan.unowned,
+        "owned": plan.owned,
+        "mass_delete": plan.mass_delete(),
         "list_calls": plan.list_calls,
         "listed": plan.listed,
     }

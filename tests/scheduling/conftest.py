@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from fakes.gcs import gcs_emulator
+from fakes.gcs_preconditions import enforce_preconditions
 from fakes.scheduler import FakeScheduler, running_scheduler
 from scheduling.api import RetryPolicy
 
 REPO = Path(__file__).resolve().parents[2]
+#: The template_base buckets of the shipped environments: where their apply locks live.
+LOCK_BUCKETS = ("acme-churn-dev-pipelines", "acme-churn-prod-pipelines")
 
 
 @pytest.fixture(scope="session")
@@ -71,15 +75,39 @@ def scheduler_server() -> Iterator[tuple[FakeScheduler, str]]:
         yield served
 
 
+@pytest.fixture(scope="module")
+def gcs_server() -> Iterator[str]:
+    """One GCS emulator per test module (generation preconditions enforced, as in the service),
+    holding the shipped environments' template buckets."""
+    enforce_preconditions()
+    with gcs_emulator(buckets=LOCK_BUCKETS) as host:
+        yield host
+
+
 @pytest.fixture
-def fake(scheduler_server, monkeypatch) -> FakeScheduler:
-    """The fake, emptied, with SCHEDULER_EMULATOR_HOST pointing at it."""
+def gcs(gcs_server, monkeypatch) -> str:
+    """The emulator with no objects left from earlier tests; STORAGE_EMULATOR_HOST set."""
+    from google.cloud import storage
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server)
+    client = storage.Client(project="test-project")
+    for bucket in LOCK_BUCKETS:
+        for blob in client.list_blobs(bucket):
+            blob.delete()
+    return gcs_server
+
+
+@pytest.fixture
+def fake(scheduler_server, gcs, monkeypatch) -> FakeScheduler:
+    """The fake, emptied, with SCHEDULER_EMULATOR_HOST pointing at it (and the GCS emulator
+    that holds the apply locks)."""
     fake, host = scheduler_server
     with fake.lock:
         fake.jobs.clear()
         fake.faults.clear()
         fake.deliveries.clear()
         fake.calls.clear()
+        fake.latency.clear()
     monkeypatch.setenv("SCHEDULER_EMULATOR_HOST", host)
     return fake
 

@@ -73,7 +73,7 @@ def test_the_desired_job(dev):
 def test_nothing_listed_means_create_everything(dev):
     env, desired = dev
     plan = compute_plan(desired, [], env)
-    assert [(a.kind, a.job_id) for a in plan.actions] == [
+    assert [(a.kind.name, a.job_id) for a in plan.actions] == [
         ("create", "dev-churn-scoring-daily"),
         ("create", "dev-churn-training-weekly"),
     ]
@@ -99,7 +99,7 @@ def test_one_changed_parameter_is_shown_by_key_and_masks_http_target_only(dev):
     plan = compute_plan(desired, listed, env)
     assert len(plan.actions) == 1
     action = plan.actions[0]
-    assert (action.kind, action.job_id) == ("update", "dev-churn-training-weekly")
+    assert (action.kind.name, action.job_id) == ("update", "dev-churn-training-weekly")
     assert [(c.path, c.old, c.new) for c in action.changes] == [
         ("schedule", "0 4 * * 1", "0 3 * * 1"),
         ("http_target.body.parameters.gate_threshold", 0.5, 0.6),
@@ -132,7 +132,9 @@ def test_pause_and_resume_follow_enabled(dev):
     listed = [as_listed(d.job) for d in desired]
     listed[0].state = types.Job.State.PAUSED  # paused by hand; the file says enabled
     plan = compute_plan(desired, listed, env)
-    assert [(a.kind, a.job_id) for a in plan.actions] == [("resume", "dev-churn-scoring-daily")]
+    assert [(a.kind.name, a.job_id) for a in plan.actions] == [
+        ("resume", "dev-churn-scoring-daily")
+    ]
 
 
 def test_owned_job_without_a_file_is_deleted_and_unowned_ones_are_left_alone(dev):
@@ -147,7 +149,7 @@ def test_owned_job_without_a_file_is_deleted_and_unowned_ones_are_left_alone(dev
     prod_job.name = prod_job.name.replace("dev-churn-scoring-daily", "dev-churn-prodlike")
     prod_job.http_target.headers["X-Managed-By"] = "churn-schedules/prod"
     plan = compute_plan(desired, [*listed, gone, stranger, prod_job], env)
-    assert [(a.kind, a.job_id) for a in plan.actions] == [("delete", "dev-churn-old")]
+    assert [(a.kind.name, a.job_id) for a in plan.actions] == [("delete", "dev-churn-old")]
     assert plan.unowned == ["dev-churn-prodlike", "dev-churn-scoring-daily-2"]
     assert not is_owned(stranger, env)
     assert not is_owned(prod_job, env)

@@ -188,7 +188,11 @@ def test_unowned_jobs_with_similar_names_survive(run, fake, tree):
     apply_clean(run, fake)
     tree.remove("churn-training-weekly.yaml")
     tree.remove("churn-scoring-daily.yaml")
-    code, out, _ = run("apply", "--env", "dev", "--auto-approve")
+    code, out, err = run("apply", "--env", "dev", "--auto-approve")
+    assert code == 1  # every owned job would go: a mass delete
+    assert "this plan deletes 2 of the 2 job(s) environment 'dev' owns" in err
+    assert fake.writes() == 0
+    code, out, _ = run("apply", "--env", "dev", "--auto-approve", "--allow-mass-delete")
     assert code == 0
     assert fake.calls["DeleteJob"] == 2
     assert fake.job(f"{WEEKLY}-copy").schedule == "0 1 * * *"
