@@ -17,7 +17,15 @@ from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parent
 #: What the trigger imports (directly or through these modules); nothing with I/O.
-MODULES = ("__init__.py", "naming.py", "ownership.py", "params.py", "request.py", "values.py")
+MODULES = (
+    "__init__.py",
+    "deployment.py",
+    "naming.py",
+    "ownership.py",
+    "params.py",
+    "request.py",
+    "values.py",
+)
 _HEADER = "# Copied from contract/{name} by `python -m contract.vendor`; edit the original.\n"
 
 

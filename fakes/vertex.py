@@ -3,7 +3,9 @@
 The real `aiplatform_v1.PipelineServiceClient` talks to it over plain-text gRPC; requests and
 responses are the library's own proto-plus types, so a test exercises the real serialization.
 Semantics kept from the real service: CreatePipelineJob with a `pipeline_job_id` answers
-ALREADY_EXISTS on a reuse and INVALID_ARGUMENT for a malformed id, parent or labels;
+ALREADY_EXISTS on a reuse and INVALID_ARGUMENT for a malformed id (pattern, 128 characters or
+more), parent or labels (patterns, lengths, more than 64) and for a job with no pipeline root
+(no runtime_config.gcs_output_directory and no defaultPipelineRoot in its spec);
 GetPipelineJob answers NOT_FOUND; ListPipelineJobs filters (AIP-160 subset, see `parse_filter`)
 and pages. Tests read what was created, set a job's state, inject faults and count calls.
 
@@ -32,10 +34,17 @@ from google.protobuf import timestamp_pb2
 SERVICE = "google.cloud.aiplatform.v1.PipelineService"
 State = pipeline_state.PipelineState
 
-_JOB_ID = re.compile(r"[a-z][-a-z0-9]{0,127}")
+# CreatePipelineJob's rules (PipelineJob and CreatePipelineJobRequest references):
+# pipeline_job_id "should be less than 128 characters, and valid characters are /[a-z][0-9]-/";
+# labels follow Google Cloud's label rules (keys start with a lowercase letter, keys and values
+# at most 63 of [a-z0-9_-] — Vertex also allows international lowercase letters, which this
+# project never sends — at most 64 labels); runtime_config.gcs_output_directory is required
+# unless the pipeline spec carries a defaultPipelineRoot.
+_JOB_ID = re.compile(r"[a-z][-a-z0-9]{0,126}")
 _PARENT = re.compile(r"projects/[^/]+/locations/[^/]+")
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+_MAX_LABELS = 64
 
 
 class FilterError(ValueError):
@@ -243,20 +252,10 @@ class FakePipelineService:
         if not _PARENT.fullmatch(parent):
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid parent '{parent}'")
         job_id = request.pipeline_job_id or f"pipeline-{uuid.uuid4().hex[:20]}"
-        if not _JOB_ID.fullmatch(job_id):
-            _abort(
-                context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"pipeline_job_id '{job_id}' must match [a-z][-a-z0-9]{{0,127}}",
-            )
         job = pj.PipelineJob(request.pipeline_job)
-        if not job.pipeline_spec:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "pipeline_spec is required")
-        for key, value in job.labels.items():
-            if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
-                _abort(
-                    context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid label {key!r}: {value!r}"
-                )
+        problem = job_problem(job_id, job)
+        if problem:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
         name = f"{parent}/pipelineJobs/{job_id}"
         with self._lock:
             if name in self.jobs:
@@ -358,6 +357,34 @@ class FakePipelineService:
                     queue.pop(0)
                 return fault
         return None
+
+
+def job_problem(job_id: str, job: pj.PipelineJob) -> str | None:
+    """Why CreatePipelineJob refuses `job` under `job_id` (INVALID_ARGUMENT), or None."""
+    if not _JOB_ID.fullmatch(job_id):
+        return (
+            f"pipeline_job_id '{job_id:.200}' is invalid: it must match [a-z][-a-z0-9]* and be "
+            "less than 128 characters"
+        )
+    if not job.pipeline_spec:
+        return "pipeline_spec is required"
+    if len(job.labels) > _MAX_LABELS:
+        return f"a PipelineJob has at most {_MAX_LABELS} labels, got {len(job.labels)}"
+    for key, value in job.labels.items():
+        if not _LABEL_KEY.fullmatch(key):
+            return f"invalid label key {key!r}: [a-z][a-z0-9_-]*, at most 63 characters"
+        if not _LABEL_VALUE.fullmatch(value):
+            return f"invalid value of label {key!r}: {value!r} (at most 63 of [a-z0-9_-])"
+    root = job.runtime_config.gcs_output_directory
+    default_root = (job.pipeline_spec or {}).get("defaultPipelineRoot")
+    if not root and not default_root:
+        return (
+            "runtime_config.gcs_output_directory is required: the pipeline spec has no "
+            "defaultPipelineRoot"
+        )
+    if root and not root.startswith("gs://"):
+        return f"runtime_config.gcs_output_directory '{root:.200}' is not a gs:// path"
+    return None
 
 
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str):

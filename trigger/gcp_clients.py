@@ -106,6 +106,51 @@ class GcsReader:
             raise upstream_error(err, f"reading gs://{bucket}/{path}") from None
 
 
+class LeaseStore:
+    """Lease objects (see `lease.py`): read with their generation, written only if unchanged."""
+
+    def __init__(self, project: str | None, timeout: float) -> None:
+        from google.cloud import storage
+
+        self._client = storage.Client(project=project)
+        self._timeout = timeout
+
+    def read(self, bucket: str, path: str) -> tuple[bytes | None, int]:
+        """(content, generation) of the object; (None, 0) when it does not exist."""
+        from google.api_core import exceptions as gexc
+
+        try:
+            blob = self._client.bucket(bucket).get_blob(path, timeout=self._timeout)
+            if blob is None:
+                return None, 0
+            generation = int(blob.generation)
+            # Read after the generation: if the object changed in between, the write below
+            # names the older generation and is refused, so nothing is decided on mixed state.
+            return blob.download_as_bytes(timeout=self._timeout), generation
+        except gexc.NotFound:
+            return None, 0
+        except Exception as err:
+            raise upstream_error(err, f"reading the lease gs://{bucket}/{path}") from None
+
+    def write(self, bucket: str, path: str, data: bytes, generation: int) -> bool:
+        """Replace the object if it is still at `generation` (0: absent); False if it is not."""
+        from google.api_core import exceptions as gexc
+
+        blob = self._client.bucket(bucket).blob(path)
+        try:
+            blob.upload_from_string(
+                data,
+                content_type="application/json",
+                if_generation_match=generation,
+                timeout=self._timeout,
+            )
+        except gexc.PreconditionFailed:
+            return False
+        except Exception as err:
+            raise upstream_error(err, f"writing the lease gs://{bucket}/{path}") from None
+        return True
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """Everything one CreatePipelineJob carries, decided before any call is made."""
@@ -114,8 +159,8 @@ class JobRequest:
     template: Template
     parameter_values: dict[str, Any]
     labels: dict[str, str]
-    pipeline_root: str | None
-    service_account: str | None
+    pipeline_root: str
+    service_account: str
     network: str | None
 
 
@@ -142,15 +187,15 @@ class Vertex:
         """The full resource name a job id has under this project and region."""
         return f"{self.parent}/pipelineJobs/{job_id}"
 
-    def active_runs(self, schedule_label: str, enough: int) -> list[str]:
-        """Names of the schedule's jobs not finished yet; stops listing once `enough` are found."""
+    def active_runs(self, labels: dict[str, str], enough: int) -> list[str]:
+        """Names of jobs with all `labels` not finished yet; stops once `enough` are found."""
         # Only '=', '!=' and AND, which the ListPipelineJobs docs promise for these fields.
-        conditions = [f'labels.schedule="{schedule_label}"']
+        conditions = [f'labels.{key}="{value}"' for key, value in sorted(labels.items())]
         conditions += [f'state!="{state}"' for state in FINISHED_STATES]
         request = self._ps.ListPipelineJobsRequest(
             parent=self.parent,
             filter=" AND ".join(conditions),
-            page_size=max(enough, 1),
+            page_size=min(max(enough, 1), 100),
             read_mask={"paths": ["name", "state"]},
         )
         names: list[str] = []
@@ -175,10 +220,10 @@ class Vertex:
             pipeline_spec=self._spec_struct(req.template),
             labels=req.labels,
             runtime_config=pj.PipelineJob.RuntimeConfig(
-                gcs_output_directory=req.pipeline_root or "",
+                gcs_output_directory=req.pipeline_root,
                 parameter_values=req.parameter_values,
             ),
-            service_account=req.service_account or "",
+            service_account=req.service_account,
             network=req.network or "",
         )
         try:
@@ -196,6 +241,20 @@ class Vertex:
         except Exception as err:
             raise upstream_error(err, "creating the PipelineJob") from None
         return created.name, True
+
+    def unfinished(self, names: list[str]) -> set[str]:
+        """Which of `names` are not known to be finished: not found yet, still running, or not
+        readable right now (a slot is only freed on evidence that its job ended)."""
+        out = set()
+        for name in names:
+            try:
+                job = self._client.get_pipeline_job(name=name, retry=None, timeout=self._timeout)
+            except Exception:  # NotFound (being created) or unreadable: keep the slot
+                out.add(name)
+                continue
+            if getattr(job.state, "name", str(job.state)) not in FINISHED_STATES:
+                out.add(name)
+        return out
 
     def state_of(self, name: str) -> str | None:
         """The job's state name, or None if it cannot be read right now (informational only)."""

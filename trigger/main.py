@@ -2,33 +2,16 @@
 
 Entry point: `trigger`. Cloud Scheduler POSTs
 `{"pipeline", "template", "parameters", "schedule", "max_concurrent_runs"}` (application/json)
-with its X-CloudScheduler-JobName / X-CloudScheduler-ScheduleTime headers. The job id is the
-schedule name plus the fire time, so a retried delivery finds ALREADY_EXISTS and starts nothing.
-
-Environment (read once per instance):
-  PROJECT                   project of the pipeline jobs (default: GOOGLE_CLOUD_PROJECT)
-  REGION                    Vertex AI region, e.g. europe-west4 (required)
-  TEMPLATE_BASE             gs://bucket/prefix where compile.py --publish puts versions (required)
-  PIPELINE_ROOT             gs:// root for pipeline outputs (default: the template's own)
-  PIPELINE_SERVICE_ACCOUNT  service account the pipeline runs as (default: Vertex's default)
-  NETWORK                   VPC network for the job, projects/<number>/global/networks/<name>
-  MAX_BODY_BYTES            largest accepted body, default 65536 (413 above)
-  LATEST_CACHE_SECONDS      how long `latest` stays resolved per instance, default 60
-  RPC_TIMEOUT_SECONDS       per-call timeout towards GCS and Vertex AI, default 20
-  AIPLATFORM_EMULATOR_HOST  host:port of a fake PipelineService (plain-text gRPC, no credentials)
-  STORAGE_EMULATOR_HOST     GCS emulator URL (honoured by google-cloud-storage itself)
-
-Answers (JSON): 200 created / already_exists / skipped; 400 bad body, parameters or pipeline
-mismatch; 403 template outside TEMPLATE_BASE; 404 template or version not published; 405 not
-POST; 413 body too large; 415 not application/json; 503 transient Vertex AI or GCS errors (Cloud
-Scheduler retries); 500/502 configuration or non-transient upstream errors. Every call logs one
-JSON line in Cloud Logging's structured format.
+with its X-CloudScheduler-JobName / X-CloudScheduler-ScheduleTime headers and an OIDC token. The
+job id is `<environment>-<schedule>-<fire time>`, so a retried delivery finds ALREADY_EXISTS and
+starts nothing. trigger/README.md has the configuration table, the answers and the identity rules.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import threading
 import time
@@ -37,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contract import params as pipeline_params
-from template_store import Base, TemplateStore, parse_base
+import lease
+from identity import Caller, identify
+from template_store import Base, Template, TemplateStore, parse_base
 from trigger_request import (
     Fire,
     TriggerError,
@@ -47,20 +31,33 @@ from trigger_request import (
     check_size,
     job_id_for,
     job_labels,
-    label_value,
     parse_body,
 )
+
+from contract import naming
+from contract import params as pipeline_params
+from contract.deployment import ACCOUNT, BUCKET_URI, ENV_NAME
+from contract.ownership import DEPLOYMENT_PARAMETERS
+
+#: Conditional lease writes tried before answering 503 (Cloud Scheduler then retries).
+LEASE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The function's configuration, from environment variables (see the module docstring)."""
+    """The function's configuration, from environment variables (trigger/README.md)."""
 
     project: str
     region: str
+    environment: str
     base: Base
-    pipeline_root: str | None
-    service_account: str | None
+    pipeline_root: str
+    service_account: str
+    scheduler_invoker: str
+    manual_runs: bool
+    lease_bucket: str
+    lease_prefix: str
+    lease_grace: float
     network: str | None
     max_body_bytes: int
     latest_ttl: float
@@ -70,7 +67,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ = os.environ) -> Settings:
         """Read and check the environment; ValueError naming every variable that is wrong."""
-        problems = []
+        problems: list[str] = []
 
         def number(name: str, default: float) -> float:
             raw = env.get(name, "")
@@ -78,9 +75,17 @@ class Settings:
                 value = float(raw) if raw else default
             except ValueError:
                 value = -1.0
-            if value < 0:
-                problems.append(f"{name} must be a non-negative number, got '{raw}'")
+            if not 0 <= value < 1e9:
+                problems.append(f"{name} must be a non-negative number, got '{raw:.40}'")
             return value
+
+        def required(name: str, pattern: Any, what: str) -> str:
+            value = env.get(name, "")
+            if not value:
+                problems.append(f"{name} is not set ({what})")
+            elif not pattern.match(value):
+                problems.append(f"{name} '{value:.80}' is not {what}")
+            return value.rstrip("/")
 
         project = env.get("PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or ""
         region = env.get("REGION", "")
@@ -88,22 +93,46 @@ class Settings:
             problems.append("PROJECT is not set")
         if not region:
             problems.append("REGION is not set")
+        environment = required("ENVIRONMENT", ENV_NAME, "an environment name like dev or prod")
         base = None
         try:
             base = parse_base(env.get("TEMPLATE_BASE", ""))
         except ValueError as err:
             problems.append(str(err))
+        root = required("PIPELINE_ROOT", BUCKET_URI, "a gs://BUCKET[/PATH] URI")
+        account = required(
+            "PIPELINE_SERVICE_ACCOUNT",
+            ACCOUNT,
+            "a service account e-mail (jobs never run as the default compute account)",
+        )
+        invoker = required(
+            "SCHEDULER_INVOKER", ACCOUNT, "the service account e-mail Cloud Scheduler calls as"
+        )
+        manual = env.get("MANUAL_RUNS", "allow")
+        if manual not in ("allow", "deny"):
+            problems.append(f"MANUAL_RUNS must be 'allow' or 'deny', got '{manual:.40}'")
+        lease_root = env.get("LEASE_ROOT") or (f"{root}/trigger-leases" if root else "")
+        match = BUCKET_URI.match(lease_root)
+        if lease_root and not match:
+            problems.append(f"LEASE_ROOT '{lease_root:.80}' is not a gs://BUCKET[/PATH] URI")
         max_body = int(number("MAX_BODY_BYTES", 65536))
         latest_ttl = number("LATEST_CACHE_SECONDS", 60)
         timeout = number("RPC_TIMEOUT_SECONDS", 20)
-        if problems or base is None:
+        grace = number("LEASE_GRACE_SECONDS", lease.DEFAULT_GRACE)
+        if problems or base is None or match is None:
             raise ValueError("; ".join(problems))
         return cls(
             project=project,
             region=region,
+            environment=environment,
             base=base,
-            pipeline_root=env.get("PIPELINE_ROOT") or None,
-            service_account=env.get("PIPELINE_SERVICE_ACCOUNT") or None,
+            pipeline_root=root,
+            service_account=account,
+            scheduler_invoker=invoker,
+            manual_runs=manual == "allow",
+            lease_bucket=match.group(1),
+            lease_prefix=(match.group(2) or "").strip("/"),
+            lease_grace=grace,
             network=env.get("NETWORK") or None,
             max_body_bytes=max_body,
             latest_ttl=latest_ttl,
@@ -120,6 +149,7 @@ class _Instance:
         self._settings: Settings | None = None
         self._store: TemplateStore | None = None
         self._vertex: Any = None
+        self._leases: Any = None
 
     @property
     def project(self) -> str | None:
@@ -153,6 +183,15 @@ class _Instance:
                 self._vertex = Vertex(s.project, s.region, s.aiplatform_emulator, s.timeout)
             return self._vertex
 
+    def leases(self) -> Any:
+        with self._lock:
+            if self._leases is None:
+                from gcp_clients import LeaseStore
+
+                s = self.settings()
+                self._leases = LeaseStore(s.project, s.timeout)
+            return self._leases
+
 
 _instance = _Instance()
 
@@ -163,18 +202,60 @@ def _log(severity: str, message: str, **fields: Any) -> None:
     sys.stdout.flush()
 
 
-def _read_fire(request: Any, settings: Settings) -> Fire:
+def _check_at_start() -> None:
+    """Read the settings when the instance starts, so a misconfiguration is logged (every
+    problem named) before the first call; each call then answers 500 with the same message."""
+    try:
+        _instance.settings()
+    except TriggerError as err:
+        _log("ERROR", err.message, outcome="misconfigured")
+
+
+def _read_fire(request: Any, settings: Settings, caller: Caller) -> Fire:
     if request.method != "POST":
         raise TriggerError(405, f"method {request.method} not allowed; POST a JSON body")
     check_content_type(request.mimetype or "")
     check_size(request.content_length, settings.max_body_bytes)
     data = request.stream.read(settings.max_body_bytes + 1)
     check_size(len(data), settings.max_body_bytes)
+    body = parse_body(data)
+    if not caller.scheduled:
+        return build_fire(body, None, None)
     return build_fire(
-        parse_body(data),
+        body,
         request.headers.get("X-CloudScheduler-ScheduleTime"),
         request.headers.get("X-CloudScheduler-JobName"),
     )
+
+
+def _check_template(template: Template, fire: Fire, settings: Settings) -> None:
+    """The template is the pipeline asked for and was published for this environment."""
+    if template.name != fire.pipeline:
+        raise TriggerError(
+            400,
+            f"template {template.ref.uri} is pipeline '{template.name}', not "
+            f"'{fire.pipeline}' (field 'pipeline')",
+        )
+    unset = sorted(
+        n for n, d in template.decls.items() if n in DEPLOYMENT_PARAMETERS and not d.optional
+    )
+    if unset:
+        raise TriggerError(
+            500,
+            f"template {template.ref.uri} has no value for deployment parameter(s) "
+            f"{', '.join(unset)}: publish it with `compile.py --publish ... --env "
+            f"{settings.environment}`",
+            "error",
+        )
+    declared = template.decls.get("environment")
+    if declared is not None and declared.default != settings.environment:
+        raise TriggerError(
+            500,
+            f"template {template.ref.uri} was published for environment "
+            f"'{declared.default}', and this trigger serves '{settings.environment}' "
+            "(check TEMPLATE_BASE)",
+            "error",
+        )
 
 
 def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
@@ -182,8 +263,10 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
     log: dict[str, Any] = {"schedule": None, "fire_time": None, "job_id": None}
     try:
         settings = _instance.settings()
-        fire = _read_fire(request, settings)
-        job_id = job_id_for(fire)
+        caller = identify(request.headers, settings.scheduler_invoker, settings.manual_runs)
+        log.update(caller=caller.email or None)
+        fire = _read_fire(request, settings, caller)
+        job_id = job_id_for(fire, settings.environment)
         log.update(
             schedule=fire.schedule,
             fire_time=fire.fire_time.isoformat().replace("+00:00", "Z") if fire.fire_time else None,
@@ -193,13 +276,8 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
         store = _instance.store()
         template = store.load(store.resolve(fire.template, fire.pipeline))
         log.update(template_uri=template.ref.uri, template_version=template.ref.version)
-        if template.name != fire.pipeline:
-            raise TriggerError(
-                400,
-                f"template {template.ref.uri} is pipeline '{template.name}', not "
-                f"'{fire.pipeline}' (field 'pipeline')",
-            )
-        typed, errors = pipeline_params.check_parameters(template.decls, fire.parameters)
+        _check_template(template, fire, settings)
+        typed, errors = pipeline_params.check_caller_parameters(template.decls, fire.parameters)
         if errors:
             raise TriggerError(
                 400,
@@ -217,28 +295,33 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
             "template_uri": template.ref.uri,
             "template_version": template.ref.version,
         }
+        slot = None
         if fire.max_concurrent_runs and fire.schedule:
-            active = vertex.active_runs(label_value(fire.schedule), fire.max_concurrent_runs)
-            if name in active:
+            slot = _take_slot(vertex, settings, fire, name)
+            if slot == "exists":
                 return _existing(vertex, name, body, log)
-            if len(active) >= fire.max_concurrent_runs:
+            if isinstance(slot, tuple):
                 message = (
                     f"skipped: max_concurrent_runs={fire.max_concurrent_runs} of schedule "
-                    f"'{fire.schedule}' reached ({len(active)} still running: {', '.join(active)})"
+                    f"'{fire.schedule}' reached ({len(slot)} still running: {', '.join(slot)})"
                 )
-                log.update(outcome="skipped", running=active)
+                log.update(outcome="skipped", running=list(slot))
                 return 200, {"outcome": "skipped", "message": message, **body}, log
-        created_name, created = vertex.create(
-            JobRequest(
-                job_id=job_id,
-                template=template,
-                parameter_values=typed,
-                labels=job_labels(fire, template.ref.version),
-                pipeline_root=settings.pipeline_root,
-                service_account=settings.service_account,
-                network=settings.network,
-            )
+        job = JobRequest(
+            job_id=job_id,
+            template=template,
+            parameter_values=typed,
+            labels=job_labels(fire, settings.environment, template.ref.version),
+            pipeline_root=settings.pipeline_root,
+            service_account=settings.service_account,
+            network=settings.network,
         )
+        try:
+            created_name, created = vertex.create(job)
+        except TriggerError:
+            if slot == "taken":
+                _release_slot(settings, fire, name)
+            raise
         if not created:
             return _existing(vertex, name, body, log)
         log.update(outcome="created")
@@ -251,6 +334,77 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
         log.update(outcome="error", stack_trace=traceback.format_exc())
         message = f"internal error: {type(err).__name__}: {err}"
         return 500, {"outcome": "error", "error": message}, log
+
+
+def _lease_path(settings: Settings, schedule: str) -> str:
+    env = naming.label_value(settings.environment)
+    name = f"{env}/{naming.schedule_label(schedule)}.json"
+    return f"{settings.lease_prefix}/{name}" if settings.lease_prefix else name
+
+
+def _take_slot(vertex: Any, settings: Settings, fire: Fire, name: str) -> str | tuple[str, ...]:
+    """'taken' or 'held' (run), 'exists' (this fire's job is running), or the running jobs'
+    names when the schedule is full. Retries lost races on the lease; 503 if they go on."""
+    assert fire.schedule and fire.max_concurrent_runs
+    leases = _instance.leases()
+    path = _lease_path(settings, fire.schedule)
+    labels = {
+        "environment": naming.label_value(settings.environment),
+        "schedule": naming.schedule_label(fire.schedule),
+    }
+    for attempt in range(LEASE_ATTEMPTS):
+        data, generation = leases.read(settings.lease_bucket, path)
+        holders = lease.parse(data)
+        running = set(vertex.active_runs(labels, fire.max_concurrent_runs + 1))
+        if name in running:
+            return "exists"
+        now = time.time()
+        young = [
+            h.job for h in holders if h.job not in running and now - h.since < settings.lease_grace
+        ]
+        unfinished = vertex.unfinished(young) if young else set()
+        decision = lease.decide(
+            holders,
+            running,
+            unfinished,
+            name,
+            fire.max_concurrent_runs,
+            now,
+            settings.lease_grace,
+        )
+        if decision.outcome == "held":
+            return "held"
+        if decision.outcome == "full":
+            return decision.running
+        rendered = lease.render(decision.holders, fire.schedule)
+        if leases.write(settings.lease_bucket, path, rendered, generation):
+            return "taken"
+        # another fire of this schedule wrote first: decide again on what it wrote
+        time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+    raise TriggerError(
+        503,
+        f"the lease of schedule '{fire.schedule}' kept changing ({LEASE_ATTEMPTS} attempts); "
+        "retry later",
+        "transient",
+    )
+
+
+def _release_slot(settings: Settings, fire: Fire, name: str) -> None:
+    """Best effort: give the slot back after a failed create (the grace period frees it
+    otherwise)."""
+    assert fire.schedule
+    leases = _instance.leases()
+    path = _lease_path(settings, fire.schedule)
+    for _ in range(3):
+        try:
+            data, generation = leases.read(settings.lease_bucket, path)
+            rest = lease.released(lease.parse(data), name)
+            if leases.write(
+                settings.lease_bucket, path, lease.render(rest, fire.schedule), generation
+            ):
+                return
+        except TriggerError:
+            return
 
 
 def _existing(
@@ -283,3 +437,6 @@ def trigger(request: Any) -> tuple[str, int, dict[str, str]]:
         **extra,
     )
     return json.dumps(body), status, {"Content-Type": "application/json"}
+
+
+_check_at_start()

@@ -24,11 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract import params as pipeline_params
 from trigger_request import TriggerError
 
-_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
-LATEST = "latest"
+from contract import naming
+from contract import params as pipeline_params
+
+LATEST = naming.LATEST
+#: What a published template's file is called (`<base>/<version>/templates/<pipeline>.yaml`).
+_TEMPLATE_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.yaml")
 
 
 class ObjectNotFoundError(Exception):
@@ -87,12 +90,12 @@ def parse_base(uri: str) -> Base:
 
 
 def check_version(version: str, where: str) -> str:
-    """`version` if it is a safe version tag (one path segment), else 400 naming `where`."""
-    if not _VERSION.fullmatch(version) or ".." in version:
+    """`version` if it is a version tag (`contract.naming.VERSION_TAG`), else 400 naming `where`."""
+    if not naming.is_version_tag(version):
         raise TriggerError(
             400,
-            f"{where}: '{version:.80}' is not a version tag (letters, digits, . _ + -) "
-            "nor 'latest' nor a gs:// URI",
+            f"{where}: '{version:.80}' is not a version tag (letters, digits, '.', '_', '-', "
+            "starting with a letter or digit) nor 'latest' nor a gs:// URI",
         )
     return version
 
@@ -103,7 +106,8 @@ def versioned_ref(base: Base, version: str, pipeline: str) -> TemplateRef:
 
 
 def ref_from_uri(base: Base, uri: str) -> TemplateRef:
-    """A full template URI checked to lie under the base (403 otherwise)."""
+    """A full template URI: 403 outside the base, 400 for anything under it that is not a
+    published template (`manifest.json`, `latest.json`, Spark code, ...)."""
     outside = f"template '{uri:.200}' is outside the allowed base {base.uri}/"
     if not uri.startswith("gs://"):
         raise TriggerError(403, outside + " (only gs:// URIs under the base are run)")
@@ -116,9 +120,18 @@ def ref_from_uri(base: Base, uri: str) -> TemplateRef:
         raise TriggerError(403, outside)
     rel = path[len(base.prefix) + 1 :] if base.prefix else path
     parts = rel.split("/")
-    # <version>/templates/<file>: the published layout, so the version label is meaningful
-    version = parts[0] if len(parts) == 3 and parts[1] == "templates" else "custom"
-    return TemplateRef(bucket, path, version)
+    if not (
+        len(parts) == 3
+        and naming.is_version_tag(parts[0])
+        and parts[1] == "templates"
+        and _TEMPLATE_FILE.fullmatch(parts[2])
+    ):
+        raise TriggerError(
+            400,
+            f"template '{uri:.200}' is not a published template: expected "
+            f"{base.uri}/<version>/templates/<pipeline>.yaml (field 'template')",
+        )
+    return TemplateRef(bucket, path, parts[0])
 
 
 def load_template(ref: TemplateRef, data: bytes) -> Template:

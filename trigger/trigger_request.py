@@ -1,12 +1,11 @@
 """What a trigger call asks for: body and Cloud Scheduler headers -> a checked `Fire` (pure logic).
 
-Also the naming rules that make a retried delivery harmless: the PipelineJob id is derived from
-the schedule name and the fire time only, so the same fire always maps to the same id.
+Every name a fire gets (PipelineJob id, labels) comes from `contract.naming`, so the same fire of
+the same environment always maps to the same id and a retried delivery is harmless.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -14,12 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-#: Body fields the function understands; anything else is refused so typos do not pass silently.
-BODY_FIELDS = ("pipeline", "template", "parameters", "schedule", "max_concurrent_runs")
+from contract import naming
+from contract.request import BODY_FIELDS, MAX_CONCURRENT_RUNS
+from contract.values import MAX_DEPTH, json_depth, string_problems, value_problems
 
 _PIPELINE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-_ID_MAX = 128  # Vertex PipelineJob ids: [a-z][-a-z0-9]{0,127}
-_LABEL_MAX = 63  # GCP label values: [a-z0-9_-]{0,63}
+_SCHEDULE_MAX = 500
+#: Levels of nesting a body may have: the body, `parameters`, then a value's own MAX_DEPTH.
+BODY_DEPTH = MAX_DEPTH + 2
 
 
 class TriggerError(Exception):
@@ -66,25 +67,43 @@ def check_size(length: int | None, limit: int) -> None:
 
 
 def parse_body(data: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or 400 saying where it stopped parsing."""
+    """The body as a JSON object whose every value can be passed on unchanged, or 400 saying
+    where it is wrong (position, or the field and key path)."""
     if not data.strip():
         raise TriggerError(400, "body is empty; expected a JSON object with at least 'pipeline'")
+    # Before parsing: json.loads recurses per level and would fail on ~1000 levels.
+    depth = json_depth(data)
+    if depth > BODY_DEPTH:
+        raise TriggerError(
+            400, f"body nests {depth} levels deep; at most {BODY_DEPTH} are accepted"
+        )
 
     def no_constants(name: str) -> Any:
         raise ValueError(f"{name} is not valid JSON")
 
+    def finite(text: str) -> float:
+        number = float(text)
+        if number in (float("inf"), float("-inf")):
+            raise ValueError(f"number {text:.40} is too large for a double")
+        return number
+
     try:
-        body = json.loads(data, parse_constant=no_constants)
+        body = json.loads(data, parse_constant=no_constants, parse_float=finite)
     except UnicodeDecodeError as err:
         raise TriggerError(400, f"body is not UTF-8 text: {err.reason}") from None
     except json.JSONDecodeError as err:
         raise TriggerError(
             400, f"body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}"
         ) from None
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:
         raise TriggerError(400, f"body is not valid JSON: {err}") from None
     if not isinstance(body, dict):
         raise TriggerError(400, f"body must be a JSON object, got {type(body).__name__}")
+    problems = []
+    for key, value in body.items():
+        problems += string_problems(key, "body key") + value_problems(value, f"field '{key}'")
+    if problems:
+        raise TriggerError(400, "; ".join(problems[:10]))
     return body
 
 
@@ -93,6 +112,14 @@ def parse_schedule_time(value: str) -> datetime:
     text = value.strip()
     try:
         when = datetime.fromisoformat(text.replace("z", "Z"))
+        if when.tzinfo is not None:
+            when = when.astimezone(UTC)
+    except OverflowError:
+        raise TriggerError(
+            400,
+            f"header X-CloudScheduler-ScheduleTime '{value:.60}' is outside the years 1-9999 "
+            "once converted to UTC",
+        ) from None
     except ValueError:
         raise TriggerError(
             400, f"header X-CloudScheduler-ScheduleTime is not an RFC 3339 time: '{value:.60}'"
@@ -101,7 +128,7 @@ def parse_schedule_time(value: str) -> datetime:
         raise TriggerError(
             400, f"header X-CloudScheduler-ScheduleTime has no time zone offset: '{value:.60}'"
         )
-    return when.astimezone(UTC)
+    return when
 
 
 def build_fire(body: dict[str, Any], schedule_time: str | None, scheduler_job: str | None) -> Fire:
@@ -129,17 +156,27 @@ def build_fire(body: dict[str, Any], schedule_time: str | None, scheduler_job: s
     elif not isinstance(parameters, dict):
         problems.append(f"field 'parameters' must be a JSON object, got {parameters!r:.80}")
     schedule = body.get("schedule")
-    if schedule is not None and (not isinstance(schedule, str) or not schedule.strip()):
-        problems.append(f"field 'schedule' must be a non-empty string, got {schedule!r:.80}")
+    if schedule is not None:
+        problems += _schedule_problems(schedule, "field 'schedule'")
     limit = body.get("max_concurrent_runs")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        problems.append(f"field 'max_concurrent_runs' must be an integer >= 1, got {limit!r:.40}")
+    if limit is not None and (
+        isinstance(limit, bool)
+        or not isinstance(limit, int)
+        or not 1 <= limit <= MAX_CONCURRENT_RUNS
+    ):
+        problems.append(
+            f"field 'max_concurrent_runs' must be an integer from 1 to {MAX_CONCURRENT_RUNS}, "
+            f"got {limit!r:.40}"
+        )
     if problems:
         raise TriggerError(400, "; ".join(problems))
 
     fire_time = parse_schedule_time(schedule_time) if schedule_time else None
     if schedule is None and scheduler_job:
         schedule = scheduler_job.rstrip("/").rsplit("/", 1)[-1]
+        problems = _schedule_problems(schedule, "header X-CloudScheduler-JobName")
+        if problems:
+            raise TriggerError(400, "; ".join(problems))
     if fire_time is not None and not schedule:
         raise TriggerError(
             400,
@@ -157,52 +194,33 @@ def build_fire(body: dict[str, Any], schedule_time: str | None, scheduler_job: s
     )
 
 
-def _slug(text: str, allowed: str) -> str:
-    out = re.sub(f"[^{allowed}]+", "-", text.lower())
-    return re.sub("-{2,}", "-", out).strip("-")
+def _schedule_problems(schedule: Any, where: str) -> list[str]:
+    if not isinstance(schedule, str) or not schedule.strip():
+        return [f"{where} must be a non-empty string, got {schedule!r:.80}"]
+    if len(schedule) > _SCHEDULE_MAX:
+        return [f"{where} is longer than {_SCHEDULE_MAX} characters"]
+    if not naming.schedule_key(schedule):
+        return [f"{where} '{schedule:.80}' has no letters or digits to name a PipelineJob with"]
+    return []
 
 
-def _short_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+def job_id_for(
+    fire: Fire, environment: str, now: datetime | None = None, token: str | None = None
+) -> str:
+    """The PipelineJob id: `<env>-<schedule>-<fire time>` for a scheduled fire (deterministic).
 
-
-def _fit(slug: str, original: str, limit: int) -> str:
-    """`slug` cut to `limit` characters, keeping it unique by a hash of `original` when cut."""
-    if len(slug) <= limit:
-        return slug
-    return slug[: limit - 9].rstrip("-") + "-" + _short_hash(original)
-
-
-def job_id_for(fire: Fire, now: datetime | None = None, token: str | None = None) -> str:
-    """The PipelineJob id: `<schedule>-<fire time>` for a scheduled fire (deterministic).
-
-    A manual call (no fire time) gets `<schedule or pipeline>-manual-<now>-<random>` so that two
-    manual runs never collide.
+    A manual call (no fire time) gets `<env>-<schedule or pipeline>-manual-<now>-<random>`, so
+    two manual runs never collide.
     """
     name = fire.schedule or fire.pipeline
-    base = _slug(name, "a-z0-9")
-    if not base or not base[0].isalpha():
-        base = f"s-{base}".rstrip("-")
     if fire.fire_time is not None:
-        suffix = "-" + fire.fire_time.strftime("%Y%m%dt%H%M%Sz")
-    else:
-        when = (now or datetime.now(UTC)).astimezone(UTC)
-        suffix = f"-manual-{when.strftime('%Y%m%dt%H%M%Sz')}-{token or secrets.token_hex(3)}"
-    return _fit(base, name, _ID_MAX - len(suffix)) + suffix
+        return naming.job_id(environment, name, fire.fire_time)
+    when = now or datetime.now(UTC)
+    return naming.manual_job_id(environment, name, when, token or secrets.token_hex(3))
 
 
-def label_value(text: str) -> str:
-    """`text` as a valid GCP label value (lowercase, [a-z0-9_-], at most 63 characters)."""
-    return _fit(_slug(text, "a-z0-9_"), text, _LABEL_MAX)
-
-
-def job_labels(fire: Fire, template_version: str) -> dict[str, str]:
-    """The labels every job carries; `schedule` is what max_concurrent_runs counts by."""
-    labels = {
-        "pipeline": label_value(fire.pipeline),
-        "template-version": label_value(template_version),
-        "trigger": "scheduler" if fire.scheduled else "manual",
-    }
-    if fire.schedule:
-        labels["schedule"] = label_value(fire.schedule)
-    return labels
+def job_labels(fire: Fire, environment: str, template_version: str) -> dict[str, str]:
+    """The labels every job carries (`contract.naming.job_labels`)."""
+    return naming.job_labels(
+        environment, fire.pipeline, template_version, fire.schedule, fire.fire_time
+    )

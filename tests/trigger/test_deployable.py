@@ -12,9 +12,9 @@ import trigger_harness as h
 
 PROBE = """
 import json, sys
-import main, gcp_clients
+import main, gcp_clients, contract
 gcp_clients.import_pipeline_service()
-print(json.dumps(sorted(sys.modules)))
+print(json.dumps({"modules": sorted(sys.modules), "contract": contract.__file__}))
 """
 
 
@@ -41,10 +41,14 @@ def test_the_folder_imports_nothing_from_the_repository_and_not_the_sdk():
         timeout=120,
         check=True,
     )
-    modules = set(json.loads(done.stdout))
+    # the last line: main logs its misconfiguration (no settings here) before it
+    probe = json.loads(done.stdout.splitlines()[-1])
+    modules = set(probe["modules"])
 
     repository = {"fakes", "tests", "scheduling", "tooling", "pipelines", "components", "trigger"}
     assert not {m.split(".")[0] for m in modules} & repository
+    # the shared rules come from the folder's own copy (tests/contract checks it is current)
+    assert probe["contract"] == str(h.TRIGGER_DIR / "contract" / "__init__.py")
     assert "google.cloud.aiplatform" not in modules
     # only the PipelineService of aiplatform_v1, not the whole API surface
     assert "google.cloud.aiplatform_v1.services.pipeline_service.client" in modules

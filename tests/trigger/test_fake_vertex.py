@@ -24,8 +24,15 @@ def client(vertex_server, vertex) -> PipelineServiceClient:
     return PipelineServiceClient(transport=PipelineServiceGrpcTransport(channel=channel))
 
 
-def create(client, job_id: str, labels=None):
-    job = PipelineJob(pipeline_spec=SPEC, labels=labels or {})
+ROOT = "gs://acme-runs/root"
+
+
+def create(client, job_id: str, labels=None, root: str = ROOT, spec=None):
+    job = PipelineJob(
+        pipeline_spec=spec or SPEC,
+        labels=labels or {},
+        runtime_config=PipelineJob.RuntimeConfig(gcs_output_directory=root),
+    )
     return client.create_pipeline_job(
         parent=PARENT, pipeline_job=job, pipeline_job_id=job_id, retry=None
     )
@@ -43,16 +50,47 @@ def test_create_then_get_and_already_exists_on_reuse(client, vertex):
     assert len(vertex.created()) == 1
 
 
-@pytest.mark.parametrize("job_id", ["Run-1", "1run", "run_1", "r" * 129])
+@pytest.mark.parametrize("job_id", ["Run-1", "1run", "run_1", "r" * 128, "r" * 129])
 def test_malformed_ids_are_invalid_arguments(client, vertex, job_id):
-    with pytest.raises(gexc.InvalidArgument, match="must match"):
+    with pytest.raises(gexc.InvalidArgument, match="less than 128 characters"):
         create(client, job_id)
     assert vertex.created() == []
 
 
-def test_bad_labels_and_missing_spec_are_invalid_arguments(client):
-    with pytest.raises(gexc.InvalidArgument, match="invalid label"):
-        create(client, "run-1", {"Schedule": "x"})
+def test_an_id_of_127_characters_is_the_longest_accepted(client):
+    assert create(client, "r" * 127).name.endswith("/" + "r" * 127)
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ({"Schedule": "x"}, "invalid label key 'Schedule'"),
+        ({"1st": "x"}, "invalid label key '1st'"),
+        ({"k" * 64: "x"}, "invalid label key"),
+        ({"schedule": "Weekly"}, "invalid value of label 'schedule'"),
+        ({"schedule": "x" * 64}, "invalid value of label 'schedule'"),
+        ({f"k{i}": "v" for i in range(65)}, "at most 64 labels, got 65"),
+    ],
+)
+def test_labels_follow_the_label_rules(client, vertex, labels, message):
+    with pytest.raises(gexc.InvalidArgument, match=message):
+        create(client, "run-1", labels)
+    assert vertex.created() == []
+    assert create(client, "run-2", {"k" * 63: "v" * 63, "empty": ""}).labels["empty"] == ""
+
+
+def test_a_job_needs_a_pipeline_root_unless_its_spec_has_a_default(client, vertex):
+    with pytest.raises(gexc.InvalidArgument, match="gcs_output_directory is required"):
+        create(client, "run-1", root="")
+    with pytest.raises(gexc.InvalidArgument, match="is not a gs:// path"):
+        create(client, "run-1", root="/tmp/root")
+    defaulted = {**SPEC, "defaultPipelineRoot": "gs://acme-runs/default"}
+
+    assert create(client, "run-2", root="", spec=defaulted).name.endswith("/run-2")
+    assert len(vertex.created()) == 1
+
+
+def test_missing_spec_is_an_invalid_argument(client):
     with pytest.raises(gexc.InvalidArgument, match="pipeline_spec is required"):
         client.create_pipeline_job(
             parent=PARENT, pipeline_job=PipelineJob(), pipeline_job_id="r", retry=None

@@ -16,8 +16,13 @@ import yaml
 
 SCHEDULE = "churn-weekly-retrain"
 FIRE = "2026-11-30T02:00:00.000Z"
-JOB_ID = "churn-weekly-retrain-20261130t020000z"
-PARAMS = {"raw_data_uri": "gs://acme-churn-data/raw/latest.csv", "gate_threshold": 0.6}
+JOB_ID = f"{h.ENV}-churn-weekly-retrain-20261130t020000z"
+PARAMS = {"raw_data_path": "raw/latest.csv", "gate_threshold": 0.6}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_leases(no_leases) -> None:
+    """Each test starts with no slot of any schedule taken."""
 
 
 def body(**changes) -> dict:
@@ -56,10 +61,12 @@ def test_scheduled_fire_creates_one_job_from_the_published_template(
     assert dict(job.pipeline_spec) == published("v2")
     values = dict(job.runtime_config.parameter_values)
     assert values == PARAMS
-    assert job.runtime_config.gcs_output_directory == "gs://acme-runs/pipeline-root"
-    assert job.service_account == f"pipelines@{h.PROJECT}.iam.gserviceaccount.com"
+    assert job.runtime_config.gcs_output_directory == h.PIPELINE_ROOT
+    assert job.service_account == h.RUNNER
     assert dict(job.labels) == {
+        "environment": h.ENV,
         "schedule": SCHEDULE,
+        "fire-time": "20261130t020000z",
         "template-version": "v2",
         "pipeline": h.PIPELINE,
         "trigger": "scheduler",
@@ -92,7 +99,7 @@ def test_redelivery_of_the_same_fire_creates_nothing_new(function_url, vertex):
     assert other_fire.json()["outcome"] == "created"
     assert [j.name.rsplit("/", 1)[-1] for j in vertex.created()] == [
         JOB_ID,
-        "churn-weekly-retrain-20261207t020000z",
+        f"{h.ENV}-churn-weekly-retrain-20261207t020000z",
     ]
 
 
@@ -106,7 +113,7 @@ def test_manual_calls_get_fresh_ids(function_url, vertex):
     assert [r.status_code for r in runs] == [200, 200]
     ids = [r.json()["job_id"] for r in runs]
     assert ids[0] != ids[1]
-    assert all(i.startswith(f"{h.PIPELINE}-manual-") for i in ids)
+    assert all(i.startswith(f"{h.ENV}-{h.PIPELINE}-manual-") for i in ids)
     assert [j.labels["trigger"] for j in vertex.created()] == ["manual", "manual"]
 
 
@@ -144,7 +151,7 @@ BAD_REQUESTS = {
         "Content-Type must be application/json",
     ),
     "oversized body": (
-        dict(data=json.dumps(body(parameters={"raw_data_uri": "x" * 70_000}))),
+        dict(data=json.dumps(body(parameters={"raw_data_path": "x" * 70_000}))),
         413,
         "limit is 65536",
     ),
@@ -163,7 +170,7 @@ BAD_REQUESTS = {
     "missing required parameter": (
         dict(payload=body(parameters={"gate_threshold": 0.6})),
         400,
-        "parameter 'raw_data_uri': required by the pipeline",
+        "parameter 'raw_data_path': required by the pipeline",
     ),
     "template in another bucket": (
         dict(payload=body(template=f"gs://other-bucket/pipelines/v1/templates/{h.PIPELINE}.yaml")),
@@ -204,7 +211,7 @@ BAD_REQUESTS = {
     "bad max_concurrent_runs": (
         dict(payload=body(max_concurrent_runs=0)),
         400,
-        "'max_concurrent_runs' must be an integer >= 1",
+        "'max_concurrent_runs' must be an integer from 1 to 1000",
     ),
     "bad schedule time header": (
         dict(headers={"X-CloudScheduler-ScheduleTime": "next monday"}),
@@ -282,9 +289,11 @@ def test_a_permanent_vertex_error_is_not_reported_as_transient(function_url, ver
 
 
 def test_max_concurrent_runs_skips_while_the_schedule_is_busy(function_url, vertex, function_log):
-    running = "churn-weekly-retrain-20261123t020000z"
-    vertex.add_job(h.PARENT, running, {"schedule": SCHEDULE}, "PIPELINE_STATE_RUNNING")
-    vertex.add_job(h.PARENT, "other", {"schedule": "other"}, "PIPELINE_STATE_RUNNING")
+    running = f"{h.ENV}-churn-weekly-retrain-20261123t020000z"
+    mine = {"environment": h.ENV, "schedule": SCHEDULE}
+    vertex.add_job(h.PARENT, running, mine, "PIPELINE_STATE_RUNNING")
+    vertex.add_job(h.PARENT, "other", {**mine, "schedule": "other"}, "PIPELINE_STATE_RUNNING")
+    vertex.add_job(h.PARENT, "prod-run", {**mine, "environment": "prod"}, "PIPELINE_STATE_RUNNING")
 
     skipped = fire(function_url, body(max_concurrent_runs=1))
     allowed_two = fire(function_url, body(max_concurrent_runs=2), when="2026-12-07T02:00:00Z")
@@ -299,8 +308,9 @@ def test_max_concurrent_runs_skips_while_the_schedule_is_busy(function_url, vert
 
 
 def test_max_concurrent_runs_counts_only_unfinished_runs(function_url, vertex):
-    vertex.add_job(h.PARENT, "old", {"schedule": SCHEDULE}, "PIPELINE_STATE_SUCCEEDED")
-    vertex.add_job(h.PARENT, "failed", {"schedule": SCHEDULE}, "PIPELINE_STATE_FAILED")
+    mine = {"environment": h.ENV, "schedule": SCHEDULE}
+    vertex.add_job(h.PARENT, "old", mine, "PIPELINE_STATE_SUCCEEDED")
+    vertex.add_job(h.PARENT, "failed", mine, "PIPELINE_STATE_FAILED")
 
     resp = fire(function_url, body(max_concurrent_runs=1))
 
@@ -334,7 +344,7 @@ def test_a_long_schedule_name_still_gives_a_valid_deterministic_id(function_url,
     again = fire(function_url, body(schedule=name))
 
     job_id = first.json()["job_id"]
-    assert len(job_id) <= 128
+    assert len(job_id) < 128
     assert job_id.endswith("-20261130t020000z")
     assert again.json()["outcome"] == "already_exists"
     assert len(vertex.created()[0].labels["schedule"]) <= 63

@@ -20,11 +20,11 @@ from trigger_request import (
     build_fire,
     check_content_type,
     job_id_for,
-    label_value,
+    job_labels,
     parse_body,
 )
 
-VERTEX_ID = re.compile(r"[a-z][-a-z0-9]{0,127}")
+VERTEX_ID = re.compile(r"[a-z][-a-z0-9]{0,126}")
 LABEL = re.compile(r"[a-z0-9_-]{0,63}")
 BASE = parse_base("gs://acme/pipelines")
 TEMPLATE = b"""
@@ -32,7 +32,7 @@ pipelineInfo: {name: churn-training}
 root:
   inputDefinitions:
     parameters:
-      raw_data_uri: {parameterType: STRING}
+      raw_data_path: {parameterType: STRING}
 """
 
 
@@ -46,32 +46,41 @@ def fire_for(schedule: str | None, when: str | None = "2026-11-30T02:00:00Z"):
 def test_job_id_is_schedule_plus_fire_time_in_utc():
     fire = fire_for("Weekly_Retrain", "2026-11-30T03:00:00+01:00")
 
-    assert job_id_for(fire) == "weekly-retrain-20261130t020000z"
+    assert job_id_for(fire, "dev") == "dev-weekly-retrain-20261130t020000z"
 
 
 def test_the_same_fire_always_gets_the_same_id_and_manual_calls_never_do():
     now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
-    assert job_id_for(fire_for("s")) == job_id_for(fire_for("s"))
+    assert job_id_for(fire_for("s"), "dev") == job_id_for(fire_for("s"), "dev")
+    assert job_id_for(fire_for("s"), "dev") != job_id_for(fire_for("s"), "prod")
     manual = fire_for("s", when=None)
-    assert job_id_for(manual, now, "aaaaaa") == "s-manual-20261126t120000z-aaaaaa"
-    assert job_id_for(manual) != job_id_for(manual)
+    assert job_id_for(manual, "dev", now, "aaaaaa") == "dev-s-manual-20261126t120000z-aaaaaa"
+    assert job_id_for(manual, "dev") != job_id_for(manual, "dev")
 
 
-@given(st.text(min_size=1, max_size=300).filter(lambda s: s.strip()))
+@given(st.text(min_size=1, max_size=300).filter(lambda s: any(c.isalnum() for c in s.lower())))
 def test_job_ids_and_labels_are_always_valid(schedule):
-    fire = fire_for(schedule)
+    try:
+        fire = fire_for(schedule)
+    except TriggerError as err:  # names with no ASCII letter or digit are refused, clearly
+        assert err.status == 400 and "no letters or digits" in err.message
+        return
 
-    assert VERTEX_ID.fullmatch(job_id_for(fire))
-    assert LABEL.fullmatch(label_value(schedule))
+    assert VERTEX_ID.fullmatch(job_id_for(fire, "prod"))
+    assert len(job_id_for(fire, "prod")) < 128
+    labels = job_labels(fire, "prod", "v1")
+    assert all(LABEL.fullmatch(v) and LABEL.fullmatch(k) for k, v in labels.items())
+    assert labels["environment"] == "prod"
+    assert labels["fire-time"] == "20261130t020000z"
 
 
 def test_long_names_are_cut_with_a_hash_so_they_stay_distinct():
     a = fire_for("x" * 200 + "a")
     b = fire_for("x" * 200 + "b")
 
-    assert job_id_for(a) != job_id_for(b)
-    assert len(job_id_for(a)) == 128
+    assert job_id_for(a, "dev") != job_id_for(b, "dev")
+    assert len(job_id_for(a, "dev")) == 127
 
 
 def test_the_schedule_falls_back_to_the_scheduler_job_name():
@@ -124,11 +133,27 @@ def test_content_type_may_carry_a_charset_but_must_be_json():
     [
         ("gs://acme/pipelines/v3/templates/churn-training.yaml", "v3"),
         ("gs://acme/pipelines//v3/./templates/churn-training.yaml", "v3"),
-        ("gs://acme/pipelines/adhoc/churn-training.yaml", "custom"),
     ],
 )
 def test_uris_under_the_base_are_accepted(uri, version):
     assert ref_from_uri(BASE, uri).version == version
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "gs://acme/pipelines/adhoc/churn-training.yaml",
+        "gs://acme/pipelines/latest.json",
+        "gs://acme/pipelines/v1/manifest.json",
+        "gs://acme/pipelines/v1/spark/churn.zip",
+        "gs://acme/pipelines/v1/templates/churn-training.json",
+        "gs://acme/pipelines/v1+b/templates/churn-training.yaml",
+    ],
+)
+def test_objects_under_the_base_that_are_not_published_templates_are_refused(uri):
+    with pytest.raises(TriggerError, match="is not a published template") as err:
+        ref_from_uri(BASE, uri)
+    assert err.value.status == 400
 
 
 @pytest.mark.parametrize(
@@ -182,7 +207,7 @@ def test_templates_are_cached_by_uri_and_latest_only_for_its_ttl():
     assert store.resolve("latest", "churn-training").version == "v1"
     now[0] = 61
     assert store.resolve("latest", "churn-training").version == "v2"
-    assert list(store.load(store.resolve("latest", "churn-training")).decls) == ["raw_data_uri"]
+    assert list(store.load(store.resolve("latest", "churn-training")).decls) == ["raw_data_path"]
 
 
 @pytest.mark.parametrize(
@@ -209,24 +234,57 @@ def test_broken_publications_are_named(objects, status, message):
     assert err.value.status == status
 
 
+GOOD_ENV = {
+    "GOOGLE_CLOUD_PROJECT": "p",
+    "REGION": "europe-west4",
+    "ENVIRONMENT": "dev",
+    "TEMPLATE_BASE": "gs://b/t/",
+    "PIPELINE_ROOT": "gs://acme-dev-runs/root/",
+    "PIPELINE_SERVICE_ACCOUNT": "churn-pipelines@acme-dev.iam.gserviceaccount.com",
+    "SCHEDULER_INVOKER": "churn-scheduler@acme-dev.iam.gserviceaccount.com",
+}
+
+
 def test_settings_name_every_missing_or_wrong_variable():
     with pytest.raises(ValueError) as err:
-        Settings.from_env({"TEMPLATE_BASE": "s3://x", "MAX_BODY_BYTES": "lots"})
+        Settings.from_env(
+            {
+                "TEMPLATE_BASE": "s3://x",
+                "MAX_BODY_BYTES": "lots",
+                "ENVIRONMENT": "Dev!",
+                "PIPELINE_SERVICE_ACCOUNT": "123-compute@developer.gserviceaccount.com",
+                "MANUAL_RUNS": "maybe",
+            }
+        )
 
-    for part in ("PROJECT is not set", "REGION is not set", "gs:// URI", "MAX_BODY_BYTES"):
+    for part in (
+        "PROJECT is not set",
+        "REGION is not set",
+        "ENVIRONMENT 'Dev!' is not an environment name",
+        "TEMPLATE_BASE must be a gs:// URI",
+        "PIPELINE_ROOT is not set",
+        "PIPELINE_SERVICE_ACCOUNT '123-compute@developer.gserviceaccount.com' is not a service",
+        "SCHEDULER_INVOKER is not set",
+        "MANUAL_RUNS must be 'allow' or 'deny'",
+        "MAX_BODY_BYTES",
+    ):
         assert part in str(err.value)
 
 
 def test_settings_defaults():
-    settings = Settings.from_env(
-        {"GOOGLE_CLOUD_PROJECT": "p", "REGION": "europe-west4", "TEMPLATE_BASE": "gs://b/t/"}
-    )
+    settings = Settings.from_env(GOOD_ENV)
 
     assert settings.project == "p"
+    assert settings.environment == "dev"
     assert settings.base.uri == "gs://b/t"
+    assert settings.pipeline_root == "gs://acme-dev-runs/root"
+    assert (settings.lease_bucket, settings.lease_prefix) == (
+        "acme-dev-runs",
+        "root/trigger-leases",
+    )
+    assert settings.manual_runs is True
     assert settings.max_body_bytes == 65536
     assert settings.latest_ttl == 60
-    assert settings.pipeline_root is None
 
 
 @pytest.mark.parametrize(

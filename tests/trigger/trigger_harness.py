@@ -8,11 +8,16 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+import yaml
+
+from fakes.scheduler import oidc_token
 
 REPO = Path(__file__).resolve().parents[2]
 TRIGGER_DIR = REPO / "trigger"
@@ -22,6 +27,30 @@ PARENT = f"projects/{PROJECT}/locations/{REGION}"
 BUCKET = "acme-templates"
 BASE = f"gs://{BUCKET}/pipelines"
 PIPELINE = "churn-training"
+ENV = "test"
+PIPELINE_ROOT = "gs://acme-runs/pipeline-root"
+LEASE_ROOT = f"gs://{BUCKET}/trigger-leases"
+RUNNER = f"pipelines@{PROJECT}.iam.gserviceaccount.com"
+INVOKER = f"scheduler-invoker@{PROJECT}.iam.gserviceaccount.com"
+COMPONENTS_IMAGE = f"us-central1-docker.pkg.dev/{PROJECT}/churn/components:test"
+#: The environment file `compile.py --publish --env test` publishes with.
+ENVIRONMENT = {
+    "project": PROJECT,
+    "region": REGION,
+    "template_base": BASE,
+    "pipeline_root": PIPELINE_ROOT,
+    "job_prefix": f"{ENV}-",
+    "service_accounts": {
+        "pipelines": RUNNER,
+        "invoker": INVOKER,
+        "trigger": f"churn-trigger@{PROJECT}.iam.gserviceaccount.com",
+    },
+    "locations": {
+        "data": "gs://acme-test-data",
+        "predictions": "gs://acme-test-results/predictions",
+        "models": "gs://acme-test-models",
+    },
+}
 
 
 def free_port() -> int:
@@ -32,19 +61,37 @@ def free_port() -> int:
 
 
 def publish_templates(versions: tuple[str, ...], latest: str) -> None:
-    """Publish each version under BASE with the real `compile.py --publish`, then point latest."""
-    for version in versions:
-        done = subprocess.run(
-            [sys.executable, "compile.py", "--publish", BASE, "--version", version, "--force"],
-            cwd=REPO,
-            env=dict(os.environ),
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"compile.py --publish failed:\n{done.stdout}\n{done.stderr}")
+    """Publish each version for environment ENV with the real `compile.py --publish`, then
+    point latest (the templates carry ENV's deployment values as defaults, as in production).
+
+    Compiled into a scratch build folder first: publishing refuses a build/ that lags the code,
+    a guard for CI that would make these tests depend on whether build/ is committed yet.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        build, environments = Path(scratch) / "build", Path(scratch) / "environments"
+        environments.mkdir()
+        (environments / f"{ENV}.yaml").write_text(yaml.safe_dump(ENVIRONMENT))
+        _compile(["--build-dir", str(build)])
+        for version in versions:
+            _compile(
+                ["--publish", "--env", ENV, "--version", version, "--force",
+                 "--components-image", COMPONENTS_IMAGE, "--environments-dir", str(environments),
+                 "--build-dir", str(build)]
+            )  # fmt: skip
     upload("pipelines/latest.json", json.dumps({"version": latest}).encode())
+
+
+def _compile(args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "compile.py", *args],
+        cwd=REPO,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"compile.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
 
 def upload(path: str, data: bytes, bucket: str = BUCKET) -> None:
@@ -68,8 +115,11 @@ def function_env(vertex_address: str, **overrides: str) -> dict[str, str]:
         PROJECT=PROJECT,
         REGION=REGION,
         TEMPLATE_BASE=BASE,
-        PIPELINE_ROOT="gs://acme-runs/pipeline-root",
-        PIPELINE_SERVICE_ACCOUNT=f"pipelines@{PROJECT}.iam.gserviceaccount.com",
+        ENVIRONMENT=ENV,
+        PIPELINE_ROOT=PIPELINE_ROOT,
+        PIPELINE_SERVICE_ACCOUNT=RUNNER,
+        SCHEDULER_INVOKER=INVOKER,
+        LEASE_ROOT=LEASE_ROOT,
         AIPLATFORM_EMULATOR_HOST=vertex_address,
         PYTHONUNBUFFERED="1",
     )
@@ -117,14 +167,20 @@ def wait_until_serving(url: str, proc: subprocess.Popen, timeout: float = 60.0) 
     raise RuntimeError(f"function did not start serving {url} within {timeout} s")
 
 
-def scheduler_headers(job: str, schedule_time: str) -> dict[str, str]:
-    """The headers Cloud Scheduler sends with an HTTP target call."""
+def bearer(email: str) -> str:
+    """An Authorization header value carrying an OIDC token for `email` (as the platform
+    passes it on after checking the signature)."""
+    return f"Bearer {oidc_token(email, 'https://trigger.example', datetime.now(UTC))}"
+
+
+def scheduler_headers(job: str, schedule_time: str, caller: str = INVOKER) -> dict[str, str]:
+    """The headers Cloud Scheduler sends with an HTTP target call, signed in as `caller`."""
     return {
         "Content-Type": "application/json",
         "X-CloudScheduler": "true",
         "X-CloudScheduler-JobName": job,
         "X-CloudScheduler-ScheduleTime": schedule_time,
-        "Authorization": "Bearer header.payload.signature",
+        "Authorization": bearer(caller),
         "User-Agent": "Google-Cloud-Scheduler",
     }
 

@@ -1,0 +1,277 @@
+# Copied from contract/deployment.py by `python -m contract.vendor`; edit the original.
+"""What an environment file (`schedules/environments/<env>.yaml`) decides for a deployment.
+
+`deployment_from(name, data)` turns the parsed file into a `Deployment` plus every problem found
+(each with the key path it is about, so `schedule.py validate` can put it on a line). From it
+come the values of the deployment-owned pipeline parameters (`parameter_defaults`), which
+`compile.py --publish --env ENV` writes into that environment's templates, and the buckets,
+accounts and network that `infra/bootstrap.py` creates and grants.
+
+Identity model (README "Identities"): one service account, `service_accounts.pipelines`, runs
+the PipelineJobs *and* is the Dataproc batches' service account. On runtime 3.0+ the Spark
+workload reaches Cloud Storage as the batch's creator (END_USER_CREDENTIALS), which is the
+pipeline's identity anyway; on the 2.x runtimes it runs as the batch's service account, the same
+account. So one account needs the data grants, whichever runtime a template requests.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from contract.ownership import DEPLOYMENT_PARAMETERS
+
+ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]$")
+BUCKET_URI = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,61}[a-z0-9])(/[A-Za-z0-9._/-]*)?$")
+ACCOUNT = re.compile(
+    r"^([a-z][a-z0-9-]{4,28}[a-z0-9])@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$"
+)
+SUBNETWORK = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+RUNTIME_VERSION = re.compile(r"^[0-9]+\.[0-9]+$")
+
+#: Roles of the accounts an environment names (keys of `service_accounts`).
+ACCOUNT_ROLES = {
+    "pipelines": "runs the PipelineJobs and the Dataproc batches (Spark)",
+    "invoker": "Cloud Scheduler's OIDC identity when it calls the trigger",
+    "trigger": "the trigger function's runtime identity (creates PipelineJobs)",
+}
+#: Named locations (keys of `locations`) and what the pipelines do there.
+LOCATION_ROLES = {
+    "data": "raw snapshots and customer files, read by Spark",
+    "predictions": "scoring results, written by Spark",
+    "models": "model versions and aliases, written by training, read by scoring",
+}
+DEFAULT_RUNTIME = "3.0"
+
+
+@dataclass(frozen=True)
+class EnvProblem:
+    """One problem in an environment file: the key path it is about and what is wrong."""
+
+    path: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The deployment-owned settings of one environment."""
+
+    name: str
+    project: str
+    region: str
+    template_base: str
+    pipeline_root: str
+    service_accounts: dict[str, str]
+    locations: dict[str, str]
+    runtime_version: str = DEFAULT_RUNTIME
+    subnetwork: str = ""
+    spark_properties: dict[str, str] = field(default_factory=dict)
+    container_image: str = ""
+
+    @property
+    def subnetwork_uri(self) -> str:
+        if not self.subnetwork:
+            return ""
+        return f"projects/{self.project}/regions/{self.region}/subnetworks/{self.subnetwork}"
+
+    @property
+    def spark_code_uri_base(self) -> str:
+        """Published Spark code lives at `<template_base>/<version>/spark`."""
+        return self.template_base
+
+    def buckets(self) -> dict[str, str]:
+        """Every bucket this environment uses, by what it holds."""
+        uris = {
+            "templates": self.template_base,
+            "pipeline_root": self.pipeline_root,
+            **{f"location:{k}": v for k, v in self.locations.items()},
+        }
+        return {what: bucket_of(uri) for what, uri in uris.items()}
+
+    def parameter_defaults(self) -> dict[str, Any]:
+        """Values of the deployment-owned pipeline parameters (not spark_code_uri, which the
+        publishing step sets to its version's folder)."""
+        values = {
+            "runtime_version": self.runtime_version,
+            "container_image": self.container_image,
+            "spark_properties": dict(self.spark_properties),
+            "service_account": self.service_accounts["pipelines"],
+            "subnetwork_uri": self.subnetwork_uri,
+            "spark_history_cluster": "",
+            "data_uri": self.locations["data"],
+            "models_uri": self.locations["models"],
+            "predictions_uri": self.locations["predictions"],
+            "environment": self.name,
+        }
+        assert set(values) | {"spark_code_uri"} == DEPLOYMENT_PARAMETERS
+        return values
+
+
+def bucket_of(uri: str) -> str:
+    """The bucket name of a gs:// URI ('' when it is not one)."""
+    match = BUCKET_URI.match(uri or "")
+    return match.group(1) if match else ""
+
+
+def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None, list[EnvProblem]]:
+    """The deployment an environment file describes, or None with every problem found."""
+    problems: list[EnvProblem] = []
+
+    def bad(path: tuple[str, ...], message: str) -> None:
+        problems.append(EnvProblem(path, message))
+
+    if not ENV_NAME.match(name):
+        bad(
+            (),
+            f"environment name '{name}' must be 1-10 lowercase letters or digits, "
+            "starting with a letter",
+        )
+    project = _text(data, "project")
+    if not PROJECT.match(project):
+        bad(("project",), f"'{project}' is not a Google Cloud project id")
+    region = _text(data, "region")
+    if not REGION.match(region):
+        bad(("region",), f"'{region}' is not a Google Cloud region (e.g. europe-west4)")
+    template_base = _gs(data, ("template_base",), bad)
+    pipeline_root = _gs(data, ("pipeline_root",), bad)
+
+    accounts = _mapping(data, "service_accounts", ACCOUNT_ROLES, bad)
+    for role, email in accounts.items():
+        match = ACCOUNT.match(email)
+        if not match:
+            bad(("service_accounts", role), f"'{email}' is not a service account e-mail")
+        elif match.group(2) != project:
+            bad(
+                ("service_accounts", role),
+                f"'{email}' belongs to project '{match.group(2)}', not this environment's "
+                f"'{project}': an environment only uses accounts its own setup creates",
+            )
+    locations = _mapping(data, "locations", LOCATION_ROLES, bad)
+    for role in locations:
+        locations[role] = _gs(data, ("locations", role), bad).rstrip("/")
+
+    dataproc = data.get("dataproc") or {}
+    if not isinstance(dataproc, dict):
+        bad(("dataproc",), "must be a mapping")
+        dataproc = {}
+    for key in dataproc:
+        if key not in ("runtime_version", "subnetwork", "spark_properties", "container_image"):
+            bad(
+                ("dataproc", str(key)),
+                f"unknown key '{key}' (allowed: runtime_version, subnetwork, "
+                "spark_properties, container_image)",
+            )
+    runtime = str(dataproc.get("runtime_version", DEFAULT_RUNTIME))
+    if not RUNTIME_VERSION.match(runtime):
+        bad(
+            ("dataproc", "runtime_version"), f"'{runtime}' is not a runtime version like 3.0 or 2.3"
+        )
+    subnetwork = str(dataproc.get("subnetwork", "") or "")
+    if subnetwork and not SUBNETWORK.match(subnetwork):
+        bad(("dataproc", "subnetwork"), f"'{subnetwork}' is not a subnetwork name")
+    properties = dataproc.get("spark_properties") or {}
+    if not isinstance(properties, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in properties.items()
+    ):
+        bad(("dataproc", "spark_properties"), "must map property names to string values")
+        properties = {}
+    image = str(dataproc.get("container_image", "") or "")
+
+    if problems:
+        return None, problems
+    deployment = Deployment(
+        name=name,
+        project=project,
+        region=region,
+        template_base=template_base.rstrip("/"),
+        pipeline_root=pipeline_root.rstrip("/"),
+        service_accounts=accounts,
+        locations=locations,
+        runtime_version=runtime,
+        subnetwork=subnetwork,
+        spark_properties=dict(properties),
+        container_image=image,
+    )
+    return deployment, problems
+
+
+def cross_environment_problems(deployments: list[Deployment]) -> list[tuple[str, EnvProblem]]:
+    """Resources two environments share (projects, buckets): (environment, problem) pairs.
+
+    dev and prod must never read or write each other's data, models or run folders, so no
+    bucket and no project may appear in two environments.
+    """
+    problems: list[tuple[str, EnvProblem]] = []
+    seen: dict[str, str] = {}
+    for dep in deployments:
+        if dep.project in seen and seen[dep.project] != dep.name:
+            problems.append(
+                (
+                    dep.name,
+                    EnvProblem(
+                        ("project",),
+                        f"project '{dep.project}' is also environment '{seen[dep.project]}''s",
+                    ),
+                )
+            )
+        seen.setdefault(dep.project, dep.name)
+    owners: dict[str, str] = {}
+    for dep in deployments:
+        for what, bucket in dep.buckets().items():
+            other = owners.get(bucket)
+            if other is not None and other != dep.name:
+                path = (
+                    ("locations", what.split(":", 1)[1])
+                    if what.startswith("location:")
+                    else (what,)
+                )
+                problems.append(
+                    (
+                        dep.name,
+                        EnvProblem(
+                            path, f"bucket '{bucket}' is also used by environment '{other}'"
+                        ),
+                    )
+                )
+            owners.setdefault(bucket, dep.name)
+    return problems
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _gs(data: dict[str, Any], path: tuple[str, ...], bad) -> str:
+    value: Any = data
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    if (
+        not isinstance(value, str)
+        or not BUCKET_URI.match(value)
+        or "/../" in value + "/"
+        or "/./" in value + "/"
+    ):
+        bad(path, f"must be a gs://BUCKET[/PATH] URI, got {value!r:.80}")
+        return ""
+    return value
+
+
+def _mapping(data: dict[str, Any], key: str, roles: dict[str, str], bad) -> dict[str, str]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        bad((key,), f"missing or not a mapping; expected keys: {', '.join(roles)}")
+        return {}
+    out: dict[str, str] = {}
+    for role in roles:
+        if role not in value:
+            bad((key,), f"missing '{role}' ({roles[role]})")
+        else:
+            out[role] = value[role] if isinstance(value[role], str) else ""
+    for extra in value:
+        if extra not in roles:
+            bad((key, str(extra)), f"unknown key '{extra}' (allowed: {', '.join(roles)})")
+    return out
