@@ -49,7 +49,7 @@ def test_id_token_only_where_google_auth_runs_and_comment_rights_only_for_the_pl
         authenticates = any(u.startswith(AUTH) for u in uses(job))
         assert (perms.get("id-token") == "write") == authenticates, f"{path.name}: {name}"
         writes = {k for k, v in perms.items() if v == "write"} - {"id-token"}
-        assert writes == ({"pull-requests"} if name == "plan" else set()), f"{path.name}: {name}"
+        assert writes == ({"pull-requests"} if name == "comment" else set()), f"{path.name}: {name}"
 
 
 @pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
@@ -59,7 +59,11 @@ def test_google_auth_is_workload_identity_from_repository_variables(path):
     assert auth, f"{path.name} never authenticates"
     for step in auth:
         inputs = step["with"]
-        assert set(inputs) == {"workload_identity_provider", "service_account"}
+        assert {"workload_identity_provider", "service_account"} <= set(inputs)
+        # An access token only where docker logs in to Artifact Registry.
+        assert set(inputs) - {"workload_identity_provider", "service_account"} <= {"token_format"}
+        if "token_format" in inputs:
+            assert path == DEPLOY and inputs["token_format"] == "access_token"
         assert inputs["workload_identity_provider"] == "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}"
         assert re.fullmatch(
             r"\$\{\{ vars\.GCP_[A-Z_]+_SERVICE_ACCOUNT(_[A-Z]+)? \}\}", inputs["service_account"]
@@ -103,12 +107,34 @@ def test_the_test_job_has_python_311_and_java_17(path):
 
 
 def test_pull_request_plan_is_one_comment_and_skips_forks():
-    plan = jobs(PR)["plan"]
-    assert plan["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
-    scripts = " ".join(s.get("run", "") for s in plan["steps"])
-    assert "--detailed-exitcode" in scripts
-    assert "ci.plan_comment" in scripts
-    assert "--post" in scripts
+    flow = jobs(PR)
+    fork_check = "github.event.pull_request.head.repo.full_name == github.repository"
+    assert flow["plan"]["if"] == fork_check
+    assert flow["comment"]["needs"] == "plan"  # skipped with it for forks
+    plan = " ".join(s.get("run", "") for s in flow["plan"]["steps"])
+    assert "--detailed-exitcode" in plan
+    comment = " ".join(s.get("run", "") for s in flow["comment"]["steps"])
+    assert "ci.plan_comment" in comment and "--post" in comment
+
+
+def test_pull_request_code_never_runs_where_the_write_token_is():
+    """Issue 10 A4b: the PR's code runs in `plan` (no write token); `comment` holds the token
+    and runs the base branch's standard-library-only script with a bare Python."""
+    flow = jobs(PR)
+    assert "pull-requests" not in flow["plan"]["permissions"]
+    assert "id-token" not in flow["comment"]["permissions"]
+    steps = flow["comment"]["steps"]
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    runs = " ".join(s.get("run", "") for s in steps)
+    for forbidden in (".venv", "make ", "pip ", "uv ", "schedule.py", "compile.py"):
+        assert forbidden not in runs, forbidden
+    assert '--author "github-actions[bot]"' in runs  # GITHUB_TOKEN cannot call GET /user
+    uploads = [
+        s for s in flow["plan"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")
+    ]
+    downloads = [s for s in steps if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert uploads[0]["with"]["name"] == downloads[0]["with"]["name"]
 
 
 def test_a_newer_push_cancels_the_pull_request_run():
@@ -156,11 +182,27 @@ def test_dev_and_prod_run_the_same_steps_with_their_own_service_account():
     }
 
 
-def test_deploy_publishes_to_the_environments_template_base_under_the_commit():
+def test_deploy_builds_the_image_then_publishes_for_the_environment_pinned_to_it():
     scripts = [s for job, s in workflow_scripts(DEPLOY) if job == "dev"]
+    image = next(s for s in scripts if "docker build" in s)
+    assert "--file images/components/Dockerfile" in image
+    assert '-m ci.components_image tag --env "$DEPLOY_ENV"' in image
+    assert "-m ci.components_image pinned" in image
+    assert 'COMPONENTS_IMAGE=$pinned" >> "$GITHUB_ENV"' in image
     publish = next(s for s in scripts if "--publish" in s)
-    assert 'ci.environment "$DEPLOY_ENV" template_base' in publish
-    assert '--version "$GITHUB_SHA"' in publish
+    assert scripts.index(image) < scripts.index(publish)
+    assert '--publish --env "$DEPLOY_ENV" --version "$GITHUB_SHA"' in publish
+    assert '--components-image "$COMPONENTS_IMAGE"' in publish
     assert "gs://" not in publish  # the bucket comes from schedules/environments/<env>.yaml
     apply = next(s for s in scripts if "schedule.py apply" in s)
     assert apply.strip() == '.venv/bin/python schedule.py apply --env "$DEPLOY_ENV" --auto-approve'
+
+
+def test_only_the_production_environment_job_uses_the_prod_account():
+    """Issue 10 A4a: the prod account's Workload Identity binding trusts the subject
+    `repo:OWNER/REPO:environment:production` only (ci/README.md), so the job must be in it."""
+    for path in workflow_files():
+        for name, job in jobs(path).items():
+            text = str(job)
+            if "GCP_DEPLOY_SERVICE_ACCOUNT_PROD" in text:
+                assert (path, name, job.get("environment")) == (DEPLOY, "prod", "production")
