@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import grpc
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from google.cloud.scheduler_v1 import types
 from google.protobuf import empty_pb2, field_mask_pb2, timestamp_pb2
 
@@ -353,7 +353,9 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo("UTC" if not name or name.lower() == "utc" else name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid time zone '{name}'") from None
+        raise _AbortError(
+            grpc.StatusCode.INVALID_ARGUMENT, "Schedule or time zone is invalid."
+        ) from None
 
 
 def _check_job(pb: _JobPb) -> None:
@@ -373,9 +375,19 @@ def _check_job(pb: _JobPb) -> None:
     if not 0 <= pb.retry_config.retry_count <= 5:
         raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "retry_count must be between 0 and 5")
     fields = pb.schedule.split()
-    if len(fields) != 5 or not croniter.is_valid(pb.schedule):
-        raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid schedule '{pb.schedule}'")
+    if len(fields) != 5 or not croniter.is_valid(pb.schedule) or _never_fires(pb.schedule):
+        # The service's own words, whichever of the two is wrong.
+        raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "Schedule or time zone is invalid.")
     _zone(pb.time_zone)
+
+
+def _never_fires(schedule: str) -> bool:
+    """A cron with no next fire time at all (`0 3 31 2 *`): Cloud Scheduler refuses it."""
+    try:
+        croniter(schedule, datetime(2026, 1, 1)).get_next(datetime)
+    except (CroniterBadDateError, ValueError, KeyError):
+        return True
+    return False
 
 
 def _apply_defaults(pb: _JobPb) -> None:

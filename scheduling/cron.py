@@ -73,13 +73,13 @@ _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 def never_fires(expr: str) -> bool:
     """Whether a syntactically valid 5-field cron matches no time at all (`0 3 31 2 *`).
 
-    Under unix-cron, when both day fields are restricted a day matches if *either* does, so the
-    expression fires. When the day-of-week field starts with `*`, only the day of the month
-    counts, and it fires iff some chosen month is long enough for some chosen day (a given date
-    falls on every weekday over the years, February 29 included).
+    Only an unrestricted day of the week (`*`) leaves the day of the month alone in charge;
+    with any other day-of-week field some reading of unix-cron (either field may match) fires,
+    so it is not refused here. Then it fires iff some chosen month is long enough for some
+    chosen day: a given date falls on every weekday over the years, February 29 included.
     """
     _minute, _hour, dom, month, dow = expr.split()
-    if not dow.startswith("*") and not dom.startswith("*"):
+    if dow != "*":
         return False
     days = _expand(dom, _FIELDS[2])
     months = _expand(month, _FIELDS[3])

@@ -64,11 +64,29 @@ def test_names_and_fields_are_validated(client, fake):
         client.create_job(parent="projects/p/jobs", job=job("a"))
     with pytest.raises(gexc.InvalidArgument, match="does not belong to the parent"):
         client.create_job(parent="projects/other/locations/x", job=job("a"))
-    with pytest.raises(gexc.InvalidArgument, match="Invalid time zone"):
+    with pytest.raises(gexc.InvalidArgument, match="Schedule or time zone is invalid"):
         client.create_job(parent=PARENT, job=job("a", time_zone="Mars/Base"))
     with pytest.raises(gexc.InvalidArgument, match="attempt_deadline"):
         client.create_job(parent=PARENT, job=job("a", attempt_deadline={"seconds": 3600}))
     assert fake.jobs == {}
+
+
+@pytest.mark.parametrize("schedule", ["0 3 31 2 *", "0 0 31 4,6,9,11 *", "0 3 * *", "61 * * * *"])
+def test_a_schedule_that_never_fires_or_is_malformed_is_refused(client, fake, schedule):
+    with pytest.raises(gexc.InvalidArgument, match="Schedule or time zone is invalid"):
+        client.create_job(parent=PARENT, job=job("a", schedule=schedule))
+    client.create_job(parent=PARENT, job=job("a"))
+    with pytest.raises(gexc.InvalidArgument, match="Schedule or time zone is invalid"):
+        client.update_job(
+            job=types.Job(name=f"{PARENT}/jobs/a", schedule=schedule),
+            update_mask=field_mask_pb2.FieldMask(paths=["schedule"]),
+        )
+    assert client.get_job(name=f"{PARENT}/jobs/a").schedule == "0 3 * * 1"
+    # rare is not never: February 29 comes round
+    client.update_job(
+        job=types.Job(name=f"{PARENT}/jobs/a", schedule="0 3 29 2 *"),
+        update_mask=field_mask_pb2.FieldMask(paths=["schedule"]),
+    )
 
 
 def test_get_delete_pause_resume_of_a_missing_job_are_not_found(client):
@@ -203,10 +221,14 @@ def test_run_and_fire_deliver_like_cloud_scheduler(client, fake, http_target):
     assert headers["X-CloudScheduler"] == "true"
     assert headers["X-CloudScheduler-JobName"] == "a"
     assert headers["X-CloudScheduler-ScheduleTime"] == "2026-03-02T02:00:00Z"
-    scheme, token = headers["Authorization"].split(" ")
-    assert scheme == "Bearer"
-    assert claims(token)["aud"] == http_target
-    assert claims(token)["email"] == "invoker@p-1.iam.gserviceaccount.com"
+    # every delivery, RunJob's included, carries the invoker's identity in the OIDC token's
+    # `email` claim (what the trigger checks the caller against)
+    for _path, sent, _body in _Recorder.received:
+        scheme, token = sent["Authorization"].split(" ")
+        assert scheme == "Bearer"
+        assert claims(token)["aud"] == http_target
+        assert claims(token)["email"] == "invoker@p-1.iam.gserviceaccount.com"
+        assert claims(token)["email_verified"] is True
     # the same fire can be delivered again (a retry)
     again = fake.fire("a", schedule_time=when)
     assert again.headers["X-CloudScheduler-ScheduleTime"] == "2026-03-02T02:00:00Z"
