@@ -1,0 +1,255 @@
+"""The CI identities and every role they hold: who may deploy where (issue 10 A4a, pure logic).
+
+    python -m ci.deploy_iam --repo OWNER/REPO --pool projects/NUMBER/locations/global/\\
+        workloadIdentityPools/POOL [--env dev --env prod]
+prints, in order, the gcloud commands that create the accounts and grant exactly these roles
+(review them, then run them as an administrator, or let the bootstrap import `ci_grants`).
+
+Environments are deployed in the order given (dev, then prod). Each environment has its own
+deploy account in its own project, `churn-deploy@<project>`, and:
+
+- it is the only account that can publish that environment's templates, push its components
+  image and change its Cloud Scheduler jobs;
+- GitHub Actions may act as it only from the matching place: the first environment's account
+  from a push to main (`repo:OWNER/REPO:ref:refs/heads/main`), every later one only from a job
+  in the GitHub environment of the same name as the deploy job uses (`environment:production`
+  for prod), whose required reviewers are the approval;
+- Cloud Build runs as it only through that environment's own trigger, in its own project (for
+  prod: `--require-approval`); no CI account holds a role that creates builds, and no deploy
+  account can act as another account except its own environment's scheduler invoker;
+- a later environment's account may *read* the earlier one's build list (prod checks that dev's
+  build of the commit succeeded); an earlier environment's account holds nothing at all in a
+  later one's project. So the dev deploy account cannot submit a build running as the prod
+  deploy account, nor reach prod any other way: the prod approval has no way around it.
+
+Pull requests: the plan account (`churn-plan@<first project>`) only reads Cloud Scheduler jobs
+and templates; the comment account (`churn-pr-comment@<first project>`) alone reads the GitHub
+token secret and the plan files. The plan account runs pull-request code; the comment account
+never does (cloudbuild/plan-comment.yaml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ci.components_image import REPOSITORY, ImageError, load
+from contract.deployment import Deployment, bucket_of
+
+#: GitHub environment a later environment's deploy job runs in (.github/workflows/deploy.yml).
+GITHUB_ENVIRONMENTS = {"prod": "production"}
+PLAN_BUCKET = "{project}-ci-plans"  # the PR builds' plan artifacts (cloudbuild/*.yaml)
+TOKEN_SECRET = "github-pr-comment-token"
+#: Roles that let their holder start a build (and so choose what runs as a trigger's account).
+BUILD_CREATING_ROLES = frozenset(
+    {
+        "roles/cloudbuild.builds.editor",
+        "roles/cloudbuild.builds.builder",
+        "roles/cloudbuild.integrations.editor",
+        "roles/editor",
+        "roles/owner",
+    }
+)
+#: Roles on a service account that let their holder act as it.
+ACT_AS_ROLES = frozenset(
+    {
+        "roles/iam.serviceAccountUser",
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/iam.workloadIdentityUser",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role for one member on one resource (`project:ID`, `bucket:NAME`,
+    `serviceAccount:EMAIL`, `repository:PROJECT/REGION/NAME`, `secret:PROJECT/NAME`)."""
+
+    member: str
+    role: str
+    resource: str
+    why: str
+
+
+def deploy_account(dep: Deployment) -> str:
+    """The deploy account of one environment, in its own project."""
+    return f"churn-deploy@{dep.project}.iam.gserviceaccount.com"
+
+
+def plan_account(first: Deployment) -> str:
+    """The pull-request plan account (read-only), in the first environment's project."""
+    return f"churn-plan@{first.project}.iam.gserviceaccount.com"
+
+
+def comment_account(first: Deployment) -> str:
+    """The account of the trusted comment build, the only reader of the GitHub token."""
+    return f"churn-pr-comment@{first.project}.iam.gserviceaccount.com"
+
+
+def github_subject(repo: str, position: int, env: str) -> str:
+    """The OIDC subject GitHub gives the job that deploys `env` (position 0 = first)."""
+    if position == 0:
+        return f"repo:{repo}:ref:refs/heads/main"
+    return f"repo:{repo}:environment:{GITHUB_ENVIRONMENTS.get(env, env)}"
+
+
+def ci_grants(deployments: list[Deployment], repo: str, pool: str) -> list[Grant]:
+    """Every role the CI accounts hold, for environments deployed in the order given."""
+    if not deployments:
+        raise ValueError("no environments")
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise ValueError(f"--repo '{repo}' is not OWNER/REPO")
+    if not re.fullmatch(r"projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+", pool):
+        raise ValueError(
+            f"--pool '{pool}' is not projects/NUMBER/locations/global/workloadIdentityPools/ID"
+        )
+    first = deployments[0]
+    grants: list[Grant] = []
+    for position, dep in enumerate(deployments):
+        me = f"serviceAccount:{deploy_account(dep)}"
+        subject = github_subject(repo, position, dep.name)
+        grants += [
+            Grant(
+                f"principal://iam.googleapis.com/{pool}/subject/{subject}",
+                "roles/iam.workloadIdentityUser",
+                f"serviceAccount:{deploy_account(dep)}",
+                f"GitHub Actions acts as it only from {subject}",
+            ),
+            Grant(me, "roles/cloudscheduler.admin", f"project:{dep.project}", "schedule apply"),
+            Grant(
+                me,
+                "roles/storage.objectUser",
+                f"bucket:{bucket_of(dep.template_base)}",
+                "publish versions, move latest, hold the apply lock",
+            ),
+            Grant(
+                me,
+                "roles/artifactregistry.writer",
+                f"repository:{dep.project}/{dep.region}/{REPOSITORY}",
+                "push the components image",
+            ),
+            Grant(
+                me,
+                "roles/iam.serviceAccountUser",
+                f"serviceAccount:{dep.service_accounts['invoker']}",
+                "Cloud Scheduler jobs call the trigger with this account's OIDC token",
+            ),
+            Grant(
+                me,
+                "roles/cloudbuild.builds.viewer",
+                f"project:{dep.project}",
+                "wait for older deploy builds (ci.build_queue wait-older)",
+            ),
+            Grant(me, "roles/logging.logWriter", f"project:{dep.project}", "build logs"),
+        ]
+        if position:
+            before = deployments[position - 1]
+            grants.append(
+                Grant(
+                    me,
+                    "roles/cloudbuild.builds.viewer",
+                    f"project:{before.project}",
+                    f"check {before.name}'s build of the commit succeeded (read only)",
+                )
+            )
+    plan = f"serviceAccount:{plan_account(first)}"
+    grants.append(
+        Grant(
+            f"principal://iam.googleapis.com/{pool}/subject/repo:{repo}:pull_request",
+            "roles/iam.workloadIdentityUser",
+            f"serviceAccount:{plan_account(first)}",
+            "pull-request plan jobs (same-repository branches only)",
+        )
+    )
+    for dep in deployments:
+        grants += [
+            Grant(plan, "roles/cloudscheduler.viewer", f"project:{dep.project}", "plan"),
+            Grant(
+                plan,
+                "roles/storage.objectViewer",
+                f"bucket:{bucket_of(dep.template_base)}",
+                "plan resolves published versions",
+            ),
+        ]
+    plans = f"bucket:{PLAN_BUCKET.format(project=first.project)}"
+    comment = f"serviceAccount:{comment_account(first)}"
+    grants += [
+        Grant(plan, "roles/storage.objectCreator", plans, "PR builds upload their plan files"),
+        Grant(plan, "roles/logging.logWriter", f"project:{first.project}", "build logs"),
+        Grant(comment, "roles/storage.objectViewer", plans, "read a finished PR build's plans"),
+        Grant(
+            comment,
+            "roles/secretmanager.secretAccessor",
+            f"secret:{first.project}/{TOKEN_SECRET}",
+            "post the plan comment",
+        ),
+        Grant(comment, "roles/logging.logWriter", f"project:{first.project}", "build logs"),
+    ]
+    return grants
+
+
+def accounts(deployments: list[Deployment]) -> list[str]:
+    """Every CI account to create."""
+    first = deployments[0]
+    return [*(deploy_account(d) for d in deployments), plan_account(first), comment_account(first)]
+
+
+def gcloud_command(grant: Grant) -> list[str]:
+    """The gcloud command that makes one grant."""
+    kind, _, name = grant.resource.partition(":")
+    tail = [f"--member={grant.member}", f"--role={grant.role}"]
+    if kind == "project":
+        return ["gcloud", "projects", "add-iam-policy-binding", name, *tail]
+    if kind == "bucket":
+        return ["gcloud", "storage", "buckets", "add-iam-policy-binding", f"gs://{name}", *tail]
+    if kind == "serviceAccount":
+        project = name.split("@", 1)[1].split(".", 1)[0]
+        return [
+            "gcloud", "iam", "service-accounts", "add-iam-policy-binding", name,
+            f"--project={project}", *tail,
+        ]  # fmt: skip
+    if kind == "repository":
+        project, region, repository = name.split("/")
+        return [
+            "gcloud", "artifacts", "repositories", "add-iam-policy-binding", repository,
+            f"--project={project}", f"--location={region}", *tail,
+        ]  # fmt: skip
+    if kind == "secret":
+        project, secret = name.split("/")
+        return [
+            "gcloud", "secrets", "add-iam-policy-binding", secret, f"--project={project}", *tail,
+        ]  # fmt: skip
+    raise ValueError(f"unknown resource kind in {grant.resource!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: print the account creations and grants as gcloud commands (nothing is run)."""
+    parser = argparse.ArgumentParser(prog="python -m ci.deploy_iam", description=__doc__)
+    parser.add_argument("--repo", required=True, help="GitHub OWNER/REPO")
+    parser.add_argument("--pool", required=True, help="Workload Identity pool resource name")
+    parser.add_argument(
+        "--env", action="append", help="environments in deploy order (default: dev, prod)"
+    )
+    parser.add_argument("--dir", type=Path, default=Path("schedules/environments"))
+    args = parser.parse_args(argv)
+    try:
+        deployments = [load(name, args.dir) for name in args.env or ["dev", "prod"]]
+        grants = ci_grants(deployments, args.repo, args.pool)
+    except (ImageError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for email in accounts(deployments):
+        account, _, domain = email.partition("@")
+        project = domain.split(".", 1)[0]
+        print(f"gcloud iam service-accounts create {account} --project={project}")
+    for grant in grants:
+        print(f"{shlex.join(gcloud_command(grant))}  # {grant.why}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
