@@ -22,9 +22,10 @@ deploy account in its own project, `churn-deploy@<project>`, and:
   later one's project. So the dev deploy account cannot submit a build running as the prod
   deploy account, nor reach prod any other way: the prod approval has no way around it.
 
-Pull requests: the plan account (`churn-plan@<first project>`) only reads Cloud Scheduler jobs
-and templates; the comment account (`churn-pr-comment@<first project>`) alone reads the GitHub
-token secret and the plan files. The plan account runs pull-request code; the comment account
+Pull requests, in the CI project (default: the first environment's): the plan account
+(`churn-plan@<ci project>`) only reads Cloud Scheduler jobs and templates and writes plan files;
+the comment account (`churn-pr-comment@<ci project>`) alone reads the GitHub token secret and
+the plan files. The plan account runs pull-request code; the comment account
 never does (cloudbuild/plan-comment.yaml).
 """
 
@@ -80,14 +81,14 @@ def deploy_account(dep: Deployment) -> str:
     return f"churn-deploy@{dep.project}.iam.gserviceaccount.com"
 
 
-def plan_account(first: Deployment) -> str:
-    """The pull-request plan account (read-only), in the first environment's project."""
-    return f"churn-plan@{first.project}.iam.gserviceaccount.com"
+def plan_account(ci_project: str) -> str:
+    """The pull-request plan account (reads only, runs pull-request code)."""
+    return f"churn-plan@{ci_project}.iam.gserviceaccount.com"
 
 
-def comment_account(first: Deployment) -> str:
+def comment_account(ci_project: str) -> str:
     """The account of the trusted comment build, the only reader of the GitHub token."""
-    return f"churn-pr-comment@{first.project}.iam.gserviceaccount.com"
+    return f"churn-pr-comment@{ci_project}.iam.gserviceaccount.com"
 
 
 def github_subject(repo: str, position: int, env: str) -> str:
@@ -97,17 +98,22 @@ def github_subject(repo: str, position: int, env: str) -> str:
     return f"repo:{repo}:environment:{GITHUB_ENVIRONMENTS.get(env, env)}"
 
 
-def ci_grants(deployments: list[Deployment], repo: str, pool: str) -> list[Grant]:
-    """Every role the CI accounts hold, for environments deployed in the order given."""
+def ci_grants(
+    deployments: list[Deployment], repo: str, pool: str, ci_project: str = ""
+) -> list[Grant]:
+    """Every role the CI accounts hold, for environments deployed in the order given; the
+    pull-request accounts live in `ci_project` (default: the first environment's project)."""
     if not deployments:
         raise ValueError("no environments")
+    ci_project = ci_project or deployments[0].project
+    if not re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", ci_project):
+        raise ValueError(f"--ci-project '{ci_project}' is not a project id")
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
         raise ValueError(f"--repo '{repo}' is not OWNER/REPO")
     if not re.fullmatch(r"projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+", pool):
         raise ValueError(
             f"--pool '{pool}' is not projects/NUMBER/locations/global/workloadIdentityPools/ID"
         )
-    first = deployments[0]
     grants: list[Grant] = []
     for position, dep in enumerate(deployments):
         me = f"serviceAccount:{deploy_account(dep)}"
@@ -156,12 +162,12 @@ def ci_grants(deployments: list[Deployment], repo: str, pool: str) -> list[Grant
                     f"check {before.name}'s build of the commit succeeded (read only)",
                 )
             )
-    plan = f"serviceAccount:{plan_account(first)}"
+    plan = f"serviceAccount:{plan_account(ci_project)}"
     grants.append(
         Grant(
             f"principal://iam.googleapis.com/{pool}/subject/repo:{repo}:pull_request",
             "roles/iam.workloadIdentityUser",
-            f"serviceAccount:{plan_account(first)}",
+            f"serviceAccount:{plan_account(ci_project)}",
             "pull-request plan jobs (same-repository branches only)",
         )
     )
@@ -175,27 +181,28 @@ def ci_grants(deployments: list[Deployment], repo: str, pool: str) -> list[Grant
                 "plan resolves published versions",
             ),
         ]
-    plans = f"bucket:{PLAN_BUCKET.format(project=first.project)}"
-    comment = f"serviceAccount:{comment_account(first)}"
+    plans = f"bucket:{PLAN_BUCKET.format(project=ci_project)}"
+    comment = f"serviceAccount:{comment_account(ci_project)}"
     grants += [
         Grant(plan, "roles/storage.objectCreator", plans, "PR builds upload their plan files"),
-        Grant(plan, "roles/logging.logWriter", f"project:{first.project}", "build logs"),
+        Grant(plan, "roles/logging.logWriter", f"project:{ci_project}", "build logs"),
         Grant(comment, "roles/storage.objectViewer", plans, "read a finished PR build's plans"),
         Grant(
             comment,
             "roles/secretmanager.secretAccessor",
-            f"secret:{first.project}/{TOKEN_SECRET}",
+            f"secret:{ci_project}/{TOKEN_SECRET}",
             "post the plan comment",
         ),
-        Grant(comment, "roles/logging.logWriter", f"project:{first.project}", "build logs"),
+        Grant(comment, "roles/logging.logWriter", f"project:{ci_project}", "build logs"),
     ]
     return grants
 
 
-def accounts(deployments: list[Deployment]) -> list[str]:
+def accounts(deployments: list[Deployment], ci_project: str = "") -> list[str]:
     """Every CI account to create."""
-    first = deployments[0]
-    return [*(deploy_account(d) for d in deployments), plan_account(first), comment_account(first)]
+    ci_project = ci_project or deployments[0].project
+    deployers = [deploy_account(d) for d in deployments]
+    return [*deployers, plan_account(ci_project), comment_account(ci_project)]
 
 
 def gcloud_command(grant: Grant) -> list[str]:
@@ -232,17 +239,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", required=True, help="GitHub OWNER/REPO")
     parser.add_argument("--pool", required=True, help="Workload Identity pool resource name")
     parser.add_argument(
+        "--ci-project",
+        default="",
+        help="project of the pull-request accounts (default: first env's)",
+    )
+    parser.add_argument(
         "--env", action="append", help="environments in deploy order (default: dev, prod)"
     )
     parser.add_argument("--dir", type=Path, default=Path("schedules/environments"))
     args = parser.parse_args(argv)
     try:
         deployments = [load(name, args.dir) for name in args.env or ["dev", "prod"]]
-        grants = ci_grants(deployments, args.repo, args.pool)
+        grants = ci_grants(deployments, args.repo, args.pool, args.ci_project)
     except (ImageError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    for email in accounts(deployments):
+    for email in accounts(deployments, args.ci_project):
         account, _, domain = email.partition("@")
         project = domain.split(".", 1)[0]
         print(f"gcloud iam service-accounts create {account} --project={project}")

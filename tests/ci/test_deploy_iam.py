@@ -94,7 +94,7 @@ def test_a_later_environment_only_reads_the_earlier_ones_builds(deployments, gra
 
 
 def test_the_plan_account_reads_and_only_the_comment_account_reads_the_token(deployments, grants):
-    first = deployments[0]
+    first = deployments[0].project
     plan = f"serviceAccount:{plan_account(first)}"
     roles = {g.role for g in grants if g.member == plan}
     assert roles == {
@@ -108,6 +108,14 @@ def test_the_plan_account_reads_and_only_the_comment_account_reads_the_token(dep
     # GitHub pull-request jobs may act as the plan account and as nothing else.
     pull_request = [g for g in grants if g.member.endswith(":pull_request")]
     assert {g.resource for g in pull_request} == {f"serviceAccount:{plan_account(first)}"}
+
+
+def test_a_separate_ci_project_holds_the_pull_request_accounts_and_secret(deployments):
+    grants = ci_grants(deployments, REPO_NAME, POOL, "acme-churn-ci")
+    secret = [g for g in grants if g.resource.startswith("secret:")]
+    assert [g.resource for g in secret] == ["secret:acme-churn-ci/github-pr-comment-token"]
+    assert secret[0].member == f"serviceAccount:{comment_account('acme-churn-ci')}"
+    assert f"serviceAccount:{plan_account('acme-churn-ci')}" in {g.member for g in grants}
 
 
 def test_the_workflow_jobs_match_the_identity_bindings():
@@ -138,6 +146,7 @@ def test_cli_prints_one_gcloud_command_per_account_and_grant(deployments, grants
         (["--repo", "acme", "--pool", POOL], "is not OWNER/REPO"),
         (["--repo", REPO_NAME, "--pool", "github"], "is not projects/NUMBER"),
         (["--repo", REPO_NAME, "--pool", POOL, "--env", "qa"], "--env 'qa': no"),
+        (["--repo", REPO_NAME, "--pool", POOL, "--ci-project", "X"], "is not a project id"),
     ],
 )
 def test_cli_errors_name_the_argument(argv, message, capsys):
