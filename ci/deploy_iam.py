@@ -43,7 +43,7 @@ from contract.deployment import Deployment, bucket_of
 
 #: GitHub environment a later environment's deploy job runs in (.github/workflows/deploy.yml).
 GITHUB_ENVIRONMENTS = {"prod": "production"}
-PLAN_BUCKET = "{project}-ci-plans"  # the PR builds' plan artifacts (cloudbuild/*.yaml)
+PLAN_BUCKET = "{project}-plans"  # the PR builds' plan artifacts (cloudbuild/*.yaml)
 TOKEN_SECRET = "github-pr-comment-token"
 #: Roles that let their holder start a build (and so choose what runs as a trigger's account).
 BUILD_CREATING_ROLES = frozenset(

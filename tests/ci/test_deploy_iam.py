@@ -152,3 +152,13 @@ def test_cli_prints_one_gcloud_command_per_account_and_grant(deployments, grants
 def test_cli_errors_name_the_argument(argv, message, capsys):
     assert deploy_iam.main([*argv, "--dir", str(ENVS)]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_the_cloud_build_configs_default_to_the_plan_bucket_and_secret_granted_here():
+    for name in ("pull-request.yaml", "plan-comment.yaml"):
+        substitutions = load_yaml(REPO / "cloudbuild" / name)["substitutions"]
+        assert substitutions["_PLAN_BUCKET"] == deploy_iam.PLAN_BUCKET.format(
+            project="acme-churn-ci"
+        )
+    comment = load_yaml(REPO / "cloudbuild" / "plan-comment.yaml")["substitutions"]
+    assert comment["_GITHUB_TOKEN_SECRET"] == deploy_iam.TOKEN_SECRET
