@@ -3,5 +3,7 @@ into Cloud Scheduler jobs (the package behind `schedule.py`).
 
 Pure logic (loading with line numbers, validation, desired jobs, diffing, fire times) lives in
 `yamlfile`, `spec`, `cron`, `params`, `validate`, `jobs`, `diff`, `render`; the I/O is in `api`
-(client factory, paged listing, retries) and `apply`; `cli` wires them to the command line.
+(client factories, paged listing, retries), `actions` (each kind of change and its writes),
+`apply` and `lock` (the per-environment apply lock on Cloud Storage); `cli` wires them to the
+command line. README.md here is the reference for the files and commands.
 """
