@@ -3,7 +3,8 @@
     .venv/bin/python bench/schedules.py [--count 1000] [--templates build/vertex]
 
 Prints validate+plan time (in process, and `schedule.py plan` as a fresh process), the ListJobs
-calls and writes of a no-op apply, the writes after one changed file, and what a per-job refresh
+calls, writes and time of a no-op apply (which includes taking and releasing the apply lock on
+the GCS emulator), the writes after one changed file, and what a per-job refresh
 (one GetJob per job, Terraform's way) needs for the same information.
 """
 
@@ -24,6 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from fakes.gcs import gcs_emulator  # noqa: E402
+from fakes.gcs_preconditions import enforce_preconditions  # noqa: E402
 from fakes.scheduler import running_scheduler  # noqa: E402
 from scheduling.api import MAX_PAGE_SIZE, make_client  # noqa: E402
 from scheduling.cli import main as schedule_main  # noqa: E402
@@ -81,7 +84,13 @@ def main() -> None:
     parser.add_argument("--templates", default="build/vertex")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as scratch, running_scheduler() as (fake, host):
+    enforce_preconditions()
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        running_scheduler() as (fake, host),
+        # apply holds the environment's lock under dev's template_base (gs://acme-churn-dev-pipelines)
+        gcs_emulator(buckets=("acme-churn-dev-pipelines",)),
+    ):
         scratch_path = Path(scratch)
         root = scratch_path / "schedules"
         write_tree(root, args.count)
@@ -123,10 +132,13 @@ def main() -> None:
         )
 
         fake.reset_calls()
+        start = time.perf_counter()
         code = run_cli("apply", *common, "--auto-approve")
+        noop_s = time.perf_counter() - start
         lists = fake.calls["ListJobs"]
         print(
-            f"no-op apply: exit {code}, ListJobs calls {lists} "
+            f"no-op apply ({noop_s:.2f} s, apply lock included): exit {code}, "
+            f"ListJobs calls {lists} "
             f"(⌈{args.count}/{MAX_PAGE_SIZE}⌉ = {math.ceil(args.count / MAX_PAGE_SIZE)}), "
             f"writes {fake.writes()}, GetJob calls {fake.calls['GetJob']}"
         )
