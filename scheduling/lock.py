@@ -196,7 +196,12 @@ class ApplyLock:
                 encode(info), content_type="application/json", if_generation_match=generation
             )
         except gexc.PreconditionFailed:
-            return _read(self._bucket, self._name) or LockInfo("(changed)", "", now, now, 0)
+            current = _read(self._bucket, self._name) or LockInfo("(changed)", "", now, now, 0)
+            if (current.holder, current.commit, current.acquired) == (holder, commit, now):
+                # Our own write: the library retried an upload whose first attempt had landed.
+                self.held = current
+                return None
+            return current
         self.held = LockInfo(holder, commit, now, now + self.ttl, int(self._blob.generation))
         return None
 

@@ -15,7 +15,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import storage
 
 from scheduling.cli import main
-from scheduling.lock import ApplyLock, LockError, force_unlock, lock_location
+from scheduling.lock import ApplyLock, LockError, LockInfo, encode, force_unlock, lock_location
 from tests.scheduling.conftest import REPO
 
 BASE = "gs://acme-churn-dev-pipelines/templates"
@@ -131,6 +131,21 @@ def test_waiting_for_the_lock_gives_up_after_the_timeout(client):
         waiter.acquire("second", wait=0.3)
     assert 0.3 <= time.monotonic() - started < 2.0
     assert waits and all(0 < w <= 0.3 for w in waits)
+
+
+def test_a_retried_upload_that_had_landed_is_recognised_as_our_own_lock(client):
+    """The storage library retries a conditional upload; if the first attempt landed, the retry
+    meets 412 and must find its own lock there, not report itself as another holder."""
+    clock = Clock()
+    landed = LockInfo("me pid 1", "abc", clock.now, clock.now + timedelta(minutes=10))
+    blob = client.bucket("acme-churn-dev-pipelines").blob(LOCK_OBJECT)
+    blob.upload_from_string(encode(landed), if_generation_match=0)
+    held = lock(client, clock).acquire("me pid 1", "abc")
+    assert held.generation == int(
+        client.bucket("acme-churn-dev-pipelines").get_blob(LOCK_OBJECT).generation
+    )
+    with pytest.raises(LockError):
+        lock(client, clock).acquire("someone else")
 
 
 def test_an_unreadable_lock_object_counts_as_held(client):
