@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# bootstrap {dep.name}: project {dep.project}, region {dep.region} (dry run)")
         count = dry_run(steps, print)
         print(f"# {count} command(s); none was run.")
+        print("# Then, by hand:")
+        for number, item in enumerate(left_to_do(env, trigger_deployed=False), 1):
+            print(f"#   {number}. " + item.replace("\n", "\n#   "))
         return 0
     runner = Runner(echo=(lambda text: print(f"    $ {text}")) if args.verbose else None)
     if not runner.available():

@@ -127,4 +127,8 @@ def bindings(policy: object) -> set[tuple[str, str]]:
 
 
 def _who(member: str) -> str:
-    return member.split(":", 1)[-1]
+    """A member as people read it: the account id of a service account, else the member."""
+    kind, _, name = member.partition(":")
+    if kind == "serviceAccount" and name.endswith(".iam.gserviceaccount.com"):
+        return name.split("@", 1)[0]
+    return name or member

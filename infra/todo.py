@@ -3,95 +3,126 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from infra import desired
 from infra.envfile import Environment
 
+_INDENT = "\n      "
+
 
 def left_to_do(env: Environment, trigger_deployed: bool) -> list[str]:
-    """Numbered-ready items: each a short why followed by the commands to run."""
+    """Items in the order to do them: each a short why followed by the commands to run."""
+    items = [_deployer(env)]
+    if not trigger_deployed:
+        items.append(_deploy_trigger(env))
+    items.append(_publish(env))
+    return items
+
+
+def _deployer(env: Environment) -> str:
+    dep = env.deployment
+    commands = [
+        shlex.join(
+            [
+                "gcloud",
+                "iam",
+                "service-accounts",
+                "add-iam-policy-binding",
+                dep.service_accounts[key],
+                f"--project={dep.project}",
+                "--role=roles/iam.serviceAccountUser",
+            ]
+        )
+        + ' --member="$DEPLOYER"'
+        for key in ("trigger", "invoker")
+    ]
+    return (
+        "Let the account that deploys (CI, or you) act as the trigger and invoker accounts: "
+        "`functions deploy` runs the function as the trigger account, and `schedule.py apply` "
+        "creates jobs whose OIDC token is the invoker's. DEPLOYER is its member string "
+        "(e.g. serviceAccount:ci@...):" + _INDENT + _INDENT.join(commands)
+    )
+
+
+def _deploy_trigger(env: Environment) -> str:
     dep = env.deployment
     accounts = dep.service_accounts
     name = desired.function_name(env.trigger_url)
-    items: list[str] = []
-    if not trigger_deployed:
-        env_vars = ",".join(
-            f"{k}={v}"
-            for k, v in (
-                ("PROJECT", dep.project),
-                ("REGION", dep.region),
-                ("ENVIRONMENT", dep.name),
-                ("TEMPLATE_BASE", dep.template_base),
-                ("PIPELINE_ROOT", dep.pipeline_root),
-                ("PIPELINE_SERVICE_ACCOUNT", accounts["pipelines"]),
-                ("SCHEDULER_INVOKER", accounts["invoker"]),
-            )
-        )
-        deploy = shlex.join(
-            [
-                "gcloud",
-                "functions",
-                "deploy",
-                name,
-                "--gen2",
-                "--runtime=python311",
-                f"--project={dep.project}",
-                f"--region={dep.region}",
-                "--source=trigger/",
-                "--entry-point=trigger",
-                "--trigger-http",
-                "--no-allow-unauthenticated",
-                f"--service-account={accounts['trigger']}",
-                f"--set-env-vars={env_vars}",
-            ]
-        )
-        describe = shlex.join(
-            [
-                "gcloud",
-                "functions",
-                "describe",
-                name,
-                f"--project={dep.project}",
-                f"--region={dep.region}",
-                "--format=value(url)",
-            ]
-        )
-        items.append(
-            "Deploy the trigger function (options: trigger/README.md), put its URL in "
-            f"{env.path} as trigger_url, then run this setup again: it grants the invoker "
-            f"account run.invoker on the function's service.\n      {deploy}\n      {describe}"
-        )
-    items.append(
-        "Let the account that deploys (CI, or you) act as the trigger and invoker accounts: "
-        "`functions deploy` runs the function as the trigger account, and `schedule.py apply` "
-        "creates jobs whose OIDC token is the invoker's. Set DEPLOYER to its member string "
-        "(e.g. serviceAccount:ci@...):\n"
-        + "\n".join(
-            "      "
-            + shlex.join(
-                [
-                    "gcloud",
-                    "iam",
-                    "service-accounts",
-                    "add-iam-policy-binding",
-                    accounts[key],
-                    f"--project={dep.project}",
-                    "--role=roles/iam.serviceAccountUser",
-                ]
-            )
-            + ' --member="$DEPLOYER"'
-            for key in ("trigger", "invoker")
+    env_vars = ",".join(
+        f"{k}={v}"
+        for k, v in (
+            ("PROJECT", dep.project),
+            ("REGION", dep.region),
+            ("ENVIRONMENT", dep.name),
+            ("TEMPLATE_BASE", dep.template_base),
+            ("PIPELINE_ROOT", dep.pipeline_root),
+            ("PIPELINE_SERVICE_ACCOUNT", accounts["pipelines"]),
+            ("SCHEDULER_INVOKER", accounts["invoker"]),
         )
     )
-    image = f"{dep.region}-docker.pkg.dev/{dep.project}/{desired.REPOSITORY}/components"
-    items.append(
+    deploy = shlex.join(
+        [
+            "gcloud",
+            "functions",
+            "deploy",
+            name,
+            "--gen2",
+            "--runtime=python311",
+            f"--project={dep.project}",
+            f"--region={dep.region}",
+            "--source=trigger/",
+            "--entry-point=trigger",
+            "--trigger-http",
+            "--no-allow-unauthenticated",
+            f"--service-account={accounts['trigger']}",
+            f"--set-env-vars={env_vars}",
+        ]
+    )
+    describe = shlex.join(
+        [
+            "gcloud",
+            "functions",
+            "describe",
+            name,
+            f"--project={dep.project}",
+            f"--region={dep.region}",
+            "--format=value(url)",
+        ]
+    )
+    return (
+        "Deploy the trigger function (more options: trigger/README.md), put its URL in "
+        f"{_shown(env.path)} as trigger_url, then run this setup again: it grants the invoker "
+        "account run.invoker on the function's service." + _INDENT + deploy + _INDENT + describe
+    )
+
+
+def _publish(env: Environment) -> str:
+    dep = env.deployment
+    host = f"{dep.region}-docker.pkg.dev"
+    image = f"{host}/{dep.project}/{desired.REPOSITORY}/components"
+    commands = [
+        f'IMAGE="{image}:$(git rev-parse HEAD)"',
+        f"gcloud auth configure-docker {host}",
+        'docker build --platform linux/amd64 -f images/components/Dockerfile -t "$IMAGE" . '
+        '&& docker push "$IMAGE"',
+        'DIGEST=$(gcloud artifacts docker images describe "$IMAGE" '
+        "--format='value(image_summary.digest)')",
+        f"python compile.py --publish --env {dep.name} --version $(git rev-parse --short HEAD) "
+        f'--components-image "{image}@$DIGEST"',
+        f"python schedule.py plan --env {dep.name} && python schedule.py apply --env {dep.name}",
+    ]
+    return (
         "Build and push the components image, publish the templates and Spark code, apply the "
-        "schedules (the deploy flow does all of this on merge, see ci/README.md):\n"
-        f"      gcloud builds submit --project={dep.project} --region={dep.region} "
-        f"--tag={image}:$(git rev-parse HEAD) images/components\n"
-        f"      python compile.py --publish --env {dep.name}"
-        f" --version $(git rev-parse --short HEAD) --components-image {image}@sha256:DIGEST\n"
-        f"      python schedule.py plan --env {dep.name}"
-        f" && python schedule.py apply --env {dep.name}"
+        "schedules (the deploy flow does all of this on merge, see ci/README.md):"
+        + _INDENT
+        + _INDENT.join(commands)
     )
-    return items
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the current folder when it is below it (as people type it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -53,8 +53,7 @@ def test_existing_network_and_bucket_are_corrected_in_place(cloud):
     assert "updated  bucket gs://acme-churn-dev-models" in out
     # Drift is reported with the exact command, never removed by the setup.
     assert (
-        "churn-pipelines@acme-churn-dev.iam.gserviceaccount.com also holds "
-        "roles/storage.objectAdmin on gs://acme-churn-dev-models" in out
+        "churn-pipelines also holds roles/storage.objectAdmin on gs://acme-churn-dev-models" in out
     )
     assert (
         "gcloud storage buckets remove-iam-policy-binding gs://acme-churn-dev-models "
