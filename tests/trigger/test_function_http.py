@@ -350,15 +350,29 @@ def test_a_long_schedule_name_still_gives_a_valid_deterministic_id(function_url,
     assert len(vertex.created()[0].labels["schedule"]) <= 63
 
 
-def test_a_misconfigured_function_answers_500_naming_the_variable(
+def test_a_misconfigured_function_answers_500_naming_every_variable(
     gcs, vertex_server, vertex, tmp_path
 ):
     env = h.function_env(vertex_server[1], STORAGE_EMULATOR_HOST=gcs, TEMPLATE_BASE="templates")
+    for name in ("ENVIRONMENT", "PIPELINE_ROOT", "PIPELINE_SERVICE_ACCOUNT", "SCHEDULER_INVOKER"):
+        del env[name]
     log = tmp_path / "function.log"
     with h.serve_function(env, log) as url:
         resp = fire(url)
 
     assert resp.status_code == 500
-    assert "function misconfigured: TEMPLATE_BASE must be a gs:// URI" in resp.json()["error"]
-    assert h.log_lines(log)[-1]["severity"] == "ERROR"
+    error = resp.json()["error"]
+    assert error.startswith("function misconfigured: ")
+    for part in (
+        "ENVIRONMENT is not set",
+        "TEMPLATE_BASE must be a gs:// URI",
+        "PIPELINE_ROOT is not set",
+        "PIPELINE_SERVICE_ACCOUNT is not set",
+        "SCHEDULER_INVOKER is not set",
+    ):
+        assert part in error
+    started, answered = h.log_lines(log)[0], h.log_lines(log)[-1]
+    # logged when the instance started, before any call reached it
+    assert (started["severity"], started["outcome"]) == ("ERROR", "misconfigured")
+    assert answered["severity"] == "ERROR"
     assert vertex.created() == []
