@@ -49,6 +49,7 @@ class LockInfo:
     generation: int = 0
 
     def describe(self) -> str:
+        """Who holds the lock and until when, for people."""
         commit = f", commit {self.commit}" if self.commit else ""
         return (
             f"held by {self.holder}{commit} since {self.acquired:%Y-%m-%dT%H:%M:%SZ}, "

@@ -81,8 +81,11 @@ def test_one_holder_at_a_time_and_the_second_is_told_who(client):
 
 def test_environments_lock_separately(client):
     clock = Clock()
-    lock(client, clock, "dev").acquire("a")
-    lock(client, clock, "staging").acquire("b")  # a different object: no conflict
+    dev = lock(client, clock, "dev").acquire("a")
+    staging = lock(client, clock, "staging").acquire("b")  # a different object: no conflict
+    assert (dev.holder, staging.holder) == ("a", "b")
+    names = {b.name for b in client.list_blobs("acme-churn-dev-pipelines")}
+    assert names == {LOCK_OBJECT, "templates/_locks/schedule-apply-staging.json"}
 
 
 def test_an_expired_lock_is_taken_over_and_its_old_holder_cannot_touch_the_new_one(client):
