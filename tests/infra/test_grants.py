@@ -71,9 +71,11 @@ def test_there_are_environments_to_check():
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
-def test_every_account_is_created_and_granted(cloud, env):
+def test_every_account_and_bucket_is_created_and_granted_exactly(cloud, env):
     dep = _deployment(env)
     assert cloud.bootstrap("--env", env)[0] == 0
+    _check_buckets(cloud.state["buckets"], dep)
+    _check_schedule_locations(cloud.state["buckets"], dep)
     # The trigger function gets deployed by hand; the next run grants its invoker.
     cloud.edit(
         lambda s: s["projects"][dep.project]["run_services"].update(
@@ -81,7 +83,10 @@ def test_every_account_is_created_and_granted(cloud, env):
         )
     )
     assert cloud.bootstrap("--env", env)[0] == 0
-    project = cloud.state["projects"][dep.project]
+    _check_accounts(cloud.state["projects"][dep.project], dep)
+
+
+def _check_accounts(project: dict, dep) -> None:
     project_roles = _held(project["policy"])
     for key, email in dep.service_accounts.items():
         member = f"serviceAccount:{email}"
@@ -103,17 +108,35 @@ def test_every_account_is_created_and_granted(cloud, env):
     }
 
 
-@pytest.mark.parametrize("env", ENV_NAMES)
-def test_every_bucket_gets_exactly_its_roles(cloud, env):
-    dep = _deployment(env)
-    assert cloud.bootstrap("--env", env)[0] == 0
-    buckets = cloud.state["buckets"]
+def _check_buckets(buckets: dict, dep) -> None:
     expected = _expected_bucket_roles(dep)
     assert set(buckets) == set(expected)
     for bucket, roles in expected.items():
         held = _held(buckets[bucket]["policy"])
         assert held == {member: {role} for member, role in roles.items()}, bucket
         assert all(m.endswith(f"@{dep.project}.iam.gserviceaccount.com") for m in held)
+
+
+def _check_schedule_locations(buckets: dict, dep) -> None:
+    """Schedules name data only relative to the environment's locations; those are granted."""
+    schedules = sorted((REPO / "schedules").glob("*.yaml"))
+    assert schedules
+    member = f"serviceAccount:{dep.service_accounts['pipelines']}"
+    relative_seen = 0
+    for path in schedules:
+        parameters = (yaml.safe_load(path.read_text()) or {}).get("parameters") or {}
+        for name, value in parameters.items():
+            assert not (isinstance(value, str) and "://" in value), (
+                f"{path.name}: {name} names a location ({value}); locations belong to the "
+                "environment file, so the setup grants them"
+            )
+            if name in RELATIVE_PATH_PARAMETERS:
+                relative_seen += 1
+                uri = join_location(dep.locations["data"], value)
+                bucket = uri.removeprefix("gs://").split("/", 1)[0]
+                held = _held(buckets[bucket]["policy"]).get(member, set())
+                assert held & {VIEWER, USER}, f"{dep.name}: {uri} not readable by pipelines"
+    assert relative_seen, "no schedule uses a relative data path: nothing was checked"
 
 
 def test_shared_bucket_gets_the_strongest_role_once(cloud, tmp_path):
@@ -126,32 +149,6 @@ def test_shared_bucket_gets_the_strongest_role_once(cloud, tmp_path):
     assert _held(buckets["acme-churn-dev-results"]["policy"]) == {
         "serviceAccount:churn-pipelines@acme-churn-dev.iam.gserviceaccount.com": {USER}
     }
-
-
-def test_every_location_a_schedule_uses_is_an_environment_bucket_the_pipelines_can_read(cloud):
-    """Schedules name data only relative to the environment's locations; those are granted."""
-    schedules = sorted((REPO / "schedules").glob("*.yaml"))
-    assert schedules
-    relative_seen = 0
-    for env in ENV_NAMES:
-        dep = _deployment(env)
-        assert cloud.bootstrap("--env", env)[0] == 0
-        buckets = cloud.state["buckets"]
-        member = f"serviceAccount:{dep.service_accounts['pipelines']}"
-        for path in schedules:
-            parameters = (yaml.safe_load(path.read_text()) or {}).get("parameters") or {}
-            for name, value in parameters.items():
-                assert not (isinstance(value, str) and "://" in value), (
-                    f"{path.name}: {name} names a location ({value}); locations belong to the "
-                    "environment file, so the setup grants them"
-                )
-                if name in RELATIVE_PATH_PARAMETERS:
-                    relative_seen += 1
-                    uri = join_location(dep.locations["data"], value)
-                    bucket = uri.removeprefix("gs://").split("/", 1)[0]
-                    held = _held(buckets[bucket]["policy"]).get(member, set())
-                    assert held & {VIEWER, USER}, f"{env}: {uri} not readable by pipelines"
-    assert relative_seen, "no schedule uses a relative data path: nothing was checked"
 
 
 def test_a_new_environment_file_is_set_up_the_same_way(cloud, tmp_path):
