@@ -19,6 +19,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import parse_wheel_filename
 
@@ -316,3 +317,41 @@ def test_the_copied_packages_import_with_only_the_image_packages():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "ok"
+
+
+def lightweight_executors() -> list[tuple[str, str, dict]]:
+    """(template, executor, container) of every step that runs in the components image."""
+    from components.images import COMPONENTS_IMAGE
+
+    found = []
+    for path in sorted((REPO / "build" / "vertex").glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text())
+        for name, executor in spec["deploymentSpec"]["executors"].items():
+            container = executor.get("container") or {}
+            if container.get("image") == COMPONENTS_IMAGE:
+                found.append((path.name, name, container))
+    return found
+
+
+def test_compiled_steps_install_nothing_and_import_only_what_the_image_has():
+    """What really runs: the compiled vertex templates' lightweight executors."""
+    executors = lightweight_executors()
+    assert executors, "no executor uses the components image"
+    allowed = image_top_levels()
+    for template, name, container in executors:
+        shell, flags, script = container["command"][:3]
+        assert (shell, flags) == ("sh", "-ec"), f"{template}:{name}"
+        assert not re.search(r"\bpip\b|install", script), f"{template}:{name} installs: {script}"
+        assert "python3 -m kfp.dsl.executor_main" in script, f"{template}:{name}"
+        # KFP puts the step's module source in the command, after `sh -ec <script>`.
+        source = next((a for a in container.get("command", []) if "def " in a), "")
+        assert source, f"{template}:{name}: no step source in the command"
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                assert top in allowed, f"{template}:{name} imports {top}, not in the image"
