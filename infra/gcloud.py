@@ -13,6 +13,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,11 @@ from typing import Any
 #: NOT_FOUND, Cloud Storage "not found: 404", Compute "was not found", Cloud Run
 #: "Cannot find service").
 _NOT_FOUND = re.compile(r"NOT_FOUND|not found|Cannot find|\b404\b")
+#: IAM is eventually consistent: for a little while after `service-accounts create`, a binding
+#: naming the new account fails with "does not exist". Such a binding is retried after these
+#: pauses (seconds) before the setup gives up.
+RETRY_DELAYS: tuple[float, ...] = (2, 4, 8, 15, 30)
+_NOT_YET = re.compile(r"Service account .* does not exist")
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,11 @@ class Runner:
     def change(self, command: Command) -> None:
         """Run a create/add/update; GcloudError when it fails."""
         result = self._run(command)
+        for delay in RETRY_DELAYS:
+            if result.returncode == 0 or not _NOT_YET.search(result.stderr):
+                break
+            time.sleep(delay)
+            result = self._run(command)
         if result.returncode != 0:
             raise GcloudError(command, result.returncode, result.stderr)
         self.changes += 1

@@ -51,7 +51,7 @@ class Cloud:
 
     def changes(self) -> list[list[str]]:
         """gcloud calls that were not looks (create, add, update, enable)."""
-        return [e["argv"] for e in self.log() if not _is_look(e["argv"])]
+        return [e["argv"] for e in self.log() if not is_look(e["argv"])]
 
     def bootstrap(self, *argv: str, environments: Path = ENVIRONMENTS) -> tuple[int, str, str]:
         """Run infra/bootstrap.py's main in-process; (exit code, stdout, stderr)."""
@@ -61,7 +61,8 @@ class Cloud:
         return code, out, err
 
 
-def _is_look(argv: list[str]) -> bool:
+def is_look(argv: list[str]) -> bool:
+    """Whether a logged gcloud call only reads."""
     return any(tuple(argv[: len(path)]) == path for path in LOOKS)
 
 

@@ -151,6 +151,12 @@ class Fake:
             and email not in projects[match.group(2)]["accounts"]
         ):
             raise GcloudCallError(f"INVALID_ARGUMENT: Service account {email} does not exist.")
+        if kind == "serviceAccount" and match and match.group(2) in projects:
+            account = projects[match.group(2)]["accounts"][email]
+            if account.get("unseen", 0) > 0:
+                account["unseen"] -= 1
+                self.save()  # the countdown persists although this call fails
+                raise GcloudCallError(f"INVALID_ARGUMENT: Service account {email} does not exist.")
 
     def add_binding(self, policy: dict[str, Any], kind: str, member: str, role: str) -> None:
         self.check_member(member)
@@ -218,6 +224,8 @@ class Fake:
                 f"ALREADY_EXISTS: Service account {a.name} already exists within project."
             )
         accounts[email] = {
+            # Bindings naming a new account fail this many times first (IAM propagation).
+            "unseen": int(os.environ.get("FAKE_GCLOUD_IAM_DELAY", "0")),
             "displayName": a.display_name or "",
             "description": a.description or "",
             "policy": {"bindings": []},

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from infra.desired import APIS
-from tests.infra.conftest import REPO
+from tests.infra.conftest import REPO, is_look
 
 
 def test_first_run_creates_everything(cloud):
@@ -144,3 +144,22 @@ def _covers(printed: str, ran: str) -> bool:
         and ran.startswith(enable)
         and set(ran.split()) <= set(printed.split())
     )
+
+
+def test_bindings_for_just_created_accounts_are_retried_until_iam_sees_them(cloud, monkeypatch):
+    monkeypatch.setattr("infra.gcloud.RETRY_DELAYS", (0, 0, 0))
+    monkeypatch.setenv("FAKE_GCLOUD_IAM_DELAY", "2")
+    code, _, err = cloud.bootstrap("--env", "dev")
+    assert code == 0, err
+    failed = [e["argv"] for e in cloud.log() if e["exit"] != 0 and not is_look(e["argv"])]
+    assert failed and all("add-iam-policy-binding" in argv for argv in failed)
+    policy = cloud.state["projects"]["acme-churn-dev"]["policy"]
+    assert any(b["role"] == "roles/dataproc.worker" for b in policy["bindings"])
+
+
+def test_a_binding_iam_never_accepts_stops_the_run(cloud, monkeypatch):
+    monkeypatch.setattr("infra.gcloud.RETRY_DELAYS", (0, 0))
+    monkeypatch.setenv("FAKE_GCLOUD_IAM_DELAY", "5")
+    code, _, err = cloud.bootstrap("--env", "dev")
+    assert code == 1
+    assert "add-iam-policy-binding acme-churn-dev" in err and "does not exist" in err
