@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-#: Metrics where a smaller value is better; every other gate metric is "higher is better".
-LOWER_IS_BETTER = frozenset({"log_loss"})
+from contract.metrics import LOWER_IS_BETTER, beats, passes
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def decide(
     champion_problem: str = "",
 ) -> Decision:
     """Promote when the challenger passes the absolute gate and, if a champion was scored on the
-    same test split, improves on it by at least `margin` (and strictly).
+    same test split, beats it by more than `margin` (contract.metrics.beats).
 
     With no champion (first run) or a champion that could not be scored (`champion_problem`,
     e.g. it expects other input columns), the absolute gate alone decides.
@@ -49,7 +48,6 @@ def decide(
     if margin < 0:
         raise ValueError(f"promotion_margin must be >= 0, got {margin}")
     lower = metric in LOWER_IS_BETTER
-    passes = challenger <= threshold if lower else challenger >= threshold
     comparison = "<=" if lower else ">="
 
     def result(promote: bool, reason: str) -> Decision:
@@ -57,7 +55,7 @@ def decide(
             promote, reason, metric, challenger, champion, champion_version, threshold, margin
         )
 
-    if not passes:
+    if not passes(metric, challenger, threshold):
         return result(
             False,
             f"gate failed: {metric} {_fmt(challenger)} is not {comparison} {threshold}",
@@ -72,11 +70,11 @@ def decide(
             True, why + f"gate passed: {metric} {_fmt(challenger)} {comparison} {threshold}"
         )
     improvement = champion - challenger if lower else challenger - champion
-    if improvement > 0 and improvement >= margin:
+    if beats(metric, challenger, champion, margin):
         return result(
             True,
             f"challenger beats champion {champion_version}: {metric} {_fmt(challenger)} vs "
-            f"{_fmt(champion)} (improvement {_fmt(improvement)} >= margin {margin})",
+            f"{_fmt(champion)} (improvement {_fmt(improvement)} > margin {margin})",
         )
     return result(
         False,

@@ -105,9 +105,13 @@ class Registry:
         registered and returns it instead of writing a second one.
         """
         layout.check_model_name(model, "model_name")
-        for existing in self.versions(model):
-            if existing.manifest.created_by == pipeline_job and pipeline_job:
-                return existing
+        if pipeline_job:
+            # A version id ends with its run's token, so only those few versions are read.
+            token = "-" + layout.run_token(pipeline_job)
+            for name in self.store.children(layout.versions_prefix(model)):
+                existing = self._complete_version(model, name) if name.endswith(token) else None
+                if existing is not None and existing.manifest.created_by == pipeline_job:
+                    return existing
         now = now or datetime.now(UTC)
         version = layout.new_version_id(now, pipeline_job or uuid.uuid4().hex)
         prefix = layout.version_prefix(model, version)
