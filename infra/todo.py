@@ -90,10 +90,25 @@ def _deploy_trigger(env: Environment) -> str:
             "--format=value(url)",
         ]
     )
+    number = f"$(gcloud projects describe {dep.project} --format='value(projectNumber)')"
+    builder = (
+        f"gcloud projects add-iam-policy-binding {dep.project} "
+        f'--member="serviceAccount:{number}-compute@developer.gserviceaccount.com" '
+        "--role=roles/cloudbuild.builds.builder --condition=None"
+    )
     return (
         "Deploy the trigger function (more options: trigger/README.md), put its URL in "
         f"{_shown(env.path)} as trigger_url, then run this setup again: it grants the invoker "
-        "account run.invoker on the function's service." + _INDENT + deploy + _INDENT + describe
+        "account run.invoker on the function's service."
+        + _INDENT
+        + deploy
+        + _INDENT
+        + describe
+        + _INDENT
+        + "# Only if the deploy fails because the build account lacks permissions (projects "
+        "created since July 2024 build with the Compute Engine default account):"
+        + _INDENT
+        + builder
     )
 
 

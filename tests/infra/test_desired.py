@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from infra import desired
 from infra.gcloud import Looked
 from infra.network import Firewall
@@ -54,3 +56,18 @@ def test_firewall_compares_the_whole_rule():
         assert [c.args[:3] for c in decision.commands] == [
             ("compute", "firewall-rules", "update")
         ], change
+
+
+def test_the_readme_table_names_every_role_the_setup_grants():
+    readme = (Path(__file__).resolve().parents[2] / "infra" / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| ")]
+    granted = [
+        (account, role) for account, roles in desired.PROJECT_ROLES.items() for role in roles
+    ]
+    granted += [(actor, role) for _, actor, role, _ in desired.ACT_AS]
+    granted += [(desired.REPOSITORY_ROLE[0], desired.REPOSITORY_ROLE[1])]
+    granted += [("invoker", desired.INVOKER_ROLE)]
+    for account, role in granted:
+        assert any(row.startswith(f"| {account} | `{role}`") for row in rows), (account, role)
+    for api in desired.APIS:
+        assert api.split(".")[0] in readme, api
