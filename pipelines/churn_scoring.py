@@ -3,12 +3,15 @@
 Steps:
 1. prepare-run: this run's working location under the pipeline root, its input
    (`customers_path` under the environment's `data_uri`) and the labels of its batches;
-2. score (Spark): customers CSV (no Churn column) + `model_name`'s current model under the
-   environment's `models_uri` -> customer_id, churn_probability, predicted_label, model_version.
+2. resolve-model: `model` (`churn@champion`, or a pinned `churn@v20261130t020000z-1a2b3c4d`)
+   resolved ONCE in the registry under the environment's `models_uri` to a version folder (a
+   `Model` artifact); a promotion during the run changes nothing for it;
+3. score (Spark): customers CSV (no Churn column) + that version folder -> customer_id,
+   churn_probability, predicted_label, model_version (the registry version).
 
 Predictions go to `<predictions_uri>/<run label>` (a run never overwrites another's).
-Parameters a schedule sets: customers_path, model_name; the rest belong to the deployment.
-Output: `predictions_uri`.
+Parameters a schedule sets: customers_path, model; the rest belong to the deployment.
+Outputs: `predictions_uri`, `model_version` (the version used), `model_uri` (its folder).
 """
 
 from typing import NamedTuple
@@ -16,6 +19,7 @@ from typing import NamedTuple
 from kfp import dsl
 
 from components.images import no_cache
+from components.registry_steps import resolve_model
 from components.run_layout import prepare_run
 from components.spark_step import DEFAULT_RUNTIME_VERSION, DataprocSettings, SparkStep
 
@@ -24,6 +28,8 @@ NAME = "churn-scoring"
 
 class ScoringOutputs(NamedTuple):
     predictions_uri: str
+    model_version: str
+    model_uri: str
 
 
 def build(spark_step: SparkStep):
@@ -32,7 +38,7 @@ def build(spark_step: SparkStep):
     @dsl.pipeline(name=NAME, description="Score customers with a trained churn model.")
     def churn_scoring(
         customers_path: str,
-        model_name: str = "churn",
+        model: str = "churn@champion",
         # deployment-owned (contract/ownership.py): set from the environment at publish time
         environment: str = "",
         data_uri: str = "",
@@ -65,16 +71,22 @@ def build(spark_step: SparkStep):
             ),
             "prepare-run",
         )
+        resolved = no_cache(resolve_model(models_uri=models_uri, model=model), "resolve-model")
         spark_step(
             "score",
             [
-                f"--model={models_uri}/{model_name}/current",
+                f"--model={resolved.outputs['model_uri']}",
                 f"--input={run.outputs['input_uri']}",
                 f"--output={run.outputs['results_uri']}",
             ],
             run=run,
             settings=settings,
         )
-        return ScoringOutputs(predictions_uri=run.outputs["results_uri"])
+        return ScoringOutputs(
+            predictions_uri=run.outputs["results_uri"],
+            model_version=resolved.outputs["version"],
+            model_uri=resolved.outputs["model_uri"],
+        )
 
     return churn_scoring
+

@@ -9,16 +9,23 @@ Steps:
    (`gate_metric` >= `gate_threshold`; for log_loss, <=);
 5. when the gate passes: tune (Spark, cross-validation), evaluate the tuned model, and keep the
    better of the two; otherwise the base model stands, untuned;
-6. promote-model: when the gate passed, the winning model becomes `model_name`'s current model
-   under the environment's `models_uri`.
+6. register-model: the winning model becomes a new immutable version of `model_name` in the
+   registry under the environment's `models_uri` (a `Model` artifact pointing at it);
+7. resolve-champion: the current `champion` and the pointer generation read;
+8. when there is one, evaluate-champion (Spark) scores it on the same fresh test split;
+9. champion-vs-challenger (or promote-first-model): promote the new version when it passes the
+   gate and beats the champion by more than `promotion_margin`; first run: the gate alone.
+   The alias moves with one conditional write: a promotion racing it cannot be overwritten.
 
 Parameters a schedule sets: raw_data_path, model_name, classifier, gate_metric, gate_threshold,
-tune_folds, seed. The rest belong to the deployment (contract/ownership.py): published templates
-carry the environment's values as defaults, and the trigger refuses them in a request.
+promotion_margin, tune_folds, seed. The rest belong to the deployment (contract/ownership.py):
+published templates carry the environment's values as defaults, and the trigger refuses them in
+a request.
 
-Outputs: `model_uri` (the winning model's folder: model/, metrics.json, model_meta.json),
-`model_source` (base | tuned), `gate_value`, `gate_passed`, `promoted_uri` ("" when nothing was
-promoted).
+Outputs: `model_uri` (the registered version folder: model/, metrics.json, model_meta.json),
+`model_version`, `model_source` (base | tuned), `gate_value`, `gate_passed`, `promoted`,
+`decision` (why), `challenger_value` and `champion_value` (gate metric of both on the same test
+split; champion_value is 0.0 when there was no champion), `champion_version` (after the run).
 """
 
 from typing import NamedTuple
@@ -27,7 +34,7 @@ from kfp import dsl
 
 from components.evaluate import evaluate
 from components.images import no_cache
-from components.promote_model import promote_model
+from components.registry_steps import promote_if_better, register_model, resolve_champion
 from components.run_layout import prepare_run
 from components.select_model import select_model
 from components.spark_step import DEFAULT_RUNTIME_VERSION, DataprocSettings, SparkStep
@@ -37,10 +44,15 @@ NAME = "churn-training"
 
 class TrainingOutputs(NamedTuple):
     model_uri: str
+    model_version: str
     model_source: str
     gate_value: float
     gate_passed: bool
-    promoted_uri: str
+    promoted: bool
+    decision: str
+    challenger_value: float
+    champion_value: float
+    champion_version: str
 
 
 def build(spark_step: SparkStep):
@@ -53,6 +65,7 @@ def build(spark_step: SparkStep):
         classifier: str = "rf",
         gate_metric: str = "auc_pr",
         gate_threshold: float = 0.5,
+        promotion_margin: float = 0.0,
         tune_folds: int = 3,
         seed: int = 42,
         # deployment-owned (contract/ownership.py): set from the environment at publish time
@@ -153,20 +166,73 @@ def build(spark_step: SparkStep):
             )
 
         winner = dsl.OneOf(tuned_pick.outputs["model_uri"], base_pick.outputs["model_uri"])
-        promotion = no_cache(
-            promote_model(
-                model_uri=winner,
-                promote_to_uri=f"{models_uri}/{model_name}/current",
-                gate_passed=base_eval.outputs["passed"],
+        registered = no_cache(
+            register_model(
+                models_uri=models_uri,
+                model_name=model_name,
+                model_dir=winner,
+                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                training_data_uri=run.outputs["input_uri"],
+                spark_code_uri=run.outputs["code_uri"],
+                environment=environment,
             ),
-            "promote-model",
+            "register-model",
         )
+        champion = no_cache(
+            resolve_champion(models_uri=models_uri, model_name=model_name).after(registered),
+            "resolve-champion",
+        )
+        decision_inputs = {
+            "models_uri": models_uri,
+            "model_name": model_name,
+            "challenger_version": registered.outputs["version"],
+            "gate_metric": gate_metric,
+            "gate_threshold": gate_threshold,
+            "promotion_margin": promotion_margin,
+            "champion_version": champion.outputs["version"],
+            "champion_generation": champion.outputs["generation"],
+            "pipeline_job": dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        }
+        with dsl.If(champion.outputs["version"] != "", name="has-champion"):
+            champion_uri = f"{work}/champion"
+            champion_eval = spark_step(
+                "evaluate_champion",
+                [
+                    f"--model={champion.outputs['version_uri']}",
+                    f"--input={prepared_uri}",
+                    f"--output={champion_uri}",
+                    f"--seed={seed}",
+                ],
+                run=run,
+                settings=settings,
+            )
+            versus = no_cache(
+                promote_if_better(**decision_inputs, champion_metrics_dir=champion_uri).after(
+                    champion_eval
+                ),
+                "champion-vs-challenger",
+            )
+        with dsl.Else(name="first-model"):
+            first = no_cache(
+                promote_if_better(**decision_inputs, champion_metrics_dir=""),
+                "promote-first-model",
+            )
+
+        def either(name: str):
+            return dsl.OneOf(versus.outputs[name], first.outputs[name])
+
         return TrainingOutputs(
-            model_uri=winner,
+            model_uri=registered.outputs["version_uri"],
+            model_version=registered.outputs["version"],
             model_source=dsl.OneOf(tuned_pick.outputs["source"], base_pick.outputs["source"]),
             gate_value=base_eval.outputs["value"],
             gate_passed=base_eval.outputs["passed"],
-            promoted_uri=promotion.output,
+            promoted=either("promoted"),
+            decision=either("decision"),
+            challenger_value=either("challenger_value"),
+            champion_value=either("champion_value"),
+            champion_version=either("champion_version"),
         )
 
     return churn_training
+
