@@ -184,3 +184,14 @@ def test_numbers_that_would_be_rounded_are_refused(empty_tree, templates_dir):
     assert len(found) == 1, found
     assert found[0].startswith("schedules/big.yaml:5: pipeline 'churn-training': parameter 'seed'")
     assert "2**53" in found[0]
+
+
+@pytest.mark.parametrize(("depth", "fragment"), [(5000, "invalid YAML"), (900, "levels deep")])
+def test_deeply_nested_values_are_refused_without_a_traceback(
+    empty_tree, templates_dir, depth, fragment
+):
+    empty_tree.write("deep.yaml", TRAINING + "  seed: " + "[" * depth + "]" * depth + "\n")
+    found = messages(validate_tree(empty_tree.root, templates_dir))
+    assert len(found) == 1, found
+    assert found[0].startswith("schedules/deep.yaml:5: ")
+    assert fragment in found[0]
