@@ -148,3 +148,34 @@ def gcs_emulator(buckets: tuple[str, ...] = ()) -> Iterator[str]:
             os.environ.pop("STORAGE_EMULATOR_HOST", None)
         else:
             os.environ["STORAGE_EMULATOR_HOST"] = previous
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the emulator, preconditions enforced, until interrupted."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="GCS emulator that honours preconditions")
+    parser.add_argument("--port", type=int, default=9023)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--bucket", action="append", default=[], help="create this bucket")
+    args = parser.parse_args(argv)
+    enforce_preconditions()
+    server = create_server(args.host, args.port, in_memory=True)
+    server.start()
+    try:
+        if args.bucket:
+            os.environ["STORAGE_EMULATOR_HOST"] = f"http://{args.host}:{args.port}"
+            from google.cloud import storage
+
+            client = storage.Client(project="local")
+            for name in args.bucket:
+                client.create_bucket(name)
+        print(f"GCS emulator on http://{args.host}:{args.port} (preconditions enforced)")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
