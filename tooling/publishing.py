@@ -25,10 +25,11 @@ import yaml
 
 from components.images import COMPONENTS_IMAGE
 from contract.deployment import Deployment, deployment_from
+from contract.naming import VERSION_TAG
 from contract.ownership import DEPLOYMENT_PARAMETERS
 
 SPARK_DIR = Path("spark")
-VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+VERSION_RE = re.compile(f"^{VERSION_TAG.pattern}$")  # the one tag rule (contract.naming)
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
