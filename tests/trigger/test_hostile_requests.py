@@ -13,6 +13,8 @@ import requests
 import trigger_harness as h
 import yaml
 
+from contract.ownership import DEPLOYMENT_PARAMETERS
+
 SCHEDULE = "churn-weekly-retrain"
 FIRE = "2026-11-30T02:00:00Z"
 PARAMS = {"raw_data_path": "raw/latest.csv", "gate_threshold": 0.6}
@@ -143,14 +145,16 @@ HOSTILE = {
     "schedule name with no letters": (body(schedule="___"), {}, 400, "no letters or digits"),
 }
 # Parameters only the deployment sets (issue 10 A1): each refused by name, whatever its value.
-for _name, _value in {
+_ATTACKS = {
     "spark_code_uri": "gs://attacker-bucket/code",
     "container_image": "docker.io/attacker/evil:latest",
     "service_account": f"other@{h.PROJECT}.iam.gserviceaccount.com",
     "spark_properties": {"spark.jars": "gs://attacker/evil.jar"},
     "data_uri": "gs://acme-prod-data",
     "environment": "prod",
-}.items():
+}
+for _name in sorted(DEPLOYMENT_PARAMETERS):
+    _value = _ATTACKS.get(_name, "gs://attacker/elsewhere")
     HOSTILE[f"body sets {_name}"] = (
         body(parameters={**PARAMS, _name: _value}),
         {},
