@@ -295,17 +295,18 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
             "template_uri": template.ref.uri,
             "template_version": template.ref.version,
         }
-        slot = None
+        slot = Slot("unlimited")
         if fire.max_concurrent_runs and fire.schedule:
             slot = _take_slot(vertex, settings, fire, name)
-            if slot == "exists":
+            if slot.outcome == "exists":
                 return _existing(vertex, name, body, log)
-            if isinstance(slot, tuple):
+            if slot.outcome == "full":
+                running = ", ".join(slot.running)
                 message = (
                     f"skipped: max_concurrent_runs={fire.max_concurrent_runs} of schedule "
-                    f"'{fire.schedule}' reached ({len(slot)} still running: {', '.join(slot)})"
+                    f"'{fire.schedule}' reached ({len(slot.running)} still running: {running})"
                 )
-                log.update(outcome="skipped", running=list(slot))
+                log.update(outcome="skipped", running=list(slot.running))
                 return 200, {"outcome": "skipped", "message": message, **body}, log
         job = JobRequest(
             job_id=job_id,
@@ -319,7 +320,7 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
         try:
             created_name, created = vertex.create(job)
         except TriggerError:
-            if slot == "taken":
+            if slot.outcome == "taken":
                 _release_slot(settings, fire, name)
             raise
         if not created:
@@ -342,9 +343,18 @@ def _lease_path(settings: Settings, schedule: str) -> str:
     return f"{settings.lease_prefix}/{name}" if settings.lease_prefix else name
 
 
-def _take_slot(vertex: Any, settings: Settings, fire: Fire, name: str) -> str | tuple[str, ...]:
-    """'taken' or 'held' (run), 'exists' (this fire's job is running), or the running jobs'
-    names when the schedule is full. Retries lost races on the lease; 503 if they go on."""
+@dataclass(frozen=True)
+class Slot:
+    """Whether a fire may run: `taken` (it wrote the lease), `held` (a delivery of the same fire
+    holds it), `unlimited` (no max_concurrent_runs) -> run; `exists` (its job is running) or
+    `full` (`running` names the jobs holding every slot) -> do not."""
+
+    outcome: str
+    running: tuple[str, ...] = ()
+
+
+def _take_slot(vertex: Any, settings: Settings, fire: Fire, name: str) -> Slot:
+    """Decide on the schedule's lease (lease.py), retrying lost races; 503 if they go on."""
     assert fire.schedule and fire.max_concurrent_runs
     leases = _instance.leases()
     path = _lease_path(settings, fire.schedule)
@@ -357,7 +367,7 @@ def _take_slot(vertex: Any, settings: Settings, fire: Fire, name: str) -> str | 
         holders = lease.parse(data)
         running = set(vertex.active_runs(labels, fire.max_concurrent_runs + 1))
         if name in running:
-            return "exists"
+            return Slot("exists")
         now = time.time()
         young = [
             h.job for h in holders if h.job not in running and now - h.since < settings.lease_grace
@@ -373,12 +383,12 @@ def _take_slot(vertex: Any, settings: Settings, fire: Fire, name: str) -> str | 
             settings.lease_grace,
         )
         if decision.outcome == "held":
-            return "held"
+            return Slot("held")
         if decision.outcome == "full":
-            return decision.running
+            return Slot("full", decision.running)
         rendered = lease.render(decision.holders, fire.schedule)
         if leases.write(settings.lease_bucket, path, rendered, generation):
-            return "taken"
+            return Slot("taken")
         # another fire of this schedule wrote first: decide again on what it wrote
         time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
     raise TriggerError(
