@@ -22,26 +22,29 @@ def left_to_do(env: Environment, trigger_deployed: bool) -> list[str]:
 
 def _deployer(env: Environment) -> str:
     dep = env.deployment
-    commands = [
+    act_as = (
         shlex.join(
             [
                 "gcloud",
                 "iam",
                 "service-accounts",
                 "add-iam-policy-binding",
-                dep.service_accounts[key],
+                dep.service_accounts["trigger"],
                 f"--project={dep.project}",
                 "--role=roles/iam.serviceAccountUser",
             ]
         )
-        + ' --member="$DEPLOYER"'
-        for key in ("trigger", "invoker")
-    ]
+        + ' --member="user:$(gcloud config get-value account)"'
+    )
     return (
-        "Let the account that deploys (CI, or you) act as the trigger and invoker accounts: "
-        "`functions deploy` runs the function as the trigger account, and `schedule.py apply` "
-        "creates jobs whose OIDC token is the invoker's. DEPLOYER is its member string "
-        "(e.g. serviceAccount:ci@...):" + _INDENT + _INDENT.join(commands)
+        "Create the CI accounts and their grants (one deploy account per environment, which "
+        "publishes, pushes the image and applies schedules as the invoker; the pull-request "
+        "plan and comment accounts): the command below prints the gcloud commands to review "
+        "and run (ci/README.md). Whoever deploys the trigger function must be able to act as "
+        "the trigger account (project owners can; anyone else needs the second command):"
+        + _INDENT
+        + "python -m ci.deploy_iam --repo OWNER/REPO "
+        "--pool projects/NUMBER/locations/global/workloadIdentityPools/POOL" + _INDENT + act_as
     )
 
 
