@@ -30,11 +30,17 @@ class Step(Protocol):
 
     title: str
 
-    def looks(self, facts: Facts) -> list[Command]: ...
+    def looks(self, facts: Facts) -> list[Command]:
+        """The read-only commands whose answers `decide` needs, in order."""
+        ...
 
-    def decide(self, looked: list[Looked], facts: Facts) -> Decision: ...
+    def decide(self, looked: list[Looked], facts: Facts) -> Decision:
+        """The commands to run given what the looks found (none when all is in place)."""
+        ...
 
-    def possible(self, facts: Facts) -> list[tuple[Command, str]]: ...
+    def possible(self, facts: Facts) -> list[tuple[Command, str]]:
+        """Every change command this step might run, each with the condition it runs under."""
+        ...
 
 
 @dataclass
