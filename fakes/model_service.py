@@ -1,0 +1,239 @@
+"""An in-process fake of Vertex AI's ModelService (google.cloud.aiplatform.v1) over gRPC.
+
+The real `aiplatform_v1.ModelServiceClient` talks to it over plain-text gRPC with the library's
+own request and response types. Rules kept from the real service (API reference, "Model
+Registry" and "model version aliases" pages):
+
+- UploadModel: `parent` is projects/*/locations/*; `model.display_name` and
+  `model.container_spec.image_uri` are required (a custom model cannot be uploaded without a
+  serving container); `artifact_uri`, when set, is a gs:// directory; `model_id` is at most 63
+  of [a-z0-9_-], not starting with a digit or '-', and ALREADY_EXISTS when taken;
+  `parent_model` (a new version) must exist (NOT_FOUND). Version ids count 1, 2, ...; the
+  first version gets the `default` alias. Aliases match [a-z][a-zA-Z0-9-]{0,126}[a-z0-9] and
+  are not numeric; an alias given to one version leaves the version that had it. The answer is
+  a long-running Operation, already done, whose response is an UploadModelResponse (the
+  client's `.result()` unpacks it without polling).
+- GetModel: `models/M`, `models/M@<version id>` or `models/M@<alias>`; NOT_FOUND otherwise.
+- MergeVersionAliases: `name` must name a version (`@<version id>`); `-alias` removes; the
+  `default` alias cannot be removed (one version always carries it).
+- Labels: at most 64, keys [a-z][a-z0-9_-]{0,62}, values [a-z0-9_-]{0,63}.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent import futures
+
+import grpc
+from google.cloud.aiplatform_v1.types import model as model_types
+from google.cloud.aiplatform_v1.types import model_service as ms
+from google.longrunning import operations_pb2
+from google.protobuf import any_pb2, timestamp_pb2
+
+SERVICE = "google.cloud.aiplatform.v1.ModelService"
+
+_PARENT = re.compile(r"projects/[^/]+/locations/[^/]+")
+_MODEL_ID = re.compile(r"[a-z_][a-z0-9_-]{0,62}")
+_ALIAS = re.compile(r"[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]")
+_LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+_MAX_LABELS = 64
+DEFAULT_ALIAS = "default"
+
+
+class FakeModelService:
+    """State of the fake: models by resource name, each a list of versions (Model messages)."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, list[model_types.Model]] = {}
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._operations = 0
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def versions(self, model_name: str) -> list[model_types.Model]:
+        """Every version of a model (copies), oldest first."""
+        return [model_types.Model(v) for v in self.models.get(model_name, [])]
+
+    def _find(self, name: str, context) -> tuple[str, model_types.Model]:
+        base, _, selector = name.partition("@")
+        versions = self.models.get(base)
+        if not versions:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"Model {base} not found")
+        if not selector:
+            selector = DEFAULT_ALIAS
+        for version in versions:
+            if version.version_id == selector or selector in version.version_aliases:
+                return base, version
+        context.abort(grpc.StatusCode.NOT_FOUND, f"Model version {name} not found")
+        raise AssertionError  # unreachable: abort raises
+
+    @staticmethod
+    def _check_aliases(aliases, context) -> None:
+        for alias in aliases:
+            bare = alias[1:] if alias.startswith("-") else alias
+            if not _ALIAS.fullmatch(bare) or bare.isdigit():
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"version alias {alias!r} must match [a-z][a-zA-Z0-9-]{{0,126}}[a-z0-9]",
+                )
+
+    @staticmethod
+    def _check_labels(labels, context) -> None:
+        if len(labels) > _MAX_LABELS:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"at most {_MAX_LABELS} labels")
+        for key, value in labels.items():
+            if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid label {key}={value}")
+
+    @staticmethod
+    def _take_aliases(versions: list[model_types.Model], aliases: list[str]) -> None:
+        """Aliases are unique within a model: giving one to a version takes it from the rest."""
+        for version in versions:
+            kept = [a for a in version.version_aliases if a not in aliases]
+            if len(kept) != len(version.version_aliases):
+                version.version_aliases = kept
+
+    # --- RPCs ------------------------------------------------------------------------------
+
+    def upload_model(self, request: ms.UploadModelRequest, context) -> operations_pb2.Operation:
+        if not _PARENT.fullmatch(request.parent):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid parent '{request.parent}'")
+        model = model_types.Model(request.model)
+        if not model.display_name:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "model.display_name is required")
+        if not model.container_spec.image_uri:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "model.container_spec.image_uri is required to upload a custom model",
+            )
+        if model.artifact_uri and not model.artifact_uri.startswith("gs://"):
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"model.artifact_uri '{model.artifact_uri}' must be a Cloud Storage directory",
+            )
+        self._check_aliases(model.version_aliases, context)
+        if any(a.startswith("-") for a in model.version_aliases):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "cannot remove aliases on upload")
+        self._check_labels(model.labels, context)
+        with self._lock:
+            if request.parent_model:
+                name = request.parent_model
+                if not name.startswith(request.parent + "/models/") or name not in self.models:
+                    context.abort(grpc.StatusCode.NOT_FOUND, f"parent model {name} not found")
+            else:
+                model_id = request.model_id or f"m{len(self.models) + 1}"
+                if not _MODEL_ID.fullmatch(model_id) or model_id[0] == "_":
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid model_id {model_id}")
+                name = f"{request.parent}/models/{model_id}"
+                if name in self.models:
+                    context.abort(grpc.StatusCode.ALREADY_EXISTS, f"Model {name} already exists")
+                self.models[name] = []
+            versions = self.models[name]
+            aliases = list(model.version_aliases)
+            if not versions:
+                aliases.append(DEFAULT_ALIAS)
+            self._take_aliases(versions, aliases)
+            now = timestamp_pb2.Timestamp()
+            now.GetCurrentTime()
+            model.name = name
+            model.version_id = str(len(versions) + 1)
+            model.version_aliases = aliases
+            model.version_create_time = now
+            model.create_time = versions[0].create_time if versions else now
+            versions.append(model)
+            self._operations += 1
+            response = ms.UploadModelResponse(model=name, model_version_id=model.version_id)
+        packed = any_pb2.Any()
+        packed.Pack(ms.UploadModelResponse.pb(response))
+        metadata = any_pb2.Any()
+        metadata.Pack(ms.UploadModelOperationMetadata.pb(ms.UploadModelOperationMetadata()))
+        return operations_pb2.Operation(
+            name=f"{request.parent}/models/{name.rsplit('/', 1)[1]}/operations/{self._operations}",
+            done=True,
+            response=packed,
+            metadata=metadata,
+        )
+
+    def get_model(self, request: ms.GetModelRequest, context) -> model_types.Model:
+        with self._lock:
+            _, version = self._find(request.name, context)
+            return model_types.Model(version)
+
+    def merge_version_aliases(
+        self, request: ms.MergeVersionAliasesRequest, context
+    ) -> model_types.Model:
+        if "@" not in request.name:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "name must include @<version id>")
+        self._check_aliases(request.version_aliases, context)
+        with self._lock:
+            base, version = self._find(request.name, context)
+            adds = [a for a in request.version_aliases if not a.startswith("-")]
+            removes = [a[1:] for a in request.version_aliases if a.startswith("-")]
+            if DEFAULT_ALIAS in removes:
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "the default alias cannot be removed; give it to another version instead",
+                )
+            self._take_aliases(self.models[base], adds)
+            version.version_aliases = [
+                a for a in [*version.version_aliases, *adds] if a not in removes
+            ]
+            return model_types.Model(version)
+
+    # --- wiring ----------------------------------------------------------------------------
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        """A generic handler serving the faked methods with the library's own types."""
+        methods = {
+            "UploadModel": (
+                self.upload_model,
+                ms.UploadModelRequest.deserialize,
+                operations_pb2.Operation.SerializeToString,
+            ),
+            "GetModel": (
+                self.get_model,
+                ms.GetModelRequest.deserialize,
+                model_types.Model.serialize,
+            ),
+            "MergeVersionAliases": (
+                self.merge_version_aliases,
+                ms.MergeVersionAliasesRequest.deserialize,
+                model_types.Model.serialize,
+            ),
+        }
+
+        def counted(name, fn):
+            def call(request, context):
+                with self._lock:
+                    self.calls[name] += 1
+                return fn(request, context)
+
+            return call
+
+        handlers = {
+            name: grpc.unary_unary_rpc_method_handler(
+                counted(name, fn), request_deserializer=des, response_serializer=ser
+            )
+            for name, (fn, des, ser) in methods.items()
+        }
+        return grpc.method_handlers_generic_handler(SERVICE, handlers)
+
+
+@contextlib.contextmanager
+def fake_model_service(host: str = "127.0.0.1") -> Iterator[tuple[FakeModelService, str]]:
+    """Serve a fresh fake on a free port; yields (fake, "host:port")."""
+    fake = FakeModelService()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers((fake.handler(),))
+    port = server.add_insecure_port(f"{host}:0")
+    server.start()
+    try:
+        yield fake, f"{host}:{port}"
+    finally:
+        server.stop(grace=None)
