@@ -1,4 +1,5 @@
-"""`schedule.py validate | plan | apply | unlock | next` — argument parsing and the commands' flow.
+"""`schedule.py validate | plan | apply | unlock | next` (and the operations in ops_cli:
+status | run | backfill | pause | resume) — argument parsing and the commands' flow.
 
 Exit codes: 0 success (and, with --detailed-exitcode, no changes); 1 invalid files, a conflict,
 a refused mass delete, a held lock, or an API failure; 2 with --detailed-exitcode when the plan
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 import google.auth.exceptions
 from google.api_core import exceptions as gexc
 
-from scheduling import cron, render
+from scheduling import cron, ops_cli, render
 from scheduling.api import MAX_PAGE_SIZE, RetryPolicy, list_jobs, make_client, make_storage_client
 from scheduling.apply import Outcome, apply_plan
 from scheduling.diff import MAX_SAFE_DELETE_SHARE, Plan, compute_plan
@@ -26,6 +27,8 @@ from scheduling.spec import Environment
 from scheduling.validate import Validated, validate_tree
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+#: The day-to-day operations (scheduling/ops_cli.py).
+OPS_COMMANDS = ("status", "pause", "resume", "run", "backfill")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     nxt.add_argument("names", nargs="*", help="schedule names (default: all)")
     nxt.add_argument("--count", type=int, default=5, help="how many (default: %(default)s)")
     nxt.add_argument("--after", help="start from this ISO 8601 time instead of now")
+    ops_cli.add_parsers(sub, common)
     return parser
 
 
@@ -115,6 +119,8 @@ def main(argv: list[str] | None = None, *, retry: RetryPolicy | None = None) -> 
             return cmd_next(args)
         if args.command == "unlock":
             return cmd_unlock(args)
+        if args.command in OPS_COMMANDS:
+            return cmd_ops(args, retry)
         return cmd_plan_or_apply(args, retry)
     except BrokenPipeError:
         # The reader went away (`| head`); say nothing more on the closed pipe.
@@ -201,6 +207,18 @@ def _scheduler_client():
             file=sys.stderr,
         )
         return None
+
+
+def cmd_ops(args: argparse.Namespace, retry: RetryPolicy) -> int:
+    """status / pause / resume / run / backfill (scheduling/ops_cli.py)."""
+    client = _scheduler_client()
+    if client is None:
+        return EXIT_ERROR
+    if args.command == "status":
+        return ops_cli.cmd_status(args, client, retry)
+    if args.command in ("pause", "resume"):
+        return ops_cli.cmd_hold(args, client, retry)
+    return ops_cli.COMMANDS[args.command](args, client, retry)
 
 
 def cmd_plan_or_apply(args: argparse.Namespace, retry: RetryPolicy) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from google.cloud.scheduler_v1 import types
 
 from scheduling.actions import CREATE, DELETE, KINDS, PAUSE, RESUME, UPDATE, Kind
-from scheduling.jobs import Desired, flatten, is_owned, short_id
+from scheduling.jobs import HOLD_HEADER, Desired, flatten, hold_of, is_held, is_owned, short_id
 from scheduling.spec import Environment
 
 #: Stands for a field or JSON key that one side does not have.
@@ -57,6 +57,9 @@ class Plan:
     conflicts: list[str] = field(default_factory=list)
     #: jobs with our prefix but without our marker: never touched
     unowned: list[str] = field(default_factory=list)
+    #: (job id, hold) of jobs an operator paused (`schedule.py pause`) whose file says enabled:
+    #: left paused, shown in the plan, until `schedule.py resume`
+    held: list[tuple[str, str]] = field(default_factory=list)
     #: how many listed jobs this environment owns (before applying)
     owned: int = 0
     list_calls: int = 0
@@ -135,6 +138,17 @@ def mask_paths(changes: list[FieldChange]) -> tuple[str, ...]:
     return tuple(sorted({change.path.split(".", 1)[0] for change in changes}))
 
 
+def _keep_hold(job: types.Job, hold: str | None) -> types.Job:
+    """`job` carrying the operator hold header of the job it replaces (an update of
+    `http_target` replaces the headers whole and would otherwise drop the hold)."""
+    if hold is None:
+        return job
+    out = types.Job.wrap(type(types.Job.pb(job))())
+    types.Job.pb(out).CopyFrom(types.Job.pb(job))
+    types.Job.pb(out).http_target.headers[HOLD_HEADER] = hold
+    return out
+
+
 def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environment) -> Plan:
     """Compare the desired jobs with the jobs listed in the environment's location."""
     plan = Plan(environment=env.name, parent=env.parent)
@@ -164,6 +178,7 @@ def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environme
             continue
         changes = field_changes(flatten(have), want.fields)
         state = types.Job.pb(have).state
+        hold = hold_of(have)
         touched = False
         if changes or state == types.Job.State.UPDATE_FAILED:
             reason = "" if changes else "the last update of this job failed"
@@ -179,12 +194,16 @@ def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environme
                     want.schedule.name,
                     changes=tuple(changes),
                     update_mask=mask,
-                    job=want.job,
+                    job=_keep_hold(want.job, hold),
                     reason=reason,
                 )
             )
             touched = True
-        if want.enabled and state == types.Job.State.PAUSED:
+        if want.enabled and is_held(have):
+            # An operator's pause outlives applies: resuming is `schedule.py resume`'s decision.
+            plan.held.append((want.job_id, hold or ""))
+            touched = True
+        elif want.enabled and state == types.Job.State.PAUSED:
             plan.actions.append(Action(RESUME, want.job_id, want.schedule.name))
             touched = True
         elif not want.enabled and state == types.Job.State.ENABLED:

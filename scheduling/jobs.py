@@ -22,6 +22,12 @@ MARKER_HEADER = "X-Managed-By"
 MARKER_PREFIX = "churn-schedules"
 #: Headers Cloud Scheduler sets on its own; they are not part of what we manage.
 SERVER_HEADERS = frozenset({"user-agent"})
+#: Set by `schedule.py pause` on a job an operator paused (`<who> <when> <reason>`): jobs have no
+#: labels, and a header is the one place on the job itself that survives. `plan`/`apply` keep a
+#: job carrying it paused ("held paused by operator") until `schedule.py resume` removes it.
+HOLD_HEADER = "X-Churn-Paused-By"
+#: Headers that record operator state rather than managed configuration: never diffed.
+OPERATOR_HEADERS = frozenset({HOLD_HEADER.lower()})
 
 
 def marker_value(env_name: str) -> str:
@@ -131,6 +137,22 @@ def is_owned(job: types.Job, env: Environment) -> bool:
     return headers.get(MARKER_HEADER.lower()) == marker_value(env.name)
 
 
+def hold_of(job: types.Job) -> str | None:
+    """The operator hold on a job (`<who> <when> <reason>`), or None when it carries none."""
+    pb = types.Job.pb(job)
+    if pb.WhichOneof("target") != "http_target":
+        return None
+    for key, value in pb.http_target.headers.items():
+        if key.lower() == HOLD_HEADER.lower():
+            return value
+    return None
+
+
+def is_held(job: types.Job) -> bool:
+    """Whether an operator paused `job` with `schedule.py pause` and has not resumed it."""
+    return hold_of(job) is not None and types.Job.pb(job).state == types.Job.State.PAUSED
+
+
 def _seconds(duration: duration_pb2.Duration) -> str:
     return format_duration(duration.seconds + duration.nanos / 1e9)
 
@@ -155,7 +177,7 @@ def flatten(job: types.Job) -> dict[str, Any]:
         out["http_target.uri"] = http.uri
         out["http_target.http_method"] = types.HttpMethod(http.http_method).name
         for key in sorted(http.headers):
-            if key.lower() not in SERVER_HEADERS:
+            if key.lower() not in SERVER_HEADERS and key.lower() not in OPERATOR_HEADERS:
                 out[f"http_target.headers.{key}"] = http.headers[key]
         out["http_target.body"] = http.body.decode("utf-8", errors="replace")
         auth = http.WhichOneof("authorization_header")

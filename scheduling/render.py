@@ -38,6 +38,11 @@ def plan_text(plan: Plan) -> str:
             for change in action.changes:
                 lines.append(f"    {change.path}: {show(change.old)} → {show(change.new)}")
             lines.append(f"    update_mask: {','.join(action.update_mask)}")
+    for job_id, hold in plan.held:
+        lines.append(
+            f"‖ held paused by operator: {job_id} ({hold}); its file says enabled, "
+            "`schedule.py resume` lifts the hold"
+        )
     for message in plan.conflicts:
         lines.append(f"! conflict: {message}")
     mass_delete = plan.mass_delete()
@@ -84,6 +89,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "actions": actions,
         "conflicts": plan.conflicts,
         "unowned": plan.unowned,
+        "held": [{"job": job_id, "hold": hold} for job_id, hold in plan.held],
         "owned": plan.owned,
         "mass_delete": plan.mass_delete(),
         "list_calls": plan.list_calls,
