@@ -10,19 +10,17 @@ starts nothing. trigger/README.md has the configuration table, the answers and t
 from __future__ import annotations
 
 import json
-import os
-import random
 import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import lease
+import slots
 from identity import Caller, identify
-from template_store import Base, Template, TemplateStore, parse_base
+from settings import Settings
+from template_store import Template, TemplateStore
 from trigger_request import (
     Fire,
     TriggerError,
@@ -34,111 +32,8 @@ from trigger_request import (
     parse_body,
 )
 
-from contract import naming
 from contract import params as pipeline_params
-from contract.deployment import ACCOUNT, BUCKET_URI, ENV_NAME
 from contract.ownership import DEPLOYMENT_PARAMETERS
-
-#: Conditional lease writes tried before answering 503 (Cloud Scheduler then retries).
-LEASE_ATTEMPTS = 8
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The function's configuration, from environment variables (trigger/README.md)."""
-
-    project: str
-    region: str
-    environment: str
-    base: Base
-    pipeline_root: str
-    service_account: str
-    scheduler_invoker: str
-    manual_runs: bool
-    lease_bucket: str
-    lease_prefix: str
-    lease_grace: float
-    network: str | None
-    max_body_bytes: int
-    latest_ttl: float
-    timeout: float
-    aiplatform_emulator: str | None
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | os._Environ = os.environ) -> Settings:
-        """Read and check the environment; ValueError naming every variable that is wrong."""
-        problems: list[str] = []
-
-        def number(name: str, default: float) -> float:
-            raw = env.get(name, "")
-            try:
-                value = float(raw) if raw else default
-            except ValueError:
-                value = -1.0
-            if not 0 <= value < 1e9:
-                problems.append(f"{name} must be a non-negative number, got '{raw:.40}'")
-            return value
-
-        def required(name: str, pattern: Any, what: str) -> str:
-            value = env.get(name, "")
-            if not value:
-                problems.append(f"{name} is not set ({what})")
-            elif not pattern.match(value):
-                problems.append(f"{name} '{value:.80}' is not {what}")
-            return value.rstrip("/")
-
-        project = env.get("PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or ""
-        region = env.get("REGION", "")
-        if not project:
-            problems.append("PROJECT is not set")
-        if not region:
-            problems.append("REGION is not set")
-        environment = required("ENVIRONMENT", ENV_NAME, "an environment name like dev or prod")
-        base = None
-        try:
-            base = parse_base(env.get("TEMPLATE_BASE", ""))
-        except ValueError as err:
-            problems.append(str(err))
-        root = required("PIPELINE_ROOT", BUCKET_URI, "a gs://BUCKET[/PATH] URI")
-        account = required(
-            "PIPELINE_SERVICE_ACCOUNT",
-            ACCOUNT,
-            "a service account e-mail (jobs never run as the default compute account)",
-        )
-        invoker = required(
-            "SCHEDULER_INVOKER", ACCOUNT, "the service account e-mail Cloud Scheduler calls as"
-        )
-        manual = env.get("MANUAL_RUNS", "allow")
-        if manual not in ("allow", "deny"):
-            problems.append(f"MANUAL_RUNS must be 'allow' or 'deny', got '{manual:.40}'")
-        lease_root = env.get("LEASE_ROOT") or (f"{root}/trigger-leases" if root else "")
-        match = BUCKET_URI.match(lease_root)
-        if lease_root and not match:
-            problems.append(f"LEASE_ROOT '{lease_root:.80}' is not a gs://BUCKET[/PATH] URI")
-        max_body = int(number("MAX_BODY_BYTES", 65536))
-        latest_ttl = number("LATEST_CACHE_SECONDS", 60)
-        timeout = number("RPC_TIMEOUT_SECONDS", 20)
-        grace = number("LEASE_GRACE_SECONDS", lease.DEFAULT_GRACE)
-        if problems or base is None or match is None:
-            raise ValueError("; ".join(problems))
-        return cls(
-            project=project,
-            region=region,
-            environment=environment,
-            base=base,
-            pipeline_root=root,
-            service_account=account,
-            scheduler_invoker=invoker,
-            manual_runs=manual == "allow",
-            lease_bucket=match.group(1),
-            lease_prefix=(match.group(2) or "").strip("/"),
-            lease_grace=grace,
-            network=env.get("NETWORK") or None,
-            max_body_bytes=max_body,
-            latest_ttl=latest_ttl,
-            timeout=timeout or 20.0,
-            aiplatform_emulator=env.get("AIPLATFORM_EMULATOR_HOST") or None,
-        )
 
 
 class _Instance:
@@ -295,9 +190,9 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
             "template_uri": template.ref.uri,
             "template_version": template.ref.version,
         }
-        slot = Slot("unlimited")
+        slot = slots.Slot("unlimited")
         if fire.max_concurrent_runs and fire.schedule:
-            slot = _take_slot(vertex, settings, fire, name)
+            slot = slots.take_slot(_instance.leases(), vertex, settings, fire, name)
             if slot.outcome == "exists":
                 return _existing(vertex, name, body, log)
             if slot.outcome == "full":
@@ -321,7 +216,7 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
             created_name, created = vertex.create(job)
         except TriggerError:
             if slot.outcome == "taken":
-                _release_slot(settings, fire, name)
+                slots.release_slot(_instance.leases(), settings, fire, name)
             raise
         if not created:
             return _existing(vertex, name, body, log)
@@ -335,86 +230,6 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
         log.update(outcome="error", stack_trace=traceback.format_exc())
         message = f"internal error: {type(err).__name__}: {err}"
         return 500, {"outcome": "error", "error": message}, log
-
-
-def _lease_path(settings: Settings, schedule: str) -> str:
-    env = naming.label_value(settings.environment)
-    name = f"{env}/{naming.schedule_label(schedule)}.json"
-    return f"{settings.lease_prefix}/{name}" if settings.lease_prefix else name
-
-
-@dataclass(frozen=True)
-class Slot:
-    """Whether a fire may run: `taken` (it wrote the lease), `held` (a delivery of the same fire
-    holds it), `unlimited` (no max_concurrent_runs) -> run; `exists` (its job is running) or
-    `full` (`running` names the jobs holding every slot) -> do not."""
-
-    outcome: str
-    running: tuple[str, ...] = ()
-
-
-def _take_slot(vertex: Any, settings: Settings, fire: Fire, name: str) -> Slot:
-    """Decide on the schedule's lease (lease.py), retrying lost races; 503 if they go on."""
-    assert fire.schedule and fire.max_concurrent_runs
-    leases = _instance.leases()
-    path = _lease_path(settings, fire.schedule)
-    labels = {
-        "environment": naming.label_value(settings.environment),
-        "schedule": naming.schedule_label(fire.schedule),
-    }
-    for attempt in range(LEASE_ATTEMPTS):
-        data, generation = leases.read(settings.lease_bucket, path)
-        holders = lease.parse(data)
-        running = set(vertex.active_runs(labels, fire.max_concurrent_runs + 1))
-        if name in running:
-            return Slot("exists")
-        now = time.time()
-        young = [
-            h.job for h in holders if h.job not in running and now - h.since < settings.lease_grace
-        ]
-        unfinished = vertex.unfinished(young) if young else set()
-        decision = lease.decide(
-            holders,
-            running,
-            unfinished,
-            name,
-            fire.max_concurrent_runs,
-            now,
-            settings.lease_grace,
-        )
-        if decision.outcome == "held":
-            return Slot("held")
-        if decision.outcome == "full":
-            return Slot("full", decision.running)
-        rendered = lease.render(decision.holders, fire.schedule)
-        if leases.write(settings.lease_bucket, path, rendered, generation):
-            return Slot("taken")
-        # another fire of this schedule wrote first: decide again on what it wrote
-        time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
-    raise TriggerError(
-        503,
-        f"the lease of schedule '{fire.schedule}' kept changing ({LEASE_ATTEMPTS} attempts); "
-        "retry later",
-        "transient",
-    )
-
-
-def _release_slot(settings: Settings, fire: Fire, name: str) -> None:
-    """Best effort: give the slot back after a failed create (the grace period frees it
-    otherwise)."""
-    assert fire.schedule
-    leases = _instance.leases()
-    path = _lease_path(settings, fire.schedule)
-    for _ in range(3):
-        try:
-            data, generation = leases.read(settings.lease_bucket, path)
-            rest = lease.released(lease.parse(data), name)
-            if leases.write(
-                settings.lease_bucket, path, lease.render(rest, fire.schedule), generation
-            ):
-                return
-        except TriggerError:
-            return
 
 
 def _existing(

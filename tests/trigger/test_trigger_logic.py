@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from main import Settings
+from settings import Settings
 from template_store import (
     ObjectNotFoundError,
     TemplateStore,

@@ -142,7 +142,11 @@ def serve_function(env: dict[str, str], log_path: Path) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until_serving(url, proc)
+        try:
+            wait_until_serving(url, proc)
+        except RuntimeError as err:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{err}; its output ends with:\n{tail}") from None
         yield url
     finally:
         proc.terminate()
@@ -153,7 +157,7 @@ def serve_function(env: dict[str, str], log_path: Path) -> Iterator[str]:
             proc.wait()
 
 
-def wait_until_serving(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+def wait_until_serving(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
     """Block until `url` answers anything at all (raises if the process dies first)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,0 +1,110 @@
+"""The trigger function's configuration: environment variables, checked all at once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import lease
+from template_store import Base, parse_base
+
+from contract.deployment import ACCOUNT, BUCKET_URI, ENV_NAME
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The function's configuration, from environment variables (trigger/README.md)."""
+
+    project: str
+    region: str
+    environment: str
+    base: Base
+    pipeline_root: str
+    service_account: str
+    scheduler_invoker: str
+    manual_runs: bool
+    lease_bucket: str
+    lease_prefix: str
+    lease_grace: float
+    network: str | None
+    max_body_bytes: int
+    latest_ttl: float
+    timeout: float
+    aiplatform_emulator: str | None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | os._Environ = os.environ) -> Settings:
+        """Read and check the environment; ValueError naming every variable that is wrong."""
+        problems: list[str] = []
+
+        def number(name: str, default: float) -> float:
+            raw = env.get(name, "")
+            try:
+                value = float(raw) if raw else default
+            except ValueError:
+                value = -1.0
+            if not 0 <= value < 1e9:
+                problems.append(f"{name} must be a non-negative number, got '{raw:.40}'")
+            return value
+
+        def required(name: str, pattern: Any, what: str) -> str:
+            value = env.get(name, "")
+            if not value:
+                problems.append(f"{name} is not set ({what})")
+            elif not pattern.match(value):
+                problems.append(f"{name} '{value:.80}' is not {what}")
+            return value.rstrip("/")
+
+        project = env.get("PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or ""
+        region = env.get("REGION", "")
+        if not project:
+            problems.append("PROJECT is not set")
+        if not region:
+            problems.append("REGION is not set")
+        environment = required("ENVIRONMENT", ENV_NAME, "an environment name like dev or prod")
+        base = None
+        try:
+            base = parse_base(env.get("TEMPLATE_BASE", ""))
+        except ValueError as err:
+            problems.append(str(err))
+        root = required("PIPELINE_ROOT", BUCKET_URI, "a gs://BUCKET[/PATH] URI")
+        account = required(
+            "PIPELINE_SERVICE_ACCOUNT",
+            ACCOUNT,
+            "a service account e-mail (jobs never run as the default compute account)",
+        )
+        invoker = required(
+            "SCHEDULER_INVOKER", ACCOUNT, "the service account e-mail Cloud Scheduler calls as"
+        )
+        manual = env.get("MANUAL_RUNS", "allow")
+        if manual not in ("allow", "deny"):
+            problems.append(f"MANUAL_RUNS must be 'allow' or 'deny', got '{manual:.40}'")
+        lease_root = env.get("LEASE_ROOT") or (f"{root}/trigger-leases" if root else "")
+        match = BUCKET_URI.match(lease_root)
+        if lease_root and not match:
+            problems.append(f"LEASE_ROOT '{lease_root:.80}' is not a gs://BUCKET[/PATH] URI")
+        max_body = int(number("MAX_BODY_BYTES", 65536))
+        latest_ttl = number("LATEST_CACHE_SECONDS", 60)
+        timeout = number("RPC_TIMEOUT_SECONDS", 20)
+        grace = number("LEASE_GRACE_SECONDS", lease.DEFAULT_GRACE)
+        if problems or base is None or match is None:
+            raise ValueError("; ".join(problems))
+        return cls(
+            project=project,
+            region=region,
+            environment=environment,
+            base=base,
+            pipeline_root=root,
+            service_account=account,
+            scheduler_invoker=invoker,
+            manual_runs=manual == "allow",
+            lease_bucket=match.group(1),
+            lease_prefix=(match.group(2) or "").strip("/"),
+            lease_grace=grace,
+            network=env.get("NETWORK") or None,
+            max_body_bytes=max_body,
+            latest_ttl=latest_ttl,
+            timeout=timeout or 20.0,
+            aiplatform_emulator=env.get("AIPLATFORM_EMULATOR_HOST") or None,
+        )
