@@ -10,6 +10,7 @@ time (max_concurrent_runs), and `find_registered` returns the oldest if that eve
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,9 +51,18 @@ def display_name_for(table_id: str) -> str:
 
 
 def dataset_client(region: str, **kwargs: Any) -> Any:
-    """A DatasetServiceClient for `region` (kwargs: transport, credentials for tests)."""
+    """A DatasetServiceClient for `region`; with AIPLATFORM_EMULATOR_HOST set, plain-text gRPC
+    to that host (tests, fakes/dataset_service.py)."""
     from google.cloud.aiplatform_v1.services.dataset_service import DatasetServiceClient
 
+    emulator = os.environ.get("AIPLATFORM_EMULATOR_HOST")
+    if emulator and "transport" not in kwargs:
+        import grpc
+        from google.cloud.aiplatform_v1.services.dataset_service.transports.grpc import (
+            DatasetServiceGrpcTransport,
+        )
+
+        kwargs["transport"] = DatasetServiceGrpcTransport(channel=grpc.insecure_channel(emulator))
     if "transport" in kwargs:
         return DatasetServiceClient(**kwargs)
     return DatasetServiceClient(

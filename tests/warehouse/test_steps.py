@@ -1,0 +1,99 @@
+"""The pipeline steps' code (components/load_warehouse.py) on both targets, end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import load_warehouse as steps
+from fakes.dataset_service import fake_dataset_service
+from tests.warehouse import data
+from tests.warehouse.conftest import DATASET, upload
+from warehouse.duckdb_store import DuckDBWarehouse
+from warehouse.errors import WarehouseError
+
+
+def _version_folder(root, auc_pr=0.61):
+    """A registered version's folder as model_registry leaves it (metrics + meta with lineage)."""
+    root.mkdir(parents=True, exist_ok=True)
+    meta = {
+        **data.model_meta(),
+        "model_version": "20261130t020000z-abc123",
+        "registry": {"training_data_uri": "data/raw/latest.csv", "code_version": "spark/"},
+    }
+    (root / "metrics.json").write_text(json.dumps(data.metrics_json(auc_pr)))
+    (root / "model_meta.json").write_text(json.dumps(meta))
+    return str(root)
+
+
+TRAINING_ARGS = {
+    "model_name": "churn",
+    "gate_metric": "auc_pr",
+    "gate_threshold": 0.5,
+    "gate_passed": True,
+    "promoted": True,
+    "decision": "no champion yet",
+    "challenger_value": 0.61,
+    "champion_value": 0.0,
+    "champion_version": "",
+}
+
+
+def test_local_steps_fill_the_duckdb_file_and_a_rerun_replaces(tmp_path):
+    db = tmp_path / "runs" / "warehouse.duckdb"
+    target = f"duckdb:{db}"
+    preds = data.write_local(tmp_path / "p", data.parquet_parts(data.predictions_table(25)))
+    prepared = tmp_path / "prep"
+    data.write_local(prepared / "data", data.parquet_parts(data.prepared_table(12)))
+    version = _version_folder(tmp_path / "v1")
+    for _ in range(2):
+        assert steps.load_predictions.python_func(target, str(preds), "score-1", "2026-12-01") == 25
+        counts = steps.load_training_results.python_func(
+            bq_dataset=target,
+            pipeline_job="train-1",
+            version_uri=version,
+            prepared_uri=str(prepared),
+            **TRAINING_ARGS,
+        )
+    assert json.loads(counts) == {"feature_importances": 3, "model_metrics": 1, "prepared_data": 12}
+    assert steps.register_dataset.python_func(target, "p", "europe-west4") == ""
+    store = DuckDBWarehouse(db)
+    assert store.query("SELECT count(*) FROM predictions") == [(25,)]
+    row = store.query("SELECT model_version, champion_value, data_version FROM model_metrics")
+    assert row == [("20261130t020000z-abc123", None, "data/raw/latest.csv")]
+
+
+def test_cloud_steps_load_bigquery_and_register_the_dataset(
+    bq_server, fake_bq, gcs, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", bq_server[1])
+    preds = upload(gcs, "runs/s1/predictions", data.parquet_parts(data.predictions_table(30)))
+    prepared = upload(gcs, "runs/t1/prepared/data", data.parquet_parts(data.prepared_table(9)))
+    local = tmp_path / "v"
+    _version_folder(local)
+    files = {name: (local / name).read_bytes() for name in ("metrics.json", "model_meta.json")}
+    version = upload(gcs, "models/churn/versions/v1", files)
+    assert steps.load_predictions.python_func(DATASET, preds, "score-1") == 30
+    counts = steps.load_training_results.python_func(
+        bq_dataset=DATASET,
+        pipeline_job="train-1",
+        version_uri=version,
+        prepared_uri=prepared.removesuffix("/data"),
+        **TRAINING_ARGS,
+    )
+    assert json.loads(counts)["prepared_data"] == 9
+    assert fake_bq.rows(f"{DATASET}.model_metrics")["data_version"].to_pylist() == [
+        "data/raw/latest.csv"
+    ]
+    with fake_dataset_service() as (fake_vertex, address):
+        monkeypatch.setenv("AIPLATFORM_EMULATOR_HOST", address)
+        first = steps.register_dataset.python_func(DATASET, "acme-ml", "europe-west4")
+        again = steps.register_dataset.python_func(DATASET, "acme-ml", "europe-west4")
+        assert first == again and first.startswith("projects/acme-ml/locations/europe-west4/")
+        assert fake_vertex.calls["CreateDataset"] == 1
+
+
+def test_a_bad_bq_dataset_is_refused_with_its_name():
+    with pytest.raises(WarehouseError, match=r"'nodot' is not 'project\.dataset'"):
+        steps.load_predictions.python_func("nodot", "gs://b/p", "score-1")

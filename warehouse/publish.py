@@ -1,0 +1,82 @@
+"""What the pipeline steps call: load a run's outputs into the warehouse `bq_dataset` names.
+
+Each function works for both targets (BigQuery, the local DuckDB file) and is idempotent per
+pipeline job: calling it again for the same job replaces that job's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from warehouse import loads, records
+from warehouse.targets import Warehouse, is_local, open_warehouse, read_json
+from warehouse.vertex_dataset import Registration, dataset_client, register_table
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Where a registered version's files are and how the gate/champion step decided."""
+
+    model_name: str
+    version_uri: str  # registry version folder (metrics.json, model_meta.json)
+    prepared_uri: str  # preprocess output folder (its data/ Parquet)
+    outcome: records.Outcome
+    data_version: str = ""  # default: the registry lineage's training_data_uri
+    code_version: str = ""  # default: the registry lineage's code_version
+
+
+def load_predictions(
+    bq_dataset: str,
+    predictions_uri: str,
+    pipeline_job: str,
+    *,
+    scoring_date: str = "",
+    scored_at: str = "",
+    warehouse: Warehouse | None = None,
+) -> int:
+    """Replace the job's rows of `predictions` with the run's Parquet; rows loaded."""
+    target = warehouse or open_warehouse(bq_dataset)
+    load = loads.predictions_load(predictions_uri, pipeline_job, scoring_date, scored_at)
+    return target.replace(load)
+
+
+def load_training(
+    bq_dataset: str,
+    result: TrainingResult,
+    pipeline_job: str,
+    *,
+    warehouse: Warehouse | None = None,
+    storage_client: Any = None,
+) -> dict[str, int]:
+    """model_metrics, feature_importances and prepared_data rows of one training run."""
+    target = warehouse or open_warehouse(bq_dataset)
+    base = result.version_uri.rstrip("/")
+    metrics = read_json(f"{base}/metrics.json", storage_client=storage_client)
+    meta = read_json(f"{base}/model_meta.json", storage_client=storage_client)
+    lineage = meta.get("registry") or {}
+    batch = loads.training_loads(
+        model_name=result.model_name,
+        model_version=str(meta.get("model_version", "")),
+        metrics=metrics,
+        meta=meta,
+        outcome=result.outcome,
+        data_version=result.data_version or str(lineage.get("training_data_uri", "")),
+        code_version=result.code_version or str(lineage.get("code_version", "")),
+        pipeline_job=pipeline_job,
+        source=f"{base}/metrics.json",
+    )
+    batch.append(loads.prepared_data_load(result.prepared_uri, pipeline_job))
+    return {load.spec.name: target.replace(load) for load in batch}
+
+
+def register_prepared_data(
+    bq_dataset: str, project: str, region: str, *, client: Any = None
+) -> Registration | None:
+    """The Vertex AI dataset of the prepared_data table (None for the local DuckDB target)."""
+    if is_local(bq_dataset):
+        return None
+    table = f"{bq_dataset.strip()}.{loads.PREPARED_DATA.name}"
+    return register_table(
+        client or dataset_client(region), f"projects/{project}/locations/{region}", table
+    )
