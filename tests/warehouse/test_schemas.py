@@ -47,3 +47,13 @@ def test_differences_name_each_problem_and_accept_legacy_type_names():
         "missing column pipeline_job STRING",
         "unexpected column x",
     ]
+
+
+def test_the_readme_documents_every_column():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "warehouse" / "README.md").read_text()
+    for spec in TABLES.values():
+        assert f"### `{spec.name}`" in readme
+        for col in spec.columns:
+            assert f"| `{col.name}` | {col.type} | {col.mode} |" in readme, (spec.name, col.name)
