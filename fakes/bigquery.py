@@ -138,7 +138,7 @@ class FakeBigQuery:
         self._lock = threading.RLock()
         self._denied: set[tuple[str, str]] = set()
         self._faults: dict[str, list[Fault]] = {}
-        self._statement_faults: list[tuple[str, str]] = []
+        self._statement_faults: list[tuple[str, str, str]] = []
         self._ids = itertools.count(1)
 
     # --- test hooks ---------------------------------------------------------------------------
@@ -161,9 +161,13 @@ class FakeBigQuery:
         """The next `times` calls of `method` ('jobs.insert', 'tables.get', '*') fail."""
         self._faults.setdefault(method, []).append(Fault(status, reason, times))
 
-    def fail_statement(self, kind: str, reason: str = "backendError") -> None:
-        """The next script fails with `reason` at its first `kind` (DELETE/INSERT)."""
-        self._statement_faults.append((kind.upper(), reason))
+    def fail_statement(self, kind: str, reason: str = "backendError", message: str = "") -> None:
+        """The next script fails with `reason` at its first `kind` (DELETE/INSERT).
+
+        BigQuery cancels a transaction that mutates a table another one is mutating: use
+        reason 'invalidQuery' and a 'Transaction is aborted due to concurrent update' message.
+        """
+        self._statement_faults.append((kind.upper(), reason, message))
 
     def rows(self, table: str) -> pa.Table:
         """The rows of `project.dataset.table`."""
@@ -464,7 +468,7 @@ class FakeBigQuery:
             fault = next((f for f in self._statement_faults if f[0] == kind), None)
             if fault:
                 self._statement_faults.remove(fault)
-                raise ApiError(500, fault[1], f"injected {fault[1]} at {kind}")
+                raise ApiError(500, fault[1], fault[2] or f"injected {fault[1]} at {kind}")
             if kind == "DELETE":
                 self._delete(project, text, params, staged)
             elif kind == "INSERT":

@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,8 @@ class BigQueryWarehouse:
         self.client = client
         self.dataset = dataset if isinstance(dataset, DatasetRef) else DatasetRef.parse(dataset)
         self._location: str | None = None
+        #: seconds between attempts of a script cancelled by a concurrent transaction
+        self.conflict_backoff: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0)
 
     def __repr__(self) -> str:
         return f"BigQueryWarehouse({str(self.dataset)!r})"
@@ -192,6 +195,7 @@ class BigQueryWarehouse:
             )
 
     def _merge(self, load: Load, table_id: str, staging: str) -> None:
+        from google.api_core import exceptions
         from google.cloud import bigquery
 
         constants = load.all_constants
@@ -211,9 +215,17 @@ class BigQueryWarehouse:
                 for name, value in params.items()
             ],
         )
-        job = self._call(table_id, "start the replace script", self.client.query, sql,
-                         job_config=config, location=self._location)  # fmt: skip
-        self._call(table_id, f"replace the rows of {load.pipeline_job}", job.result)
+        # BigQuery cancels a transaction that mutates a table another transaction is mutating
+        # (two scoring runs finishing together); the script is safe to run again as a whole.
+        for wait in (*self.conflict_backoff, None):
+            try:
+                job = self.client.query(sql, job_config=config, location=self._location)
+                job.result()
+                return
+            except exceptions.GoogleAPICallError as exc:
+                if wait is None or "concurrent update" not in str(exc).lower():
+                    raise _error(table_id, f"replace the rows of {load.pipeline_job}", exc) from exc
+                time.sleep(wait)
 
     def _call(self, table_id: str, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         from google.api_core import exceptions

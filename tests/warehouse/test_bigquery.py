@@ -80,6 +80,21 @@ def test_a_script_that_fails_for_good_changes_nothing(bq, fake_bq, gcs):
     assert fake_bq.table_names() == [PRED_TABLE]
 
 
+def test_a_transaction_cancelled_by_a_concurrent_one_is_run_again(bq, fake_bq, gcs):
+    wh = BigQueryWarehouse(bq, DATASET)
+    wh.conflict_backoff = (0.0, 0.0)
+    uri = _scores(gcs, 15)
+    conflict = f"Transaction is aborted due to concurrent update against table {PRED_TABLE}"
+    fake_bq.fail_statement("DELETE", reason="invalidQuery", message=conflict)
+    wh.replace(predictions_load(uri, "scoring-1"))
+    assert _counts(fake_bq) == {"scoring-1": 15}
+    for _ in range(3):
+        fake_bq.fail_statement("DELETE", reason="invalidQuery", message=conflict)
+    with pytest.raises(WarehouseError, match="concurrent update"):
+        wh.replace(predictions_load(_scores(gcs, 5, prefix="runs/x/predictions"), "scoring-1"))
+    assert _counts(fake_bq) == {"scoring-1": 15}
+
+
 def test_transient_api_errors_are_retried(bq, fake_bq, gcs):
     uri = _scores(gcs, 12)
     fake_bq.inject("jobs.insert", status=503, reason="backendError")
