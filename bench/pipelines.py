@@ -1,17 +1,24 @@
-"""Issue 3's figures: compile.py wall time in a fresh process, and a local churn-training run.
+"""Issue 14's figures: the local churn-training, before and after, and the lab baseline.
 
-  python bench/pipelines.py [--compile-runs 5] [--skip-run] [--rows 7043]
+  python bench/pipelines.py [--repeats 3] [--rows 7043] [--compile-runs 0] [--skip-before]
 
-Prints the median (and min/max) wall time of `python compile.py --check` and `python compile.py`
-in fresh processes (both targets, every pipeline), then runs `run.py churn-training` once on the
-generated sample and prints each step's wall time, with preprocess + train + evaluate summed
-(the issue's target) and tuning reported separately.
+Runs `run.py churn-training` on the seeded sample `--repeats` times in each configuration and
+prints the median wall time per step and in total:
+
+- before: a Spark JVM per step and tune's full grid (every candidate on every fold);
+- after:  one Spark Connect server per run and successive halving (what `make run` does).
+
+Then the held-out AUC-ROC / AUC-PR of the default (train) and tuned models of each
+configuration (quality must not drop), and the lab approach's preprocess + train
+(bench/lab_baseline.py, two processes like its two Dataproc jobs) in the same bench run, with
+the ratio of our whole pipeline to it. Figures depend on the machine's load: run it idle.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -20,11 +27,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = {
+    "before": (["--jvm-per-step"], {"CHURN_TUNE_SEARCH": "grid"}),
+    "after": ([], {"CHURN_TUNE_SEARCH": "halving"}),
+}
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        command, cwd=ROOT, check=True, capture_output=True, env={**os.environ, **(env or {})}
+    )
     return time.perf_counter() - started
 
 
@@ -41,62 +54,88 @@ def bench_compile(runs: int) -> None:
             )
 
 
-def bench_run(rows: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "customers.csv"
-        subprocess.run(
-            [
-                sys.executable,
-                "spark/sample_data.py",
-                "--rows",
-                str(rows),
-                "--seed",
-                "42",
-                "--output",
-                str(data),
-            ],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "run.py",
-                "churn-training",
-                "--param",
-                f"raw_data_uri={data}",
-                "--runs-dir",
-                str(Path(tmp) / "runs"),
-            ],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        wall = time.perf_counter() - started
-        outputs = json.loads(next((Path(tmp) / "runs").glob("*/outputs.json")).read_text())
-    steps = outputs["step_seconds"]
-    gate = outputs["outputs"]["gate_passed"]
-    print(f"\nrun.py churn-training on {rows} generated rows (gate passed: {gate})")
-    for step, seconds in steps.items():
-        print(f"  {step:<16} {seconds:6.1f} s")
-    core = sum(steps.get(s, 0.0) for s in ("prepare-run", "preprocess", "train", "evaluate"))
-    tuning = sum(steps.get(s, 0.0) for s in ("tune", "evaluate-tuned", "select-model"))
-    print(f"  prepare-run + preprocess + train + evaluate: {core:.1f} s (target <= 90 s)")
-    print(f"  tuning (tune + evaluate-tuned + select-model): {tuning:.1f} s")
-    print(f"  pipeline total {outputs['total_seconds']:.1f} s; process wall {wall:.1f} s")
+def held_out(run_dir: Path) -> dict[str, tuple[float, float]]:
+    """(auc_roc, auc_pr) of the train and tune outputs in a run's working folder."""
+    found = {}
+    for job in ("train", "tune"):
+        for path in run_dir.glob(f"kfp/*/prepare-run/workspace/{job}/metrics.json"):
+            metrics = json.loads(path.read_text())
+            found[job] = (metrics["auc_roc"], metrics["auc_pr"])
+    return found
+
+
+def one_run(data: Path, runs: Path, config: str) -> tuple[dict[str, float], float, dict]:
+    """Run the pipeline once; (step seconds, process wall seconds, held-out figures)."""
+    flags, env = CONFIGS[config]
+    before = set(runs.glob("*/outputs.json"))
+    wall = timed(
+        [
+            sys.executable,
+            "run.py",
+            "churn-training",
+            f"--data={data}",
+            f"--runs-dir={runs}",
+            *flags,
+        ],
+        env,
+    )
+    (new,) = set(runs.glob("*/outputs.json")) - before
+    steps = json.loads(new.read_text())["step_seconds"]
+    return steps, wall, held_out(new.parent)
+
+
+def bench_lab(data: Path, work: Path) -> float:
+    """The lab approach's preprocess + train, two processes; wall seconds."""
+    script = str(ROOT / "bench" / "lab_baseline.py")
+    prep = timed([sys.executable, script, "preprocess", str(data), str(work / "lab-prep")])
+    train = timed([sys.executable, script, "train", str(work / "lab-prep"), str(work / "lab")])
+    return prep + train
+
+
+def report(config: str, results: list[tuple[dict[str, float], float, dict]]) -> float:
+    """Print medians per step and in total for one configuration; return the median wall time."""
+    steps = list(results[0][0])
+    print(f"\n{config}: median of {len(results)} runs")
+    for step in steps:
+        values = [r[0].get(step, 0.0) for r in results]
+        print(f"  {step:<24} {statistics.median(values):6.1f} s")
+    walls = [r[1] for r in results]
+    print(f"  {'run.py wall time':<24} {statistics.median(walls):6.1f} s  (min {min(walls):.1f})")
+    quality = results[0][2]
+    for job, (auc_roc, auc_pr) in sorted(quality.items()):
+        print(f"  held-out {job:<15} auc_roc {auc_roc:.4f}  auc_pr {auc_pr:.4f}")
+    return statistics.median(walls)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--compile-runs", type=int, default=5)
-    parser.add_argument("--skip-run", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=7043)
+    parser.add_argument("--compile-runs", type=int, default=0)
+    parser.add_argument("--skip-before", action="store_true")
     args = parser.parse_args()
-    bench_compile(args.compile_runs)
-    if not args.skip_run:
-        bench_run(args.rows)
+    if args.compile_runs:
+        bench_compile(args.compile_runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        data = work / "customers.csv"
+        subprocess.run(
+            [sys.executable, "spark/sample_data.py", f"--rows={args.rows}", f"--output={data}"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        configs = ["after"] if args.skip_before else ["before", "after"]
+        walls = {}
+        for config in configs:
+            runs = work / f"runs-{config}"
+            results = [one_run(data, runs, config) for _ in range(args.repeats)]
+            walls[config] = report(config, results)
+        labs = [bench_lab(data, work) for _ in range(args.repeats)]
+    lab = statistics.median(labs)
+    print(f"\nlab approach, preprocess + train only: median {lab:.1f} s")
+    for config, wall in walls.items():
+        print(f"  whole pipeline ({config}) / lab preprocess + train: {wall / lab:.2f}")
     return 0
 
 

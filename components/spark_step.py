@@ -83,8 +83,12 @@ def dataproc_step(
 
 
 @component
-def local_spark_job(job: str, code_dir: str, args: list) -> float:
-    """Run `<code_dir>/<job>.py` on local Spark with this interpreter; returns its wall time."""
+def local_spark_job(job: str, code_dir: str, args: list) -> str:
+    """Run `<code_dir>/<job>.py` on local Spark with this interpreter; returns its summary line.
+
+    The job's output is echoed as it comes (run.py files it in the step's log); the job's last
+    `summary: ...` line (churn.cli) is the step's output, the figure run.py shows for the step.
+    """
     import subprocess
     import sys
     import time
@@ -92,12 +96,20 @@ def local_spark_job(job: str, code_dir: str, args: list) -> float:
     command = [sys.executable, f"{code_dir.removeprefix('file://')}/{job}.py", *map(str, args)]
     print("$ " + " ".join(command), flush=True)
     started = time.monotonic()
-    result = subprocess.run(command, check=False)
+    summary = ""
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            if line.startswith("summary: "):
+                summary = line[len("summary: ") :].strip()
     elapsed = time.monotonic() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"spark job '{job}' failed with exit code {result.returncode}")
+    if process.returncode != 0:
+        raise RuntimeError(f"spark job '{job}' failed with exit code {process.returncode}")
     print(f"spark job '{job}' finished in {elapsed:.1f} s", flush=True)
-    return elapsed
+    return summary
 
 
 def local_step(

@@ -1,59 +1,46 @@
-"""Run a pipeline on this machine: the local template, KFP's local runner, local Spark, a report."""
+"""Run a pipeline on this machine: the local template, KFP's local runner, local Spark, a report.
+
+A local run is the `local` environment: the deployment-owned parameters (contract/ownership.py)
+are set here from local defaults (the repository's spark/ folder, a local data folder, the local
+model registry under runs/models, runs/predictions), never by the user. What differs between
+pipelines (which parameter names the data file, which sample to generate, what the summary
+shows) is declared by the pipeline module itself (`LOCAL_RUN`, tooling/local_spec.py).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import re
 import subprocess
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
 import pipelines
-from tooling import compiling, params
-from contract.params import declared_parameters
+from contract.ownership import check_relative_path, owner_of
+from contract.params import ParamDecl, declared_parameters
+from tooling import compiling, params, step_text
+from tooling.local_spec import NOTHING_DECLARED, LocalRun, SampleData
+from tooling.run_console import PIPELINE_LOG, LogRouter, StepConsole, StepRecord
+from tooling.spark_server import LocalSparkServer, ServerError, remote_env
 
-SPARK_DIR = Path("spark").resolve()
+ROOT = Path(__file__).resolve().parents[1]
+SPARK_DIR = ROOT / "spark"
 RUNS_DIR = Path("runs")
-SAMPLE_ROWS = 7043  # the size of the public Telco churn file
-SAMPLE_SEED = 42
+#: Where `--param <data parameter>=relative/path.csv` is read from when --data is not given.
+DATA_DIR = ROOT / "data"
+ENVIRONMENT = "local"
 
 
 class RunError(Exception):
     """The run could not start or a step failed; the message says which and why."""
-
-
-class StepTimer(logging.Filter):
-    """Collects each task's wall time and status from kfp.local's own log lines.
-
-    A filter on the root logger rather than a handler: kfp.local swaps the root handlers for its
-    own while it runs, but leaves filters alone. It never drops a record.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.started: dict[str, float] = {}
-        self.seconds: dict[str, float] = {}
-        self.status: dict[str, str] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = _strip_ansi(record.getMessage())
-        begin = re.match(r"Executing task '([^']+)'", message)
-        end = re.match(r"Task '([^']+)' finished with status (\w+)", message)
-        if begin:
-            self.started[begin.group(1)] = time.monotonic()
-        elif end and end.group(1) in self.started:
-            task = end.group(1)
-            self.seconds[task] = time.monotonic() - self.started[task]
-            self.status[task] = end.group(2)
-        return True
 
 
 @dataclass
@@ -65,6 +52,19 @@ class RunResult:
     outputs: dict[str, Any]
     step_seconds: dict[str, float]
     total_seconds: float
+    spec: LocalRun = NOTHING_DECLARED
+    steps: dict[str, StepRecord] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: `data` is a file of the user's (sets data_uri + the data parameter)."""
+
+    data: Path | None = None
+    verbose: bool = False
+    #: One Spark Connect server (one JVM) for every Spark step, instead of a JVM per step.
+    shared_spark: bool = True
+    out: TextIO | None = None
 
 
 def display_names(template: dict) -> dict[str, str]:
@@ -78,157 +78,260 @@ def display_names(template: dict) -> dict[str, str]:
     return names
 
 
-def _strip_ansi(text: str) -> str:
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)
-
-
 def new_run_id(pipeline: str) -> str:
     return f"{pipeline}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
 
 
-def generate_sample(path: Path, *, scoring: bool = False, rows: int = SAMPLE_ROWS) -> Path:
+def generate_sample(path: Path, sample: SampleData) -> Path:
     """Write the seeded sample customers file with spark/sample_data.py."""
     path.parent.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
         str(SPARK_DIR / "sample_data.py"),
-        "--rows",
-        str(rows),
-        "--seed",
-        str(SAMPLE_SEED + (1 if scoring else 0)),
-        "--output",
-        str(path),
+        f"--rows={sample.rows}",
+        f"--seed={sample.seed}",
+        f"--output={path}",
     ]
-    if scoring:
+    if sample.scoring:
         command.append("--scoring")
-    done = subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
     if done.returncode != 0:
         raise RunError(
-            f"generating sample data failed (exit {done.returncode}): {' '.join(command)}"
+            f"generating sample data failed (exit {done.returncode}): {' '.join(command)}\n"
+            + done.stderr[-2000:]
         )
     return path
 
 
-def latest_trained_model(runs_dir: Path = RUNS_DIR) -> str | None:
-    """The model_uri of the newest successful local churn-training run, if any."""
-    candidates = sorted(runs_dir.glob("churn-training-*/outputs.json"), reverse=True)
-    for path in candidates:
-        outputs = json.loads(path.read_text()).get("outputs", {})
-        if outputs.get("model_uri"):
-            return outputs["model_uri"]
-    return None
+def spec_of(module: Any) -> LocalRun:
+    """The module's LOCAL_RUN declaration, or the empty one."""
+    spec = getattr(module, "LOCAL_RUN", None)
+    return spec if isinstance(spec, LocalRun) else NOTHING_DECLARED
 
 
-def default_parameters(
-    pipeline: str, given: set[str], run_dir: Path
-) -> tuple[dict[str, Any], list[tuple[Path, bool]]]:
-    """What a local run fills in when the user did not, and the sample files to generate then.
-
-    Returns (defaults, samples) where each sample is (path, is_scoring_file); nothing is written
-    here, so bad parameters are reported before anything lands on disk.
-    """
-    defaults: dict[str, Any] = {"spark_code_uri": str(SPARK_DIR)}
-    samples: list[tuple[Path, bool]] = []
-    if pipeline == "churn-training" and "raw_data_uri" not in given:
-        samples.append((run_dir / "data" / "customers.csv", False))
-        defaults["raw_data_uri"] = str(samples[-1][0])
-    if pipeline == "churn-scoring":
-        if "customers_uri" not in given:
-            samples.append((run_dir / "data" / "new_customers.csv", True))
-            defaults["customers_uri"] = str(samples[-1][0])
-        if "model_uri" not in given:
-            model = latest_trained_model(run_dir.parent)
-            if model is None:
-                raise RunError(
-                    "churn-scoring needs a model: run `python run.py churn-training` first, or "
-                    "pass --param model_uri=<a churn-training model folder>"
-                )
-            defaults["model_uri"] = model
-    return defaults, samples
+def refuse_deployment_parameters(assignments: list[str]) -> None:
+    """A local run sets the deployment's parameters itself, as a published template does."""
+    refused = [
+        name
+        for name in (item.partition("=")[0].strip() for item in assignments)
+        if owner_of(name) == "deployment"
+    ]
+    if refused:
+        raise RunError(
+            "\n".join(
+                f"--param {name}: belongs to the deployment (for a local run, run.py sets it: "
+                "code from spark/, data from --data FILE or the generated sample, models in "
+                "runs/models, predictions in runs/predictions); remove it"
+                for name in refused
+            )
+        )
 
 
-def run_pipeline(
-    pipeline: str, assignments: list[str], runs_dir: Path = RUNS_DIR, run_id: str | None = None
-) -> RunResult:
-    """Compile the local template of `pipeline`, run it with kfp.local, and return its outputs."""
-    from kfp import local
-    from kfp.components import load_component_from_file
+@dataclass
+class LocalPlan:
+    """The deployment values of a local run and the sample files to write (nothing written yet)."""
 
+    defaults: dict[str, Any]
+    samples: list[tuple[Path, SampleData]]
+
+
+def plan_local(
+    spec: LocalRun,
+    decls: dict[str, ParamDecl],
+    given: set[str],
+    run_dir: Path,
+    runs_dir: Path,
+    data: Path | None,
+) -> LocalPlan:
+    """The `local` environment's values for the parameters this template declares."""
+    deployment: dict[str, Any] = {
+        "spark_code_uri": str(SPARK_DIR),
+        "models_uri": str((runs_dir / "models").resolve()),
+        "predictions_uri": str((runs_dir / "predictions").resolve()),
+        "environment": ENVIRONMENT,
+        "data_uri": str(DATA_DIR),
+    }
+    samples: list[tuple[Path, SampleData]] = []
+    data_param = spec.data_parameter
+    if data is not None:
+        if data_param is None or data_param not in decls:
+            raise RunError("--data: this pipeline declares no data file parameter")
+        if data_param in given:
+            raise RunError(f"--data and --param {data_param} both name the data; give one")
+        if not data.is_file():
+            raise RunError(f"--data {data}: no such file")
+        deployment["data_uri"] = str(data.resolve().parent)
+        deployment[data_param] = data.name
+    elif data_param in decls and data_param not in given and spec.sample is not None:
+        folder = run_dir / "data"
+        samples.append((folder / spec.sample.file_name, spec.sample))
+        deployment["data_uri"] = str(folder)
+        deployment[data_param] = spec.sample.file_name
+    defaults = {name: value for name, value in deployment.items() if name in decls}
+    return LocalPlan(defaults=defaults, samples=samples)
+
+
+def _check_paths(spec: LocalRun, values: dict[str, Any]) -> None:
+    name = spec.data_parameter
+    if name and isinstance(values.get(name), str):
+        problem = check_relative_path(values[name])
+        if problem:
+            raise RunError(f"--param {name}: {values[name]!r} {problem} (or use --data FILE)")
+
+
+def _find(pipeline: str) -> Any:
     known = {p.name: p for p in pipelines.discover()}
     if pipeline not in known:
         raise RunError(f"unknown pipeline '{pipeline}'; known: {', '.join(sorted(known))}")
     found = known[pipeline]
     if found.error is not None:
         raise RunError(f"pipeline '{pipeline}' does not import: {found.error}")
+    return found.module
 
-    run_id = run_id or new_run_id(pipeline)
-    run_dir = (runs_dir / run_id).resolve()
-    if run_dir.exists():
-        raise RunError(f"{run_dir} exists already; pick another run id")
-    template_text = compiling.compile_one(found.module.build, "local")
-    template = yaml.safe_load(template_text)
-    decls = declared_parameters(template)
-    names = display_names(template)
 
-    given = {item.partition("=")[0].strip() for item in assignments}
-    defaults, samples = default_parameters(pipeline, given, run_dir)
-    try:
-        values = params.parse_assignments(assignments, decls, defaults)
-    except params.ParamError as err:
-        raise RunError(str(err)) from err
+def _failure(console: StepConsole, run_dir: Path) -> RunError:
+    failed = [s for s in console.steps.values() if s.status not in (None, "SUCCESS")]
+    failed = failed or [s for s in console.steps.values() if not s.done or s.figure == "FAILED"]
+    if not failed:
+        log = run_dir / "logs" / f"{PIPELINE_LOG}.log"
+        return RunError(f"the pipeline did not finish; see {log}")
+    step = failed[-1]
+    text = step.log_path.read_text(encoding="utf-8", errors="replace")
+    lines = "\n".join(f"    {line}" for line in step_text.error_excerpt(text))
+    return RunError(f"step '{step.name}' failed:\n{lines}\n  full log: {step.log_path}")
 
-    run_dir.mkdir(parents=True)
-    template_path = run_dir / "pipeline.yaml"
-    template_path.write_text(template_text, encoding="utf-8")
-    for path, scoring in samples:
-        kind = "new customers (no Churn column)" if scoring else "customers"
-        print(f"generating {SAMPLE_ROWS} sample {kind} (seed {SAMPLE_SEED}) at {path}", flush=True)
-        generate_sample(path, scoring=scoring)
 
+def _execute(
+    template_path: Path,
+    values: dict[str, Any],
+    run_dir: Path,
+    names: dict[str, str],
+    options: RunOptions,
+    remote: str | None,
+) -> tuple[dict[str, Any], StepConsole, float]:
+    from kfp import local
+    from kfp.components import load_component_from_file
+
+    out = options.out or sys.stdout
     # Display names are for the Vertex AI console; the local runner says so once per task.
     warnings.filterwarnings("ignore", message=".*have no effect in the current local runner")
+    # The components image is what Vertex AI runs; locally this interpreter has the same code.
+    warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses")
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(run_dir / "kfp"),
         raise_on_error=False,
     )
-    timer = StepTimer()
-    logging.getLogger().addFilter(timer)
+    router = LogRouter(run_dir / "logs", echo=out if options.verbose else None)
+    console = StepConsole(router, out, names, verbose=options.verbose, live=bool(out.isatty()))
+    root = logging.getLogger()
+    root.addFilter(console)
     started = time.monotonic()
     try:
-        task = load_component_from_file(str(template_path))(**values)
+        with contextlib.redirect_stdout(router), remote_env(remote):
+            task = load_component_from_file(str(template_path))(**values)
     finally:
-        logging.getLogger().removeFilter(timer)
-    total = time.monotonic() - started
+        root.removeFilter(console)
+        console.close()
+        router.close_all()
+    return dict(task.outputs or {}), console, time.monotonic() - started
 
-    failed = [names.get(t, t) for t, status in timer.status.items() if status != "SUCCESS"]
-    if failed or not task.outputs:
-        raise RunError(
-            f"pipeline '{pipeline}' failed at step(s): {', '.join(failed) or 'unknown'}; "
-            f"the step's log is above, its files under {run_dir / 'kfp'}"
+
+def run_pipeline(
+    pipeline: str,
+    assignments: list[str],
+    runs_dir: Path = RUNS_DIR,
+    run_id: str | None = None,
+    options: RunOptions | None = None,
+) -> RunResult:
+    """Compile the local template of `pipeline`, run it with kfp.local, and return its outputs."""
+    options = options or RunOptions()
+    out = options.out or sys.stdout
+    module = _find(pipeline)
+    spec = spec_of(module)
+    run_id = run_id or new_run_id(pipeline)
+    run_dir = (runs_dir / run_id).resolve()
+    if run_dir.exists():
+        raise RunError(f"{run_dir} exists already; pick another run id")
+    refuse_deployment_parameters(assignments)
+    template_text = compiling.compile_one(module.build, "local")
+    template = yaml.safe_load(template_text)
+    decls = declared_parameters(template)
+    given = {item.partition("=")[0].strip() for item in assignments}
+    plan = plan_local(spec, decls, given, run_dir, runs_dir, options.data)
+    try:
+        values = params.parse_assignments(assignments, decls, plan.defaults)
+    except params.ParamError as err:
+        raise RunError(str(err)) from err
+    _check_paths(spec, values)
+
+    run_dir.mkdir(parents=True)
+    out.write(f"run {run_id} ({pipeline}, local): logs in {run_dir / 'logs'}\n")
+    out.flush()
+    server = (
+        LocalSparkServer(run_dir / "logs" / "spark-server.log") if options.shared_spark else None
+    )
+    try:
+        if server is not None:
+            server.start()  # its JVM starts while the template and sample are written
+        template_path = run_dir / "pipeline.yaml"
+        template_path.write_text(template_text, encoding="utf-8")
+        for path, sample in plan.samples:
+            generate_sample(path, sample)
+        if server is not None:
+            _wait_for(server, out)
+        outputs, console, total = _execute(
+            template_path,
+            values,
+            run_dir,
+            display_names(template),
+            options,
+            server.remote if server is not None else None,
         )
+    except ServerError as err:
+        raise RunError(str(err)) from err
+    finally:
+        if server is not None:
+            server.stop()
+    if not outputs or any(s.status not in (None, "SUCCESS") for s in console.steps.values()):
+        raise _failure(console, run_dir)
     result = RunResult(
         run_id=run_id,
         run_dir=run_dir,
         pipeline=pipeline,
         # what the run used, declared defaults included (the report shows the gate's settings)
         parameters={n: d.default for n, d in decls.items() if d.optional} | values,
-        outputs=dict(task.outputs),
-        step_seconds={names.get(task, task): sec for task, sec in timer.seconds.items()},
+        outputs=outputs,
+        step_seconds={name: s.seconds or 0.0 for name, s in console.steps.items()},
         total_seconds=total,
+        spec=spec,
+        steps=console.steps,
     )
-    (run_dir / "outputs.json").write_text(
+    _write_outputs(result)
+    return result
+
+
+def _wait_for(server: LocalSparkServer, out: TextIO) -> None:
+    started = time.monotonic()
+    out.write(f"  {'spark (one JVM per run)':<24}")
+    out.flush()
+    server.wait_ready()
+    out.write(f"{time.monotonic() - started:6.1f} s  {server.remote}\n")
+    out.flush()
+
+
+def _write_outputs(result: RunResult) -> None:
+    (result.run_dir / "outputs.json").write_text(
         json.dumps(
             {
-                "pipeline": pipeline,
+                "pipeline": result.pipeline,
                 "parameters": result.parameters,
                 "outputs": result.outputs,
                 "step_seconds": result.step_seconds,
-                "total_seconds": total,
+                "total_seconds": result.total_seconds,
             },
             indent=2,
             default=str,
         )
         + "\n"
     )
-    return result

@@ -1,134 +1,213 @@
-"""The report a person opens after a local run: metrics, ROC and PR curves, confusion matrix."""
+"""The report a person opens after a local run: Markdown and one self-contained HTML page.
+
+What goes in: the run's steps and parameters, and when the pipeline declares a metrics output
+(tooling/local_spec.py) that model's metrics, curves, confusion matrix and feature importances
+per input column, with deltas against the previous local run of the same pipeline and, when the
+run's outputs carry them (the model registry's champion comparison), the champion's figures.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tooling import report_plots
+
 SCALARS = ("auc_roc", "auc_pr", "accuracy", "f1", "precision", "recall", "log_loss")
+#: Metrics where a smaller value is the better model.
+LOWER_IS_BETTER = frozenset({"log_loss"})
+TOP_COLUMNS = 12
+
+
+@dataclass
+class Previous:
+    """The previous local run of the same pipeline, for deltas."""
+
+    run_id: str
+    metrics: dict[str, Any]
+
+
+@dataclass
+class ReportData:
+    """Everything a renderer needs; no I/O left to do."""
+
+    run_id: str
+    pipeline: str
+    outputs: dict[str, Any]
+    parameters: dict[str, Any]
+    steps: list[tuple[str, float, str]]
+    total_seconds: float
+    summary_outputs: tuple[str, ...] = ()
+    metrics: dict[str, Any] = field(default_factory=dict)
+    previous: Previous | None = None
+    figures: dict[str, bytes] = field(default_factory=dict)
+
+    def delta(self, name: str) -> float | None:
+        """This run's metric minus the previous run's, when both have it."""
+        if self.previous is None:
+            return None
+        before, now = self.previous.metrics.get(name), self.metrics.get(name)
+        if isinstance(before, (int, float)) and isinstance(now, (int, float)):
+            return float(now) - float(before)
+        return None
+
+    def champion(self) -> dict[str, Any] | None:
+        """The champion comparison, when the run's outputs carry one (model registry)."""
+        if not self.outputs.get("champion_version") and "champion_value" not in self.outputs:
+            return None
+        keys = ("champion_version", "champion_value", "challenger_value", "promoted", "decision")
+        return {k: self.outputs[k] for k in keys if k in self.outputs}
 
 
 def load_metrics(model_dir: str) -> dict[str, Any]:
     """metrics.json of a train/tune output folder (a local path or file:// URI)."""
-    path = Path(model_dir.removeprefix("file://")) / "metrics.json"
+    path = Path(str(model_dir).removeprefix("file://")) / "metrics.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _plot_curve(path: Path, x, y, *, xlabel: str, ylabel: str, title: str, diagonal: bool) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
-    ax.plot(x, y, linewidth=2)
-    if diagonal:
-        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xlim=(0, 1), ylim=(0, 1.02))
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
-
-
-def _plot_confusion(path: Path, labels: list[str], matrix: list[list[float]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4, 3.6), dpi=100)
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels=labels)
-    ax.set_yticks(range(len(labels)), labels=labels)
-    ax.set(xlabel="predicted", ylabel="actual", title="Confusion matrix (test split)")
-    peak = max(max(row) for row in matrix) or 1
-    for i, row in enumerate(matrix):
-        for j, count in enumerate(row):
-            colour = "white" if count > peak / 2 else "black"
-            ax.text(j, i, f"{int(count)}", ha="center", va="center", color=colour)
-    fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+def previous_run(runs_dir: Path, pipeline: str, current: Path) -> Previous | None:
+    """The newest other run of `pipeline` under `runs_dir` that left a report's metrics."""
+    candidates = []
+    for outputs in runs_dir.glob("*/outputs.json"):
+        run_dir = outputs.parent
+        metrics = run_dir / "report" / "metrics.json"
+        if run_dir.resolve() == current.resolve() or not metrics.exists():
+            continue
+        try:
+            if json.loads(outputs.read_text(encoding="utf-8")).get("pipeline") == pipeline:
+                candidates.append((outputs.stat().st_mtime, run_dir.name, metrics))
+        except (OSError, json.JSONDecodeError):
+            continue  # a run folder someone edited by hand is no reason to fail this report
+    if not candidates:
+        return None
+    _, run_id, path = max(candidates)
+    return Previous(run_id, json.loads(path.read_text(encoding="utf-8")))
 
 
-def write_training_report(
-    report_dir: Path,
-    *,
-    run_id: str,
-    metrics: dict[str, Any],
-    outputs: dict[str, Any],
-    parameters: dict[str, Any],
-    step_seconds: dict[str, float],
-    total_seconds: float,
-) -> Path:
-    """Write metrics.json, roc.png, pr.png, confusion.png and report.md; returns report.md."""
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    images = []
-    roc = metrics.get("roc_curve") or {}
+def column_importances(metrics: dict[str, Any]) -> list[tuple[str, float]]:
+    """Importance per input column (one-hot levels grouped), highest first.
+
+    Uses metrics.json's `column_importances`; for metrics written before it existed, groups the
+    top features (`contract=Two year` -> `contract`).
+    """
+    rows = metrics.get("column_importances")
+    if rows:
+        return [(str(r["column"]), float(r["importance"])) for r in rows]
+    totals: dict[str, float] = {}
+    for item in metrics.get("feature_importances") or []:
+        column = str(item.get("feature", "")).split("=", 1)[0]
+        totals[column] = totals.get(column, 0.0) + float(item.get("importance", 0.0))
+    return sorted(totals.items(), key=lambda p: (-p[1], p[0]))
+
+
+def build_figures(data: ReportData) -> None:
+    """Draw the PNGs the metrics allow into `data.figures`."""
+    m, before = data.metrics, data.previous.metrics if data.previous else {}
+    roc, pr = m.get("roc_curve") or {}, m.get("pr_curve") or {}
     if roc.get("fpr"):
-        _plot_curve(
-            report_dir / "roc.png",
+        old = (before.get("roc_curve") or {}) if before else {}
+        data.figures["roc.png"] = report_plots.curve_png(
             roc["fpr"],
             roc["tpr"],
             xlabel="false positive rate",
             ylabel="true positive rate",
-            title=f"ROC (AUC {metrics.get('auc_roc', float('nan')):.3f})",
+            title=f"ROC (AUC {m.get('auc_roc', float('nan')):.3f})",
             diagonal=True,
+            previous=(old["fpr"], old["tpr"]) if old.get("fpr") else None,
         )
-        images.append(("ROC curve", "roc.png"))
-    pr = metrics.get("pr_curve") or {}
     if pr.get("recall"):
-        _plot_curve(
-            report_dir / "pr.png",
+        old = (before.get("pr_curve") or {}) if before else {}
+        data.figures["pr.png"] = report_plots.curve_png(
             pr["recall"],
             pr["precision"],
             xlabel="recall",
             ylabel="precision",
-            title=f"Precision-recall (AUC {metrics.get('auc_pr', float('nan')):.3f})",
+            title=f"Precision-recall (AUC {m.get('auc_pr', float('nan')):.3f})",
             diagonal=False,
+            previous=(old["recall"], old["precision"]) if old.get("recall") else None,
         )
-        images.append(("Precision-recall curve", "pr.png"))
-    confusion = metrics.get("confusion_matrix") or {}
+    confusion = m.get("confusion_matrix") or {}
     if confusion.get("matrix"):
-        _plot_confusion(
-            report_dir / "confusion.png",
-            [str(label) for label in confusion["labels"]],
-            confusion["matrix"],
-        )
-        images.append(("Confusion matrix", "confusion.png"))
+        labels = [str(label) for label in confusion["labels"]]
+        data.figures["confusion.png"] = report_plots.confusion_png(labels, confusion["matrix"])
+    columns = column_importances(m)[:TOP_COLUMNS]
+    if columns:
+        data.figures["importance.png"] = report_plots.importance_png(columns)
 
-    lines = [f"# {run_id}", ""]
-    lines += [
-        f"Model: `{outputs.get('model_uri', '?')}` ({outputs.get('model_source', '?')} model); "
-        f"gate value {outputs.get('gate_value', float('nan')):.4f}, "
-        f"{'passed' if outputs.get('gate_passed') else 'failed'} "
-        f"({parameters.get('gate_metric')} vs {parameters.get('gate_threshold')}).",
-        "",
-        "## Metrics (test split)",
-        "",
-        "| metric | value |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {metrics[name]:.4f} |" for name in SCALARS if name in metrics]
-    lines += [f"| rows (train / test) | {metrics.get('n_train')} / {metrics.get('n_test')} |", ""]
-    for title, name in images:
-        lines += [f"### {title}", "", f"![{title}]({name})", ""]
-    importances = metrics.get("feature_importances") or []
-    if importances:
-        lines += ["## Top features", "", "| feature | importance |", "|---|---|"]
-        for item in importances[:15]:
-            lines.append(f"| {item.get('feature')} | {float(item.get('importance', 0)):.4f} |")
-        lines.append("")
-    lines += ["## Steps", "", "| step | seconds |", "|---|---|"]
-    lines += [f"| {step} | {sec:.1f} |" for step, sec in step_seconds.items()]
-    lines += [f"| **total** | {total_seconds:.1f} |", "", "## Parameters", "", "```json"]
-    lines += [json.dumps(parameters, indent=2, sort_keys=True, default=str), "```", ""]
-    if metrics.get("params"):
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def signed(delta: float | None, metric: str) -> str:
+    """`+0.0123 (better)`; empty without a previous value."""
+    if delta is None:
+        return ""
+    if abs(delta) < 5e-5:
+        return "±0.0000"
+    better = (delta < 0) if metric in LOWER_IS_BETTER else (delta > 0)
+    return f"{delta:+.4f} ({'better' if better else 'worse'})"
+
+
+def render_markdown(data: ReportData) -> str:
+    """The report as Markdown, figures referenced as files next to it."""
+    lines = [f"# {data.run_id}", "", f"Pipeline `{data.pipeline}`, run locally."]
+    shown = [f"{k} = `{_fmt(data.outputs[k])}`" for k in data.summary_outputs if k in data.outputs]
+    if shown:
+        lines += ["", "; ".join(shown) + "."]
+    if data.metrics:
+        versus = f" vs {data.previous.run_id}" if data.previous else ""
+        lines += ["", "## Metrics (test split)", "", f"| metric | value | change{versus} |"]
+        lines += ["|---|---|---|"]
+        for name in SCALARS:
+            if name in data.metrics:
+                change = signed(data.delta(name), name)
+                lines.append(f"| {name} | {data.metrics[name]:.4f} | {change} |")
+        rows = f"{data.metrics.get('n_train')} / {data.metrics.get('n_test')}"
+        lines += [f"| rows (train / test) | {rows} | |", ""]
+    champion = data.champion()
+    if champion:
+        lines += ["## Champion comparison", "", "| | |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in champion.items()] + [""]
+    titles = {
+        "roc.png": "ROC curve",
+        "pr.png": "Precision-recall curve",
+        "confusion.png": "Confusion matrix",
+        "importance.png": "Feature importance per column",
+    }
+    for name in data.figures:
+        lines += [f"### {titles.get(name, name)}", "", f"![{titles.get(name, name)}]({name})", ""]
+    columns = column_importances(data.metrics)
+    if columns:
+        lines += ["## Feature importance per input column", "", "| column | importance |"]
+        lines += ["|---|---|"] + [f"| {c} | {v:.4f} |" for c, v in columns[:TOP_COLUMNS]] + [""]
+    lines += ["## Steps", "", "| step | seconds | result |", "|---|---|---|"]
+    lines += [f"| {name} | {sec:.1f} | {figure} |" for name, sec, figure in data.steps]
+    lines += [f"| **total** | {data.total_seconds:.1f} | |", "", "## Parameters", "", "```json"]
+    lines += [json.dumps(data.parameters, indent=2, sort_keys=True, default=str), "```", ""]
+    if data.metrics.get("params"):
         lines += ["## Model parameters", "", "```json"]
-        lines += [json.dumps(metrics["params"], indent=2, sort_keys=True, default=str), "```", ""]
-    path = report_dir / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+        lines += [json.dumps(data.metrics["params"], indent=2, sort_keys=True, default=str)]
+        lines += ["```", ""]
+    return "\n".join(lines)
+
+
+def write_report(report_dir: Path, data: ReportData) -> tuple[Path, Path]:
+    """Write report.md (+ PNGs, metrics.json) and the self-contained report.html."""
+    from tooling.report_html import render_html
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    if data.metrics:
+        (report_dir / "metrics.json").write_text(json.dumps(data.metrics, indent=2) + "\n")
+    build_figures(data)
+    for name, png in data.figures.items():
+        (report_dir / name).write_bytes(png)
+    markdown = report_dir / "report.md"
+    markdown.write_text(render_markdown(data), encoding="utf-8")
+    html = report_dir / "report.html"
+    html.write_text(render_html(data), encoding="utf-8")
+    return markdown, html

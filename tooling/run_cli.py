@@ -1,10 +1,18 @@
-"""Argument parsing and exit codes of run.py (the script itself stays a two-liner)."""
+"""Argument parsing, the closing summary and exit codes of run.py (the script stays a two-liner)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tooling.local_run import RunResult
+    from tooling.report import ReportData
+
+SUMMARY_METRICS = ("auc_roc", "auc_pr", "accuracy", "f1", "precision", "recall", "log_loss")
+SUMMARY_COLUMNS = 5
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -12,7 +20,7 @@ def run_parser() -> argparse.ArgumentParser:
         prog="run.py",
         description=(
             "Run a pipeline on this machine: its local template through KFP's local runner, each "
-            "Spark step on local Spark. Writes runs/<run-id>/ with a report."
+            "Spark step on local Spark. Writes runs/<run-id>/ with logs and a report."
         ),
     )
     parser.add_argument("pipeline", help="a pipeline name, e.g. churn-training or churn-scoring")
@@ -21,45 +29,95 @@ def run_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a pipeline parameter (repeatable), e.g. --param raw_data_uri=data/telco.csv",
+        help="a pipeline parameter (repeatable), e.g. --param classifier=gbt",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="FILE",
+        help="a customers CSV of yours instead of the generated sample",
     )
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where runs are kept")
+    parser.add_argument(
+        "--verbose", action="store_true", help="stream every step's full output as well"
+    )
+    parser.add_argument(
+        "--jvm-per-step",
+        action="store_true",
+        help="start a Spark JVM in each Spark step instead of sharing one per run (slower)",
+    )
     return parser
 
 
+def _short(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _summary_lines(result: RunResult, data: ReportData) -> list[str]:
+    from tooling.report import column_importances, signed
+
+    lines = [f"run {result.run_id}: finished in {result.total_seconds:.1f} s"]
+    shown = [
+        f"{name}={_short(data.outputs[name])}"
+        for name in result.spec.summary_outputs
+        if name in data.outputs and data.outputs[name] not in ("", None)
+    ]
+    if shown:
+        lines.append("  " + ", ".join(shown))
+    if data.metrics:
+        versus = f" (change vs {data.previous.run_id})" if data.previous else ""
+        lines.append(f"metrics, test split{versus}:")
+        for name in SUMMARY_METRICS:
+            if name in data.metrics:
+                change = signed(data.delta(name), name)
+                lines.append(f"  {name:<10} {data.metrics[name]:.4f}  {change}".rstrip())
+    columns = column_importances(data.metrics)[:SUMMARY_COLUMNS]
+    if columns:
+        lines.append("top columns: " + ", ".join(f"{c} {v:.3f}" for c, v in columns))
+    return lines
+
+
+def report_for(result: RunResult, runs_dir: Path) -> tuple[ReportData, Path, Path]:
+    """Gather the run's report data and write report.md / report.html."""
+    from tooling import report
+
+    metrics = {}
+    source = result.spec.metrics_output
+    if source and result.outputs.get(source):
+        metrics = report.load_metrics(str(result.outputs[source]))
+    data = report.ReportData(
+        run_id=result.run_id,
+        pipeline=result.pipeline,
+        outputs=result.outputs,
+        parameters=result.parameters,
+        steps=[(s.name, s.seconds or 0.0, s.figure) for s in result.steps.values()],
+        total_seconds=result.total_seconds,
+        summary_outputs=result.spec.summary_outputs,
+        metrics=metrics,
+        previous=report.previous_run(runs_dir, result.pipeline, result.run_dir),
+    )
+    markdown, html = report.write_report(result.run_dir / "report", data)
+    return data, markdown, html
+
+
 def run_main(argv: list[str]) -> int:
-    from tooling import local_run, report
+    """run.py: 0 on success, 1 when the run could not start or a step failed."""
+    from tooling import local_run
 
     args = run_parser().parse_args(argv)
+    options = local_run.RunOptions(
+        data=args.data, verbose=args.verbose, shared_spark=not args.jvm_per_step
+    )
     try:
-        result = local_run.run_pipeline(args.pipeline, args.param, runs_dir=args.runs_dir)
+        result = local_run.run_pipeline(
+            args.pipeline, args.param, runs_dir=args.runs_dir, options=options
+        )
     except local_run.RunError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-
+    data, markdown, html = report_for(result, args.runs_dir)
     print()
-    print(f"run {result.run_id}: finished in {result.total_seconds:.1f} s")
-    for step, seconds in result.step_seconds.items():
-        print(f"  {step:<18} {seconds:7.1f} s")
-    for name, value in result.outputs.items():
-        print(f"  output {name} = {value}")
-    if result.pipeline == "churn-training":
-        metrics = report.load_metrics(result.outputs["model_uri"])
-        path = report.write_training_report(
-            result.run_dir / "report",
-            run_id=result.run_id,
-            metrics=metrics,
-            outputs=result.outputs,
-            parameters=result.parameters,
-            step_seconds=result.step_seconds,
-            total_seconds=result.total_seconds,
-        )
-        print()
-        print(f"metrics of the {result.outputs.get('model_source')} model (test split):")
-        for name in report.SCALARS:
-            if name in metrics:
-                print(f"  {name:<10} {metrics[name]:.4f}")
-        print(f"\nreport: {path}")
-    else:
-        print(f"\nrun folder: {result.run_dir}")
+    print("\n".join(_summary_lines(result, data)))
+    print(f"report: {html}")
+    print(f"        {markdown}")
     return 0

@@ -164,6 +164,24 @@ def classifier_importances(model: PipelineModel) -> list[float]:
     return []
 
 
+def column_of(feature: str) -> str:
+    """The input column a feature comes from: ``contract=Two year`` -> ``contract``."""
+    return feature.split("=", 1)[0]
+
+
+def column_importances(names: list[str], scores: list[float]) -> list[dict[str, float | str]]:
+    """Importance per column, one-hot levels of a column summed, highest first.
+
+    For trees the levels' importances add up to the column's share of the splits; for LR the
+    |coefficients| of the levels are summed (on standardised features), a like-for-like total.
+    """
+    totals: dict[str, float] = {}
+    for name, score in zip(names, scores, strict=False):
+        totals[column_of(name)] = totals.get(column_of(name), 0.0) + score
+    pairs = sorted(totals.items(), key=lambda p: (-p[1], p[0]))
+    return [{"column": c, "importance": round(s, 6)} for c, s in pairs if s > 0]
+
+
 def top_importances(
     names: list[str], scores: list[float], top: int = 15
 ) -> list[dict[str, float | str]]:

@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from churn import clean as cleaning
-from churn import features, grid, io
+from churn import features, grid, io, tuning
 from churn.errors import InputError
 from churn.metrics import evaluate
 from churn.schema import LABEL_COLUMN, raw_columns_spec
@@ -98,13 +98,13 @@ def _evaluate_and_save(
 ) -> dict[str, Any]:
     metrics = evaluate(model.transform(test_df))
     names = features.feature_names(model, test_df)
+    importances = features.classifier_importances(model)
     metrics.update(
         {
             "n_train": train_df.count(),
             "n_test": sum(map(sum, metrics["confusion_matrix"]["matrix"])),
-            "feature_importances": features.top_importances(
-                names, features.classifier_importances(model)
-            ),
+            "feature_importances": features.top_importances(names, importances),
+            "column_importances": features.column_importances(names, importances),
             "params": params,
             **(extra_metrics or {}),
         }
@@ -152,51 +152,39 @@ def tune(
     folds: int = 3,
     grid_specs: list[str] | None = None,
     seed: int = 42,
-    parallelism: int = 2,
     test_fraction: float = 0.2,
     model_version: str | None = None,
+    search: str = "halving",
 ) -> dict[str, Any]:
     """Cross-validate a grid (several classifier families allowed), keep the best, evaluate."""
     grids = grid.parse_grid(grid_specs, classifier)
+    if search not in tuning.SEARCHES:
+        raise InputError(f"--search: {search!r} is not one of {', '.join(tuning.SEARCHES)}")
     if folds < 2:
         raise InputError(f"--folds: need at least 2 folds, got {folds}")
     _check_prepared_local(input_uri)
     spark = get_session("churn-tune")
-    from pyspark.ml import Pipeline, PipelineModel
-    from pyspark.ml.evaluation import BinaryClassificationEvaluator
-    from pyspark.ml.tuning import CrossValidator
+    from pyspark.ml import Pipeline
 
     train_df, test_df = _split(read_prepared(spark, input_uri), test_fraction, seed)
-    # Indexing/encoding does not depend on the fold, so it is fitted once, not once per fold.
+    # Indexing/encoding does not depend on the fold, so it is fitted once, not once per fit.
     prep = Pipeline(stages=features.feature_stages()).fit(train_df)
     train_features = prep.transform(train_df).select(features.FEATURES_COL, features.LABEL_COL)
-    train_features = train_features.cache()
+    folded = tuning.with_folds(train_features, folds, seed)
 
-    stage_sets = {f: features.make_classifier(f, seed) for f in grids}
-    estimator = Pipeline(stages=next(iter(stage_sets.values())))
-    candidates: list[tuple[str, dict[str, Any]]] = []
-    param_maps = []
-    for family, family_grid in grids.items():
-        clf = stage_sets[family][-1]
-        for combo in grid.expand(family_grid):
-            pm = {estimator.getParam("stages"): stage_sets[family]}
-            pm.update({clf.getParam(k): v for k, v in combo.items()})
-            param_maps.append(pm)
-            candidates.append((family, combo))
-    cv = CrossValidator(
-        estimator=estimator,
-        estimatorParamMaps=param_maps,
-        evaluator=BinaryClassificationEvaluator(labelCol=features.LABEL_COL),
-        numFolds=folds,
-        seed=seed,
-        parallelism=max(1, parallelism),
-    )
-    cv_model = cv.fit(train_features)
-    train_features.unpersist()
-    scores = list(cv_model.avgMetrics)
-    best = max(range(len(scores)), key=lambda i: scores[i])
-    family, combo = candidates[best]
-    model = PipelineModel(stages=[*prep.stages, *cv_model.bestModel.stages])
+    candidates = [
+        (family, combo)
+        for family, family_grid in grids.items()
+        for combo in grid.expand(family_grid)
+    ]
+    stage_sets = [features.make_classifier(f, seed, combo) for f, combo in candidates]
+    found = tuning.cross_validate(folded, stage_sets, folds, features.LABEL_COL, search)
+    family, combo = candidates[found.best]
+    folded.unpersist()
+    # The winner refitted whole (features included) on the training split, as train.py fits:
+    # the same deterministic encoding as `prep`, and no fitted stage kept from the start of the
+    # search (a Spark Connect server keeps at most 100 fitted objects and evicts the oldest).
+    model = features.build_pipeline(family, seed, combo).fit(train_df)
     params = {
         "classifier": family,
         "seed": seed,
@@ -206,10 +194,11 @@ def tune(
     cv_results = {
         "metric": "areaUnderROC",
         "folds": folds,
-        "best_index": best,
+        "search": search,
+        "best_index": found.best,
         "candidates": [
-            {"classifier": f, "params": c, "auc_roc": round(s, 6)}
-            for (f, c), s in zip(candidates, scores, strict=True)
+            {"classifier": f, "params": c, "auc_roc": round(s, 6), "folds_scored": n}
+            for (f, c), s, n in zip(candidates, found.scores, found.folds_scored, strict=True)
         ],
     }
     meta = _model_meta(

@@ -27,6 +27,26 @@ def is_connect(spark: SparkSession) -> bool:
     return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
+def local_settings() -> dict[str, str]:
+    """Spark settings for a local master: few partitions, no UI, quick JVM (env overrides)."""
+    settings = {
+        "spark.sql.shuffle.partitions": LOCAL_SHUFFLE_PARTITIONS,
+        "spark.default.parallelism": LOCAL_SHUFFLE_PARTITIONS,
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.driver.host": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+    }
+    jvm_options = os.environ.get("CHURN_LOCAL_JVM_OPTIONS", LOCAL_JVM_OPTIONS)
+    if jvm_options:
+        # defaultJavaOptions: prepended to any user extraJavaOptions, which still win.
+        settings["spark.driver.defaultJavaOptions"] = jvm_options
+    driver_memory = os.environ.get("SPARK_DRIVER_MEMORY")
+    if driver_memory:
+        settings["spark.driver.memory"] = driver_memory
+    return settings
+
+
 def get_session(app_name: str) -> SparkSession:
     """Create (or reuse) the session for ``app_name`` with quiet, fast settings for local runs."""
     from pyspark.sql import SparkSession
@@ -42,21 +62,8 @@ def get_session(app_name: str) -> SparkSession:
     if master:
         builder = builder.master(master)
     if master and master.startswith("local"):
-        builder = (
-            builder.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
-            .config("spark.default.parallelism", LOCAL_SHUFFLE_PARTITIONS)
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
-            .config("spark.driver.host", os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"))
-        )
-        jvm_options = os.environ.get("CHURN_LOCAL_JVM_OPTIONS", LOCAL_JVM_OPTIONS)
-        if jvm_options:
-            # defaultJavaOptions: prepended to any user extraJavaOptions, which still win.
-            builder = builder.config("spark.driver.defaultJavaOptions", jvm_options)
-        driver_memory = os.environ.get("SPARK_DRIVER_MEMORY")
-        if driver_memory:
-            builder = builder.config("spark.driver.memory", driver_memory)
+        for key, value in local_settings().items():
+            builder = builder.config(key, value)
     builder = builder.config("spark.log.level", os.environ.get("SPARK_LOG_LEVEL", "ERROR"))
     spark = builder.getOrCreate()
     if not master and spark.conf.get("spark.master", "").startswith("local"):

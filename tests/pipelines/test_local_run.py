@@ -1,4 +1,8 @@
-"""The local template end to end through kfp.local on small generated data (local Spark)."""
+"""The local template end to end through kfp.local on small generated data (local Spark).
+
+One Spark Connect server per run (tooling/spark_server.py) serves every Spark step, as in
+`make run`; the gate-failing run uses a JVM per step, so both ways stay working.
+"""
 
 import json
 import subprocess
@@ -20,12 +24,9 @@ def customers(tmp_path_factory) -> Path:
         [
             sys.executable,
             str(ROOT / "spark/sample_data.py"),
-            "--rows",
-            "600",
-            "--seed",
-            "7",
-            "--output",
-            str(path),
+            "--rows=600",
+            "--seed=7",
+            f"--output={path}",
         ],
         check=True,
         capture_output=True,
@@ -38,127 +39,137 @@ def runs(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("runs")
 
 
+def run_py(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True
+    )
+
+
 @pytest.fixture(scope="module")
 def passed_run(customers, runs) -> local_run.RunResult:
     return local_run.run_pipeline(
         "churn-training",
-        [
-            f"raw_data_uri={customers}",
-            "gate_threshold=0.0",
-            "tune_folds=2",
-            f"promote_to_uri={runs / 'models' / 'current'}",
-        ],
+        ["gate_threshold=0.0", "tune_folds=2"],
         runs_dir=runs,
         run_id="gate-passes",
+        options=local_run.RunOptions(data=customers),
     )
 
 
 def test_gate_passing_runs_tuning_and_names_the_winner(passed_run):
     assert passed_run.outputs["gate_passed"] is True
     assert passed_run.outputs["model_source"] in {"base", "tuned"}
-    assert {
-        "prepare-run",
-        "preprocess",
-        "train",
-        "evaluate",
-        "tune",
-        "evaluate-tuned",
-        "select-model",
-    } <= set(passed_run.step_seconds)
+    steps = passed_run.steps
+    for name in ("prepare-run", "preprocess", "train", "evaluate", "tune", "evaluate-tuned"):
+        assert steps[name].status == "SUCCESS" and steps[name].seconds > 0, name
+    # each Spark step's figure is its job's own summary line
+    assert steps["preprocess"].figure.startswith("600 rows")
+    assert "auc_roc" in steps["train"].figure and "passed=True" in steps["evaluate"].figure
     model_dir = Path(passed_run.outputs["model_uri"])
-    assert model_dir.name == ("tune" if passed_run.outputs["model_source"] == "tuned" else "train")
     metrics = json.loads((model_dir / "metrics.json").read_text())
-    assert 0.5 < metrics["auc_roc"] <= 1.0
-    assert (model_dir / "model").is_dir()
-    assert (model_dir.parent / "tune" / "metrics.json").exists()
+    assert 0.5 < metrics["auc_roc"] <= 1.0 and metrics["column_importances"]
+    # every step's output went to its own log, none to the terminal
+    logs = passed_run.run_dir / "logs"
+    assert "summary: 600 rows" in (logs / "preprocess.log").read_text()
+    assert "spark connect server ready" in (logs / "spark-server.log").read_text()
     saved = json.loads((passed_run.run_dir / "outputs.json").read_text())
     assert saved["outputs"] == passed_run.outputs
 
 
-def test_a_passing_gate_promotes_the_winner_to_the_stable_folder(passed_run, runs):
-    promoted = Path(passed_run.outputs["promoted_uri"])
-    assert promoted == runs / "models" / "current"
-    winner = Path(passed_run.outputs["model_uri"])
-    assert (promoted / "metrics.json").read_bytes() == (winner / "metrics.json").read_bytes()
-    assert (promoted / "model_meta.json").exists() and (promoted / "model").is_dir()
+def test_local_deployment_values_are_set_by_the_run_not_the_user(passed_run, runs, customers):
+    used = passed_run.parameters
+    assert used["environment"] == "local"
+    assert used["data_uri"] == str(customers.parent) and used["raw_data_path"] == customers.name
+    assert used["models_uri"] == str((runs / "models").resolve())
+    assert used["spark_code_uri"] == str(ROOT / "spark")
 
 
-def test_gate_failing_skips_tuning(customers, runs):
+def test_gate_failing_skips_tuning_with_a_jvm_per_step(customers, runs):
     result = local_run.run_pipeline(
         "churn-training",
-        [
-            f"raw_data_uri={customers}",
-            "gate_metric=auc_roc",
-            "gate_threshold=1.01",
-            f"promote_to_uri={runs / 'models' / 'never'}",
-        ],
+        ["gate_metric=auc_roc", "gate_threshold=1.01"],
         runs_dir=runs,
         run_id="gate-fails",
+        options=local_run.RunOptions(data=customers, shared_spark=False),
     )
     assert result.outputs["gate_passed"] is False
     assert result.outputs["model_source"] == "base"
-    assert "tune" not in result.step_seconds and "keep-base-model" in result.step_seconds
-    model_dir = Path(result.outputs["model_uri"])
-    assert model_dir.name == "train" and not (model_dir.parent / "tune").exists()
-    assert result.outputs["promoted_uri"] == "" and not (runs / "models" / "never").exists()
+    assert "tune" not in result.steps
+    assert not (result.run_dir / "logs" / "spark-server.log").exists()
 
 
-def test_scoring_pipeline_scores_with_the_trained_model(passed_run, runs):
-    result = local_run.run_pipeline(
-        "churn-scoring",
-        [f"model_uri={passed_run.outputs['promoted_uri']}"],  # scoring reads the promoted copy
-        runs_dir=runs,
-        run_id="scoring",
-    )
+def test_scoring_pipeline_scores_with_the_registry_champion(passed_run, runs):
+    result = local_run.run_pipeline("churn-scoring", [], runs_dir=runs, run_id="scoring")
     predictions = Path(result.outputs["predictions_uri"])
     assert predictions.exists() and any(predictions.rglob("*.parquet"))
+    assert (result.run_dir / "data" / "new_customers.csv").exists()  # the declared sample
 
 
-def test_run_py_prints_metrics_and_writes_a_report(passed_run, runs, customers):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "run.py",
-            "churn-training",
-            "--param",
-            f"raw_data_uri={customers}",
-            "--param",
-            "gate_threshold=2",
-            "--runs-dir",
-            str(runs / "cli"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+def test_run_py_prints_a_short_account_and_an_html_report(passed_run, runs, customers):
+    args = ["churn-training", f"--data={customers}", "--param=gate_threshold=2"]
+    done = run_py(*args, f"--runs-dir={runs / 'cli'}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) < 40, done.stdout
+    assert any(line.strip().startswith("preprocess") and "600 rows" in line for line in lines)
+    assert "auc_roc" in done.stdout and "top columns:" in done.stdout
+    html = Path(next(line for line in lines if line.startswith("report: ")).split()[1])
+    assert html.name == "report.html" and "data:image/png;base64," in html.read_text()
+    assert "executor_input" not in done.stdout and "WARN" not in done.stdout
+    # a second run compares itself with the first
+    again = run_py(*args, f"--runs-dir={runs / 'cli'}")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "change vs churn-training-" in again.stdout
+
+
+def test_a_failing_step_names_itself_its_error_and_its_log(customers, runs):
+    done = run_py(
+        "churn-training",
+        f"--data={customers}",
+        "--param=classifier=xgb",
+        f"--runs-dir={runs / 'f'}",
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "auc_roc" in done.stdout and "report: " in done.stdout
-    report = Path(done.stdout.split("report: ")[1].strip())
-    for name in ("report.md", "roc.png", "pr.png", "confusion.png", "metrics.json"):
-        assert (report.parent / name).stat().st_size > 0, name
-    assert (report.parent / "roc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    text = report.read_text()
-    assert "| auc_roc |" in text and "![ROC curve](roc.png)" in text
+    assert done.returncode == 1
+    assert "step 'train' failed" in done.stderr
+    assert "--classifier: 'xgb' is not one of" in done.stderr
+    log = Path(done.stderr.split("full log: ")[1].split()[0])
+    assert log.name == "train.log" and log.exists()
+    assert "\tat " not in done.stderr  # no Java stack
 
 
 def test_bad_parameters_fail_before_anything_runs(runs):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "run.py",
-            "churn-training",
-            "--param",
-            "gate_threshold=high",
-            "--param",
-            "classifer=gbt",
-            "--runs-dir",
-            str(runs / "bad"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    done = run_py(
+        "churn-training",
+        "--param",
+        "gate_threshold=high",
+        "--param",
+        "classifer=gbt",
+        f"--runs-dir={runs / 'bad'}",
     )
     assert done.returncode == 1
-    assert "--param gate_threshold: expected number" in done.stderr
+    assert "--param gate_threshold" in done.stderr and "expected number" in done.stderr
     assert "did you mean 'classifier'?" in done.stderr
     assert not (runs / "bad").exists()
+
+
+@pytest.mark.parametrize("name", ["data_uri", "spark_code_uri", "models_uri", "environment"])
+def test_deployment_owned_parameters_are_refused(runs, name):
+    done = run_py("churn-training", f"--param={name}=/elsewhere", f"--runs-dir={runs / 'dep'}")
+    assert done.returncode == 1
+    assert f"--param {name}: belongs to the deployment" in done.stderr
+    assert not (runs / "dep").exists()
+
+
+def test_data_must_exist_and_not_be_given_twice(runs, customers):
+    missing = run_py("churn-training", "--data=/no/such.csv", f"--runs-dir={runs / 'x'}")
+    assert missing.returncode == 1 and "--data /no/such.csv: no such file" in missing.stderr
+    both = run_py(
+        "churn-training",
+        f"--data={customers}",
+        "--param=raw_data_path=a.csv",
+        f"--runs-dir={runs / 'x'}",
+    )
+    assert both.returncode == 1 and "give one" in both.stderr
+    unsafe = run_py("churn-training", "--param=raw_data_path=../a.csv", f"--runs-dir={runs / 'x'}")
+    assert unsafe.returncode == 1 and "raw_data_path" in unsafe.stderr
+    assert not (runs / "x").exists()

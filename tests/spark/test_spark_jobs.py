@@ -25,7 +25,10 @@ def run_script(main, args: list[str], capsys) -> tuple[int, dict, str]:
     capsys.readouterr()
     code = main(args)
     out, err = capsys.readouterr()
-    return code, (json.loads(out) if code == 0 else {}), err
+    # the JSON result, then the one-line summary run.py shows for the step (churn.cli)
+    body, _, summary = out.partition("\nsummary: ")
+    assert code != 0 or summary.strip(), out[-500:]
+    return code, (json.loads(body) if code == 0 else {}), err
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +131,9 @@ def test_tune_cross_validates_two_families(prepared: Path, workdir: Path, capsys
     candidates = metrics["cv"]["candidates"]
     assert [c["classifier"] for c in candidates] == ["lr", "lr", "gbt"]
     best = candidates[metrics["cv"]["best_index"]]
-    assert best["auc_roc"] == max(c["auc_roc"] for c in candidates)
+    # successive halving: the winner is the best mean among those scored on every fold
+    finalists = [c for c in candidates if c["folds_scored"] == 2]
+    assert best in finalists and best["auc_roc"] == max(c["auc_roc"] for c in finalists)
     assert all(metrics["params"][k] == v for k, v in best["params"].items())
     assert json.loads((out / "model_meta.json").read_text())["job"] == "tune"
 

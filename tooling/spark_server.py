@@ -1,0 +1,159 @@
+"""One local Spark JVM for a whole local run: a Spark Connect server the Spark steps connect to.
+
+Every Spark step of a local run is its own process (kfp.local runs each task as a subprocess),
+and each used to start its own JVM (~6 s on an idle 2-core machine, more on a busy one). A
+Spark Connect server started once per run, before the first step, lets every job connect
+instead (`SPARK_REMOTE`, which `churn.session.get_session` honours); the JVM also stays warm
+(JIT, class loading) from one step to the next.
+
+    python -m tooling.spark_server --port 15002     # serves until killed
+
+`LocalSparkServer` starts that process on a free port and stops it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SPARK_DIR = Path(__file__).resolve().parents[1] / "spark"
+READY = "spark connect server ready"
+#: Every step of a run shares this JVM, so it gets more heap than one job's default 1g.
+SERVER_DRIVER_MEMORY = "2g"
+
+
+class ServerError(RuntimeError):
+    """The local Spark Connect server did not come up; the message points at its log."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(port: int) -> None:
+    """Start a local Spark session with the Connect plugin on `port` and wait until killed."""
+    if str(SPARK_DIR) not in sys.path:
+        sys.path.insert(0, str(SPARK_DIR))
+    os.environ.pop("SPARK_REMOTE", None)
+    os.environ.setdefault("SPARK_DRIVER_MEMORY", SERVER_DRIVER_MEMORY)
+    from churn.session import local_settings
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master("local[*]").appName("churn-local-run")
+    for key, value in local_settings().items():
+        builder = builder.config(key, value)
+    builder = (
+        builder.config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+        .config("spark.connect.grpc.binding.address", "127.0.0.1")
+        .config("spark.connect.grpc.binding.port", str(port))
+        .config("spark.log.level", os.environ.get("SPARK_LOG_LEVEL", "ERROR"))
+    )
+    builder.getOrCreate()
+    print(f"{READY} on sc://127.0.0.1:{port}", flush=True)
+    signal.pause()
+
+
+class LocalSparkServer:
+    """A `python -m tooling.spark_server` process: `start()` returns at once, `wait_ready()`
+    blocks until it listens (so its JVM start overlaps the run's other preparations)."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def remote(self) -> str:
+        """The `SPARK_REMOTE` value clients use."""
+        return f"sc://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Launch the server process (output to the log file)."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
+        with open(self.log_path, "w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tooling.spark_server", "--port", str(self.port)],
+                cwd=Path(__file__).resolve().parents[1],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        """Block until the server answers on its port, or raise ServerError."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise ServerError(
+                    "the local Spark Connect server exited before it was ready; "
+                    f"see {self.log_path}"
+                )
+            if READY in self.log_path.read_text(encoding="utf-8", errors="replace"):
+                return
+            time.sleep(0.2)
+        raise ServerError(
+            f"the local Spark Connect server was not ready after {timeout:.0f} s; "
+            f"see {self.log_path}"
+        )
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> LocalSparkServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def remote_env(remote: str | None):
+    """`SPARK_REMOTE` set to `remote` (or left alone when None) for the duration."""
+    if remote is None:
+        yield
+        return
+    before = os.environ.get("SPARK_REMOTE")
+    os.environ["SPARK_REMOTE"] = remote
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SPARK_REMOTE", None)
+        else:
+            os.environ["SPARK_REMOTE"] = before
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`--port N`: serve until SIGTERM / SIGINT."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    # Exit cleanly on SIGTERM: the JVM (pyspark's gateway) ends when this process's pipe closes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    serve(args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
