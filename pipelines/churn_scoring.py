@@ -90,3 +90,12 @@ def build(spark_step: SparkStep):
 
     return churn_scoring
 
+
+# Local runs (run.py, tooling/local_spec.py): declared here so tooling never names a pipeline.
+from tooling.local_spec import LocalRun, SampleData  # noqa: E402
+
+LOCAL_RUN = LocalRun(
+    data_parameter="customers_path",
+    sample=SampleData("new_customers.csv", seed=43, scoring=True),
+    summary_outputs=("model_version", "predictions_uri"),
+)

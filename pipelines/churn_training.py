@@ -236,3 +236,20 @@ def build(spark_step: SparkStep):
 
     return churn_training
 
+
+# Local runs (run.py, tooling/local_spec.py): declared here so tooling never names a pipeline.
+from tooling.local_spec import LocalRun, SampleData  # noqa: E402
+
+LOCAL_RUN = LocalRun(
+    data_parameter="raw_data_path",
+    sample=SampleData("customers.csv", seed=42),
+    metrics_output="model_uri",
+    summary_outputs=(
+        "model_source",
+        "model_version",
+        "gate_value",
+        "gate_passed",
+        "promoted",
+        "champion_version",
+    ),
+)
