@@ -2,6 +2,11 @@
 
 Each function works for both targets (BigQuery, the local DuckDB file) and is idempotent per
 pipeline job: calling it again for the same job replaces that job's rows.
+
+An empty `bq_dataset` means the local DuckDB file for a local run, and "this environment loads
+no warehouse" for a cloud run (contract.deployment: an environment without a BigQuery dataset):
+the outputs being on Cloud Storage tells which, so a cloud step never writes a DuckDB file into
+a container that is thrown away.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ def load_predictions(
     warehouse: Warehouse | None = None,
 ) -> int:
     """Replace the job's rows of `predictions` with the run's Parquet; rows loaded."""
+    if warehouse is None and _no_warehouse(bq_dataset, predictions_uri):
+        return 0
     target = warehouse or open_warehouse(bq_dataset)
     load = loads.predictions_load(predictions_uri, pipeline_job, scoring_date, scored_at)
     return target.replace(load)
@@ -50,6 +57,8 @@ def load_training(
     storage_client: Any = None,
 ) -> dict[str, int]:
     """model_metrics, feature_importances and prepared_data rows of one training run."""
+    if warehouse is None and _no_warehouse(bq_dataset, result.prepared_uri):
+        return {}
     target = warehouse or open_warehouse(bq_dataset)
     base = result.version_uri.rstrip("/")
     metrics = read_json(f"{base}/metrics.json", storage_client=storage_client)
@@ -68,6 +77,13 @@ def load_training(
     )
     batch.append(loads.prepared_data_load(result.prepared_uri, pipeline_job))
     return {load.spec.name: target.replace(load) for load in batch}
+
+
+def _no_warehouse(bq_dataset: str, source_uri: str) -> bool:
+    if bq_dataset.strip() or not source_uri.startswith("gs://"):
+        return False
+    print(f"bq_dataset is empty: this environment loads no warehouse ({source_uri} not loaded)")
+    return True
 
 
 def register_prepared_data(

@@ -94,6 +94,17 @@ def test_cloud_steps_load_bigquery_and_register_the_dataset(
         assert fake_vertex.calls["CreateDataset"] == 1
 
 
+def test_an_environment_without_a_dataset_loads_nothing(fake_bq, gcs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where the default runs/warehouse.duckdb would appear
+    preds = upload(gcs, "runs/s1/predictions", data.parquet_parts(data.predictions_table(3)))
+    assert steps.load_predictions.python_func("", preds, "score-1") == 0
+    counts = steps.load_training_results.python_func(
+        bq_dataset="", pipeline_job="t", version_uri=preds, prepared_uri=preds, **TRAINING_ARGS
+    )
+    assert counts == "{}"
+    assert not (tmp_path / "runs").exists() and fake_bq.calls == {}
+
+
 def test_a_bad_bq_dataset_is_refused_with_its_name():
     with pytest.raises(WarehouseError, match=r"'nodot' is not 'project\.dataset'"):
         steps.load_predictions.python_func("nodot", "gs://b/p", "score-1")
