@@ -135,6 +135,7 @@ ENVIRONMENT_KEYS = (
     "service_accounts",
     "locations",
     "dataproc",
+    "bigquery_dataset",
     "parameters",
 )
 

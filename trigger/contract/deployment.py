@@ -30,6 +30,7 @@ ACCOUNT = re.compile(
     r"^([a-z][a-z0-9-]{4,28}[a-z0-9])@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$"
 )
 SUBNETWORK = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+BQ_DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
 RUNTIME_VERSION = re.compile(r"^[0-9]+\.[0-9]+$")
 
 #: Roles of the accounts an environment names (keys of `service_accounts`).
@@ -70,6 +71,12 @@ class Deployment:
     subnetwork: str = ""
     spark_properties: dict[str, str] = field(default_factory=dict)
     container_image: str = ""
+    bigquery_dataset: str = ""
+
+    @property
+    def bq_dataset(self) -> str:
+        """`project.dataset` of the warehouse tables ('' = this environment loads none)."""
+        return f"{self.project}.{self.bigquery_dataset}" if self.bigquery_dataset else ""
 
     @property
     def subnetwork_uri(self) -> str:
@@ -105,6 +112,7 @@ class Deployment:
             "models_uri": self.locations["models"],
             "predictions_uri": self.locations["predictions"],
             "environment": self.name,
+            "bq_dataset": self.bq_dataset,
         }
         assert set(values) | {"spark_code_uri"} == DEPLOYMENT_PARAMETERS
         return values
@@ -179,6 +187,16 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         bad(("dataproc", "spark_properties"), "must map property names to string values")
         properties = {}
     image = str(dataproc.get("container_image", "") or "")
+    dataset = data.get("bigquery_dataset", "")
+    if dataset is None:
+        dataset = ""
+    if not isinstance(dataset, str) or (dataset and not BQ_DATASET.match(dataset)):
+        bad(
+            ("bigquery_dataset",),
+            f"{dataset!r:.80} is not a BigQuery dataset id (letters, digits, underscores; "
+            "at most 1024)",
+        )
+        dataset = ""
 
     if problems:
         return None, problems
@@ -194,6 +212,7 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         subnetwork=subnetwork,
         spark_properties=dict(properties),
         container_image=image,
+        bigquery_dataset=dataset,
     )
     return deployment, problems
 

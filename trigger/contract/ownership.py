@@ -30,6 +30,7 @@ DEPLOYMENT_PARAMETERS = frozenset(
         "data_uri",
         "models_uri",
         "predictions_uri",
+        "bq_dataset",
         # which environment a run belongs to (labels, folders, job ids)
         "environment",
     }
