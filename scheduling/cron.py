@@ -200,3 +200,40 @@ def next_fire_times(expr: str, time_zone: str, after: datetime, count: int) -> l
         out.append(instant.astimezone(tz))
         last = instant
     return out
+
+
+def fire_times_between(expr: str, time_zone: str, start: datetime, end: datetime) -> list[datetime]:
+    """Every fire time in [start, end) (aware), in the schedule's zone: the same instants as
+    `next_fire_times`, enumerated day by day from the expanded fields (croniter costs ~0.1 ms a
+    step, too slow for `status` over hundreds of schedules and minutely crons)."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("`start` and `end` must be timezone-aware")
+    minute, hour, dom, month, dow = expr.split()
+    minutes = sorted(_expand(minute, _FIELDS[0]))
+    hours = sorted(_expand(hour, _FIELDS[1]))
+    days = _expand(dom, _FIELDS[2])
+    months = _expand(month, _FIELDS[3])
+    weekdays = {d % 7 for d in _expand(dow, _FIELDS[4])}
+    # As croniter (and Vixie cron) read it: with both day fields restricted, either may match.
+    either = dom != "*" and dow != "*"
+    tz = zone(time_zone)
+    start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
+    # Local dates that can hold an instant of [start, end): a day of margin for any UTC offset.
+    day = (start_utc - timedelta(days=1)).astimezone(tz).date()
+    last_day = (end_utc + timedelta(days=1)).astimezone(tz).date()
+    out: list[datetime] = []
+    seen = start_utc - timedelta(microseconds=1)
+    while day <= last_day:
+        weekday = (day.weekday() + 1) % 7  # cron: 0 = Sunday
+        in_dom, in_dow = day.day in days, weekday in weekdays
+        if day.month in months and ((in_dom or in_dow) if either else (in_dom and in_dow)):
+            for h in hours:
+                for m in minutes:
+                    local = datetime(day.year, day.month, day.day, h, m)
+                    instant = local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+                    # A repeated hour fires once; a skipped one at the instant before the jump.
+                    if seen < instant < end_utc and instant >= start_utc:
+                        out.append(instant.astimezone(tz))
+                        seen = instant
+        day += timedelta(days=1)
+    return out

@@ -41,6 +41,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
         help="a slot younger than this is not yet called missed (default: %(default)s)",
     )
     st.add_argument("--now", help=argparse.SUPPRESS)
+    st.add_argument("--page-size", type=int, default=runs.PAGE_SIZE, help=argparse.SUPPRESS)
 
     for name, text in (
         ("pause", "pause jobs and hold them paused across applies (the incident switch)"),
@@ -151,7 +152,7 @@ def cmd_status(args, client, retry: RetryPolicy, vertex=None) -> int:
     vertex = vertex or runs.make_pipeline_client(env.region)
     flt = runs.runs_filter({"environment": label_value(env.name)}, now - window)
     try:
-        listing = runs.list_runs(vertex, env.parent, flt, retry)
+        listing = runs.list_runs(vertex, env.parent, flt, retry, page_size=args.page_size)
     except gexc.GoogleAPICallError as err:
         print(f"cannot list pipeline runs in {env.parent}: {type(err).__name__}: {err.message}",
               file=sys.stderr)  # fmt: skip

@@ -18,7 +18,8 @@ from scheduling.api import CALL_TIMEOUT, RetryPolicy
 EMULATOR_ENV = "AIPLATFORM_EMULATOR_HOST"
 #: The fields status needs of each run.
 READ_MASK = ("name", "state", "labels", "create_time", "start_time", "end_time", "error")
-PAGE_SIZE = 100
+#: Asked for per page; a service that pages smaller still works (we follow next_page_token).
+PAGE_SIZE = 1000
 
 
 def make_pipeline_client(region: str):
@@ -88,28 +89,30 @@ class RunListing:
     calls: int
 
 
-def _time(value) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return None
+def _time(pb, field: str) -> datetime | None:
+    return getattr(pb, field).ToDatetime(tzinfo=UTC) if pb.HasField(field) else None
 
 
 def to_run(job) -> Run:
-    """A Run from a PipelineJob message (proto-plus)."""
-    state = getattr(job.state, "name", str(job.state)).removeprefix("PIPELINE_STATE_")
-    error = job.error.message if job.error and job.error.message else ""
+    """A Run from a PipelineJob message (proto-plus), read through its raw protobuf: proto-plus
+    attribute access costs ~25 us a field, which thousands of runs would feel."""
+    pb = type(job).pb(job)
     return Run(
-        job_id=job.name.rsplit("/", 1)[-1],
-        name=job.name,
-        state=state,
-        labels=dict(job.labels),
-        create_time=_time(job.create_time),
-        start_time=_time(job.start_time),
-        end_time=_time(job.end_time),
-        error=error,
+        job_id=pb.name.rsplit("/", 1)[-1],
+        name=pb.name,
+        state=_state_name(pb.state).removeprefix("PIPELINE_STATE_"),
+        labels=dict(pb.labels),
+        create_time=_time(pb, "create_time"),
+        start_time=_time(pb, "start_time"),
+        end_time=_time(pb, "end_time"),
+        error=pb.error.message if pb.HasField("error") else "",
     )
+
+
+def _state_name(value: int) -> str:
+    from google.cloud.aiplatform_v1.types import pipeline_state
+
+    return pipeline_state.PipelineState(value).name
 
 
 def list_runs(

@@ -101,18 +101,7 @@ class ScheduleStatus:
 
 def slots(expr: str, time_zone: str, start: datetime, end: datetime) -> list[datetime]:
     """Every fire time in [start, end), DST-correct (scheduling.cron), at most MAX_SLOTS."""
-    out: list[datetime] = []
-    after = start - timedelta(microseconds=1)
-    while len(out) < MAX_SLOTS:
-        batch = cron.next_fire_times(expr, time_zone, after, min(500, MAX_SLOTS - len(out)))
-        for when in batch:
-            if when >= end:
-                return out
-            out.append(when)
-        if not batch:
-            return out
-        after = batch[-1]
-    return out
+    return cron.fire_times_between(expr, time_zone, start, end)[-MAX_SLOTS:]
 
 
 def schedule_status(

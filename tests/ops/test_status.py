@@ -100,7 +100,9 @@ def test_status_reads_with_two_list_calls_plus_pages(run, applied, vertex):
     configured_since(applied, DAILY, NOW - timedelta(days=7))
     for minutes in range(150):
         add_run(vertex, NOW - timedelta(days=6, minutes=minutes), "SUCCEEDED")
-    code, out, _ = run("status", "--env", "dev", "--now", NOW.isoformat(), "--json")
+    code, out, _ = run(
+        "status", "--env", "dev", "--now", NOW.isoformat(), "--json", "--page-size", "100"
+    )
     assert code == 0
     report = json.loads(out)
     assert report["calls"] == {"ListJobs": 1, "ListPipelineJobs": 2}  # 150 runs: 2 pages of 100
