@@ -69,8 +69,11 @@ def load_training_results(
 
 
 @component
-def register_dataset(bq_dataset: str, project: str, region: str) -> str:
-    """The Vertex AI tabular dataset of the prepared_data table, created once ('' locally)."""
+def register_dataset(bq_dataset: str, region: str, project: str = "") -> str:
+    """The Vertex AI tabular dataset of the prepared_data table, created once ('' locally).
+
+    `region` is the Vertex AI region (the environment's); `project` defaults to the dataset's.
+    """
     from warehouse.publish import register_prepared_data
 
     registration = register_prepared_data(bq_dataset, project, region)

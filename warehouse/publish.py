@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from warehouse import loads, records
+from warehouse.bigquery import DatasetRef
+from warehouse.errors import WarehouseError
 from warehouse.targets import Warehouse, is_local, open_warehouse, read_json
 from warehouse.vertex_dataset import Registration, dataset_client, register_table
 
@@ -89,10 +91,19 @@ def _no_warehouse(bq_dataset: str, source_uri: str) -> bool:
 def register_prepared_data(
     bq_dataset: str, project: str, region: str, *, client: Any = None
 ) -> Registration | None:
-    """The Vertex AI dataset of the prepared_data table (None for the local DuckDB target)."""
+    """The Vertex AI dataset of the prepared_data table (None for the local DuckDB target).
+
+    `project` defaults to the dataset's project; `region` is required (Vertex AI is regional).
+    """
     if is_local(bq_dataset):
         return None
-    table = f"{bq_dataset.strip()}.{loads.PREPARED_DATA.name}"
+    ref = DatasetRef.parse(bq_dataset)
+    if not region.strip():
+        raise WarehouseError(
+            f"{ref.table(loads.PREPARED_DATA.name)}: no Vertex AI region given to register it in"
+        )
+    project = project.strip() or ref.project
+    table = ref.table(loads.PREPARED_DATA.name)
     return register_table(
         client or dataset_client(region), f"projects/{project}/locations/{region}", table
     )

@@ -57,7 +57,7 @@ def test_local_steps_fill_the_duckdb_file_and_a_rerun_replaces(tmp_path):
             **TRAINING_ARGS,
         )
     assert json.loads(counts) == {"feature_importances": 3, "model_metrics": 1, "prepared_data": 12}
-    assert steps.register_dataset.python_func(target, "p", "europe-west4") == ""
+    assert steps.register_dataset.python_func(target, "europe-west4") == ""
     store = DuckDBWarehouse(db)
     assert store.query("SELECT count(*) FROM predictions") == [(25,)]
     row = store.query("SELECT model_version, champion_value, data_version FROM model_metrics")
@@ -88,10 +88,13 @@ def test_cloud_steps_load_bigquery_and_register_the_dataset(
     ]
     with fake_dataset_service() as (fake_vertex, address):
         monkeypatch.setenv("AIPLATFORM_EMULATOR_HOST", address)
-        first = steps.register_dataset.python_func(DATASET, "acme-ml", "europe-west4")
-        again = steps.register_dataset.python_func(DATASET, "acme-ml", "europe-west4")
-        assert first == again and first.startswith("projects/acme-ml/locations/europe-west4/")
+        first = steps.register_dataset.python_func(DATASET, "europe-west4")
+        again = steps.register_dataset.python_func(DATASET, "europe-west4", "acme-analytics")
+        assert first == again
+        assert first.startswith("projects/acme-analytics/locations/europe-west4/datasets/")
         assert fake_vertex.calls["CreateDataset"] == 1
+        with pytest.raises(WarehouseError, match="no Vertex AI region"):
+            steps.register_dataset.python_func(DATASET, "")
 
 
 def test_an_environment_without_a_dataset_loads_nothing(fake_bq, gcs, tmp_path, monkeypatch):
