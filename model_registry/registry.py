@@ -331,9 +331,14 @@ class Registry:
                 f"{model}@{alias} = {state.move.version} has no previous version to roll back to"
             )
         before = ""
-        for move in self.history(model, alias):
-            if move.version == target:
+        # Newest first, stopping at the move that last made `target` the alias: one or two reads
+        # in the usual case, however long the history grows.
+        for key in sorted(self.store.list(layout.history_prefix(model, alias)), reverse=True):
+            obj = self.store.read(key)
+            move = parse_move(obj.data, self.store.uri(key), model, alias) if obj else None
+            if move is not None and move.version == target:
                 before = move.previous
+                break
         return self.promote(
             model,
             target,
