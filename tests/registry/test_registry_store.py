@@ -228,3 +228,28 @@ def test_pointer_and_history_objects_are_small_json(backend):
     pointer = registry.store.read("churn/aliases/champion.json")
     assert pointer is not None and len(pointer.data) < 1024
     assert json.loads(pointer.data)["version"] == info.version
+
+
+def test_a_reader_never_sees_half_a_version(backend):
+    registry = backend.registry()
+    sources = [backend.trained(f"job-{i}", 0.6) for i in range(3)]
+    seen: list[tuple[str, bool]] = []
+    done = threading.Event()
+
+    def read() -> None:
+        reader = backend.registry()
+        while not done.is_set():
+            for info in reader.versions("churn"):
+                present = reader.store.list(f"churn/versions/{info.version}/")
+                wanted = {f"churn/versions/{info.version}/{rel}" for rel in info.manifest.files}
+                seen.append((info.version, wanted <= set(present)))
+
+    watcher = threading.Thread(target=read)
+    watcher.start()
+    try:
+        for i, source in enumerate(sources):
+            registry.register("churn", source, pipeline_job=f"job-{i}", now=T0 + timedelta(hours=i))
+    finally:
+        done.set()
+        watcher.join()
+    assert seen and all(complete for _, complete in seen)
