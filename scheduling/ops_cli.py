@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 from google.api_core import exceptions as gexc
 
-from contract.naming import label_value
-from scheduling import hold, runs, status
-from scheduling.api import MAX_PAGE_SIZE, RetryPolicy, list_jobs
+from contract.naming import label_value, schedule_label
+from scheduling import backfill, hold, manual, runs, status
+from scheduling.api import CALL_TIMEOUT, MAX_PAGE_SIZE, RetryPolicy, list_jobs
 from scheduling.jobs import is_owned, job_id, short_id
 from scheduling.lock import whoami
 from scheduling.spec import Environment
@@ -54,6 +54,43 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     sub.choices["pause"].add_argument(
         "--reason", default="", help="why (recorded on each job with who and when)"
     )
+
+    run = sub.add_parser(
+        "run", parents=[common], help="one run now, through Cloud Scheduler RunJob"
+    )
+    run.add_argument("name", help="schedule name")
+    run.add_argument("--env", required=True, help="environment")
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set a schedule-owned parameter for this run (a manual call to the trigger as the "
+        "invoker, not RunJob; see scheduling/README.md)",
+    )
+    run.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for the run to appear (60)"
+    )
+
+    bf = sub.add_parser(
+        "backfill", parents=[common], help="submit every cron slot of a range as its fire"
+    )
+    bf.add_argument("name", help="schedule name")
+    bf.add_argument("--env", required=True, help="environment")
+    bf.add_argument("--from", dest="start", required=True, help="first time (ISO 8601, inclusive)")
+    bf.add_argument("--to", dest="end", required=True, help="end time (ISO 8601, exclusive)")
+    bf.add_argument("--dry-run", action="store_true", help="list the slots and which already ran")
+    bf.add_argument("--json", action="store_true", help="print JSON")
+    bf.add_argument(
+        "--max-parallel", type=int, default=1, help="slots submitted at once (default: 1)"
+    )
+    bf.add_argument(
+        "--max-wait",
+        type=float,
+        default=600.0,
+        help="seconds one slot may wait for max_concurrent_runs or a transient error (600)",
+    )
+    bf.add_argument("--poll", type=float, default=10.0, help=argparse.SUPPRESS)
 
 
 def _environment(args) -> tuple[Environment | None, dict[str, bool]]:
@@ -180,5 +217,110 @@ def cmd_status(args, client, retry: RetryPolicy, vertex=None) -> int:
     return EXIT_OK
 
 
-#: Commands dispatched by name (run and backfill are added by their modules below).
-COMMANDS: dict = {}
+def _scheduler_job(client, env: Environment, name: str, retry: RetryPolicy):
+    """The schedule's job (GetJob), owned by the environment; None (reported) otherwise."""
+    full = f"{env.parent}/jobs/{job_id(name, env)}"
+    try:
+        job = retry.call(lambda: client.get_job(name=full, retry=None, timeout=CALL_TIMEOUT))
+    except gexc.NotFound:
+        print(f"no job {full}: is '{name}' applied in '{env.name}'?", file=sys.stderr)
+        return None
+    except gexc.GoogleAPICallError as err:
+        print(f"cannot read {full}: {type(err).__name__}: {err.message}", file=sys.stderr)
+        return None
+    if not is_owned(job, env):
+        print(f"job {full} is not managed by environment '{env.name}'", file=sys.stderr)
+        return None
+    return job
+
+
+def _schedule_of(job, env: Environment) -> str:
+    return status.job_view(job, env.job_prefix).schedule
+
+
+def cmd_run(args, client, retry: RetryPolicy, vertex=None) -> int:
+    """`run`: RunJob (same identity, body and checks as a fire); with --param a manual call."""
+    env, _ = _environment(args)
+    if env is None:
+        return EXIT_ERROR
+    job = _scheduler_job(client, env, args.name, retry)
+    if job is None:
+        return EXIT_ERROR
+    schedule = _schedule_of(job, env)
+    if args.param:
+        return manual.run_with_parameters(args, env, job, schedule, retry)
+    started = datetime.now(UTC)
+    try:
+        retry.call(lambda: client.run_job(name=job.name, retry=None, timeout=CALL_TIMEOUT))
+    except gexc.GoogleAPICallError as err:
+        print(f"RunJob {job.name} failed: {type(err).__name__}: {err.message}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"RunJob sent: {job.name} fires now as {env.invoker_service_account}.")
+    vertex = vertex or runs.make_pipeline_client(env.region)
+    return manual.await_run(args, env, client, vertex, job, schedule, started, retry)
+
+
+def cmd_backfill(args, client, retry: RetryPolicy, vertex=None) -> int:
+    """`backfill`: every slot of [--from, --to) as its scheduled fire (or the --dry-run list)."""
+    env, _ = _environment(args)
+    if env is None:
+        return EXIT_ERROR
+    if args.max_parallel < 1:
+        print("--max-parallel must be at least 1", file=sys.stderr)
+        return EXIT_ERROR
+    job = _scheduler_job(client, env, args.name, retry)
+    if job is None:
+        return EXIT_ERROR
+    view = status.job_view(job, env.job_prefix)
+    try:
+        start = backfill.parse_time(args.start, view.time_zone, "--from")
+        end = backfill.parse_time(args.end, view.time_zone, "--to")
+        fires = backfill.slots_in(view.cron, view.time_zone, start, end)
+    except ValueError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_ERROR
+    if args.dry_run:
+        vertex = vertex or runs.make_pipeline_client(env.region)
+        flt = runs.runs_filter(
+            {"environment": label_value(env.name), "schedule": schedule_label(view.schedule)}
+        )
+        try:
+            listing = runs.list_runs(vertex, env.parent, flt, retry)
+        except gexc.GoogleAPICallError as err:
+            print(f"cannot list runs: {type(err).__name__}: {err.message}", file=sys.stderr)
+            return EXIT_ERROR
+        ran = {r.fire_stamp: (r.job_id, r.state) for r in listing.runs if r.fire_stamp}
+        results = backfill.dry_run(env.name, view.schedule, fires, ran)
+    else:
+        results = manual.submit_slots(args, env, job, view, fires, retry)
+        if results is None:
+            return EXIT_ERROR
+    _print_backfill(args, env, view, results)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
+
+
+def _print_backfill(args, env: Environment, view, results) -> None:
+    if args.json:
+        print(json.dumps({
+            "environment": env.name, "schedule": view.schedule, "job": view.job_id,
+            "dry_run": args.dry_run, "cron": view.cron, "time_zone": view.time_zone,
+            "slots": [{"fire_time": backfill.utc(r.fire_time),
+                       "fire_time_local": r.fire_time.isoformat(), "job_id": r.job_id,
+                       "outcome": r.outcome, "detail": r.detail or None} for r in results],
+        }, indent=2))  # fmt: skip
+        return
+    what = "dry run" if args.dry_run else "backfill"
+    print(f'{what} of {view.schedule} ({view.job_id}) "{view.cron}" {view.time_zone}: '
+          f"{len(results)} slot(s)")  # fmt: skip
+    for r in results:
+        detail = f" ({r.detail})" if r.detail else ""
+        print(f"  {backfill.utc(r.fire_time)}  {r.fire_time.isoformat():<25}  "
+              f"{r.outcome:<13} {r.job_id}{detail}")  # fmt: skip
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no slots in the range")
+
+
+#: Commands dispatched by name.
+COMMANDS = {"run": cmd_run, "backfill": cmd_backfill}
