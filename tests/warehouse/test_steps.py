@@ -1,6 +1,5 @@
 """The pipeline steps' code (components/load_warehouse.py) on both targets, end to end."""
-
-from __future__ import annotations
+# No `from __future__ import annotations`: KFP reads the pipeline signature's types.
 
 import json
 
@@ -111,3 +110,40 @@ def test_an_environment_without_a_dataset_loads_nothing(fake_bq, gcs, tmp_path, 
 def test_a_bad_bq_dataset_is_refused_with_its_name():
     with pytest.raises(WarehouseError, match=r"'nodot' is not 'project\.dataset'"):
         steps.load_predictions.python_func("nodot", "gs://b/p", "score-1")
+
+
+def test_the_steps_run_under_kfp_local(tmp_path):
+    """Compiled and run by KFP's own local runner, as run.py runs the pipelines."""
+    import warnings
+
+    from kfp import dsl, local
+
+    # The components image is what Vertex AI runs; this interpreter has the same code.
+    warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses")
+    preds = data.write_local(tmp_path / "p", data.parquet_parts(data.predictions_table(11)))
+    data.write_local(tmp_path / "prep" / "data", data.parquet_parts(data.prepared_table(5)))
+    version = _version_folder(tmp_path / "v")
+    db = tmp_path / "warehouse.duckdb"
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "kfp"))
+
+    @dsl.pipeline(name="warehouse-steps")
+    def pipeline(bq_dataset: str, preds: str, version: str, prep: str):
+        job = dsl.PIPELINE_JOB_NAME_PLACEHOLDER
+        load_predictions = steps.load_predictions(
+            bq_dataset=bq_dataset, predictions_uri=preds, pipeline_job=job
+        )
+        training = steps.load_training_results(
+            bq_dataset=bq_dataset, pipeline_job=job, version_uri=version, prepared_uri=prep,
+            **TRAINING_ARGS,
+        )  # fmt: skip
+        steps.register_dataset(bq_dataset=bq_dataset, region="europe-west4").after(
+            training, load_predictions
+        )
+
+    pipeline(
+        bq_dataset=f"duckdb:{db}", preds=str(preds), version=version, prep=str(tmp_path / "prep")
+    )
+    store = DuckDBWarehouse(db)
+    ((job, rows),) = store.query("SELECT pipeline_job, count(*) FROM predictions GROUP BY 1")
+    assert rows == 11 and job.startswith("warehouse-steps-")
+    assert store.query("SELECT pipeline_job FROM model_metrics") == [(job,)]
