@@ -93,8 +93,8 @@ class BigQueryWarehouse:
         self._ensure_table(spec)
         staging = self.dataset.table(f"{STAGING_PREFIX}{spec.name}_{_job_key(load.pipeline_job)}")
         try:
-            rows = self._stage(load, staging)
-            self._check_source(load, staging)
+            rows = self._stage(load, table_id, staging)
+            self._check_source(load, table_id, staging)
             self._merge(load, table_id, staging)
         finally:
             # Best effort: the staging table expires by itself if this delete fails.
@@ -145,7 +145,7 @@ class BigQueryWarehouse:
         if problems:
             raise SchemaMismatchError(table_id, problems)
 
-    def _stage(self, load: Load, staging: str) -> int:
+    def _stage(self, load: Load, table_id: str, staging: str) -> int:
         from google.cloud import bigquery
 
         config = bigquery.LoadJobConfig(
@@ -156,8 +156,8 @@ class BigQueryWarehouse:
         location = self._location
         table = bigquery.Table(staging)
         table.expires = dt.datetime.now(dt.UTC) + STAGING_LIFETIME
-        self._call(staging, "create the staging table", self.client.create_table, table,
-                   exists_ok=True)  # fmt: skip
+        self._call(table_id, f"create the staging table {staging}", self.client.create_table,
+                   table, exists_ok=True)  # fmt: skip
         if load.rows is not None:
             buffer = io.BytesIO()
             import pyarrow.parquet as pq
@@ -166,19 +166,21 @@ class BigQueryWarehouse:
             size = buffer.tell()
             buffer.seek(0)
             job = self._call(
-                staging, "upload the rows", self.client.load_table_from_file, buffer, staging,
+                table_id, f"upload the rows to {staging}", self.client.load_table_from_file,
+                buffer, staging,
                 size=size, job_config=config, location=location,
             )  # fmt: skip
         else:
             job = self._call(
-                staging, "start the load job", self.client.load_table_from_uri,
+                table_id, f"start the load job into {staging}", self.client.load_table_from_uri,
                 list(load.parquet_uris), staging, job_config=config, location=location,
             )  # fmt: skip
-        self._call(staging, f"load {', '.join(load.parquet_uris) or 'the rows'}", job.result)
+        source = ", ".join(load.parquet_uris) or "the rows"
+        self._call(table_id, f"load {source} into {staging}", job.result)
         return int(job.output_rows or 0)
 
-    def _check_source(self, load: Load, staging: str) -> None:
-        staged = self._call(staging, "read the staging table", self.client.get_table, staging)
+    def _check_source(self, load: Load, table_id: str, staging: str) -> None:
+        staged = self._call(table_id, f"read {staging}", self.client.get_table, staging)
         have = {f.name: standard_type(f.field_type) for f in staged.schema}
         problems = []
         for name in load.source_columns:
@@ -190,7 +192,7 @@ class BigQueryWarehouse:
         if problems:
             where = ", ".join(load.parquet_uris) or "the rows"
             raise SourceError(
-                f"{self.dataset.table(load.spec.name)}: {where} does not fit the contract: "
+                f"{table_id}: {where} does not fit the contract: "
                 f"{'; '.join(problems)}. Nothing was loaded."
             )
 

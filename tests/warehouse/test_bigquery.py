@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from google.cloud import bigquery
 
@@ -143,12 +145,13 @@ def test_no_permission_names_the_table_and_loads_nothing(bq, fake_bq, gcs):
 
 def test_missing_or_wrong_parquet_loads_nothing(bq, fake_bq, gcs):
     wh = BigQueryWarehouse(bq, DATASET)
-    with pytest.raises(SourceError, match="no Parquet files"):
+    with pytest.raises(SourceError, match=re.escape(f"{PRED_TABLE}: no Parquet files")):
         wh.replace(predictions_load(f"gs://{'acme-churn-predictions'}/nothing", "scoring-1"))
     bad = data.predictions_table(5).drop_columns(["model_version"])
     uri = upload(gcs, "runs/bad/predictions", data.parquet_parts(bad))
-    with pytest.raises(SourceError, match="missing column model_version"):
+    with pytest.raises(SourceError, match="missing column model_version") as err:
         wh.replace(predictions_load(uri, "scoring-1"))
+    assert str(err.value).startswith(f"{PRED_TABLE}: gs://")
     assert fake_bq.rows(PRED_TABLE).num_rows == 0
     assert fake_bq.table_names() == [PRED_TABLE]
 
