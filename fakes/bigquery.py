@@ -386,22 +386,21 @@ class FakeBigQuery:
         self._check_access(key[0], key[1], "bigquery.tables.updateData", f"Table {name}")
         if config.get("sourceFormat") != "PARQUET":
             raise _invalid(f"this fake loads PARQUET only, not {config.get('sourceFormat', 'CSV')}")
-        if key not in self.datasets and (key[0], key[1]) not in self.datasets:
+        if (key[0], key[1]) not in self.datasets:
             raise _not_found("Dataset", f"{key[0]}:{key[1]}")
         data = self._read_parquet(config.get("sourceUris") or [], upload)
         fields = _fields_of(data.schema)
         table = self.tables.get(key)
         if table is not None and _expired(table):
-            table = self.tables.pop(key)
+            del self.tables[key]
             table = None
         create = config.get("createDisposition", "CREATE_IF_NEEDED")
         write = config.get("writeDisposition", "WRITE_APPEND")
         if table is None:
             if create == "CREATE_NEVER":
                 raise _not_found("Table", name)
-            resource = json.loads(json.dumps({"schema": {"fields": fields}}))
-            self._tables_insert(key[0], key[1], body=json.dumps(
-                {**resource, "tableReference": {"tableId": key[2]}}).encode())  # fmt: skip
+            resource = {"schema": {"fields": fields}, "tableReference": {"tableId": key[2]}}
+            self._tables_insert(key[0], key[1], body=json.dumps(resource).encode())
             table = self.tables[key]
         if write == "WRITE_TRUNCATE":
             table.resource["schema"] = {"fields": fields}
