@@ -17,7 +17,7 @@ BUILD = ROOT / "build"
 PIPELINES = ("churn-training", "churn-scoring")
 SAMPLE_VALUES = {
     "churn-training": {"raw_data_path": "raw/latest.csv", "gate_threshold": 0.6},
-    "churn-scoring": {"customers_path": "customers/latest.csv", "model_name": "churn"},
+    "churn-scoring": {"customers_path": "customers/latest.csv", "model": "churn@champion"},
 }
 
 
@@ -83,7 +83,7 @@ def test_vertex_spark_steps_are_dataproc_batches_with_the_jobs_arguments():
     spark = {
         t["taskInfo"]["name"]: t for t in tasks.values() if "batch_id" in t["inputs"]["parameters"]
     }
-    assert set(spark) == {"preprocess", "train", "tune"}
+    assert set(spark) == {"preprocess", "train", "tune", "evaluate_champion"}
     for job, task in spark.items():
         image = executor_image(spec, task)
         assert "google-cloud-pipeline-components" in image
@@ -114,7 +114,8 @@ def test_vertex_spark_steps_are_dataproc_batches_with_the_jobs_arguments():
         args = params["args"]["runtimeValue"]["constant"]
         assert all(isinstance(a, str) and a.startswith("--") and "=" in a for a in args), args
         output = next(a for a in args if a.startswith("--output="))
-        assert output.endswith(f"/{job}") and "prepare-run-work_uri" in output
+        folder = {"evaluate_champion": "champion"}.get(job, job)
+        assert output.endswith(f"/{folder}") and "prepare-run-work_uri" in output
     train_args = spark["train"]["inputs"]["parameters"]["args"]["runtimeValue"]["constant"]
     assert any(a.startswith("--classifier=") for a in train_args)
 
