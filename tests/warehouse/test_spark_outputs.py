@@ -20,8 +20,10 @@ pytestmark = pytest.mark.spark
 def spark_outputs(tmp_path_factory) -> Iterator[dict[str, str]]:
     os.environ.pop("SPARK_REMOTE", None)
     from churn import generator, jobs
-    from churn.session import get_session
+    from pyspark.sql import SparkSession
 
+    # Another test area's session-wide Spark is reused and left running for it.
+    started_here = SparkSession.getActiveSession() is None
     root = tmp_path_factory.mktemp("spark")
     with open(root / "raw.csv", "w") as out:
         generator.write_csv(out, 400, seed=3)
@@ -31,7 +33,9 @@ def spark_outputs(tmp_path_factory) -> Iterator[dict[str, str]]:
     jobs.train(str(root / "prepared"), str(root / "train"), classifier="rf", seed=1)
     jobs.score(str(root / "train"), str(root / "customers.csv"), str(root / "scores"))
     yield {k: str(root / k) for k in ("prepared", "train", "scores")}
-    get_session("churn-tests").stop()
+    active = SparkSession.getActiveSession()
+    if started_here and active is not None:
+        active.stop()
 
 
 def test_real_spark_outputs_load_and_join(spark_outputs, tmp_path):
