@@ -182,3 +182,31 @@ def test_training_results_and_prepared_data(bq, fake_bq, gcs):
     prepared_rows = fake_bq.rows(f"{DATASET}.prepared_data")
     assert prepared_rows.num_rows == 30
     assert set(prepared_rows["pipeline_job"].to_pylist()) == {"training-1"}
+
+
+def test_a_retry_on_another_day_moves_the_jobs_rows_to_that_day(bq, fake_bq, gcs):
+    wh = BigQueryWarehouse(bq, DATASET)
+    uri = _scores(gcs, 8)
+    wh.replace(predictions_load(uri, "scoring-1", scoring_date="2026-12-01"))
+    wh.replace(predictions_load(uri, "scoring-1", scoring_date="2026-12-02"))
+    days = fake_bq.rows(PRED_TABLE)["scoring_date"].to_pylist()
+    assert len(days) == 8 and {d.isoformat() for d in days} == {"2026-12-02"}
+
+
+def test_a_model_without_importances_clears_the_jobs_old_rows(bq, fake_bq):
+    wh = BigQueryWarehouse(bq, DATASET)
+    common = {
+        "model_name": "churn",
+        "model_version": "lr-1",
+        "meta": data.model_meta(),
+        "outcome": Outcome(),
+        "data_version": "",
+        "code_version": "",
+        "pipeline_job": "training-2",
+        "source": "metrics.json",
+    }
+    _, importances = training_loads(metrics=data.metrics_json(), **common)
+    wh.replace(importances)
+    _, none = training_loads(metrics={**data.metrics_json(), "feature_importances": []}, **common)
+    assert wh.replace(none) == 0
+    assert fake_bq.rows(f"{DATASET}.feature_importances").num_rows == 0
