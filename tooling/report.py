@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from tooling import report_plots
 
@@ -61,10 +62,17 @@ class ReportData:
         return {k: self.outputs[k] for k in keys if k in self.outputs}
 
 
+def local_path(uri: str) -> Path:
+    """A local path or file URI (`file:///x`, `file:/x`, as the model registry writes) as a Path."""
+    text = str(uri)
+    if text.startswith("file:"):
+        return Path(unquote(urlparse(text).path))
+    return Path(text)
+
+
 def load_metrics(model_dir: str) -> dict[str, Any]:
-    """metrics.json of a train/tune output folder (a local path or file:// URI)."""
-    path = Path(str(model_dir).removeprefix("file://")) / "metrics.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    """metrics.json of a train/tune output or registry version folder (path or file URI)."""
+    return json.loads((local_path(model_dir) / "metrics.json").read_text(encoding="utf-8"))
 
 
 def previous_run(runs_dir: Path, pipeline: str, current: Path) -> Previous | None:

@@ -151,3 +151,9 @@ def test_the_browser_check_catches_broken_images_and_console_errors(tmp_path):
     seen = browser.check_page(page.as_uri())
     assert seen.image_widths == [0]
     assert any("boom" in line for line in seen.console_errors)
+
+
+def test_file_uris_in_both_spellings_are_local_paths():
+    assert report.local_path("file:/tmp/a%20b/x") == Path("/tmp/a b/x")
+    assert report.local_path("file:///tmp/x") == Path("/tmp/x")
+    assert report.local_path("/tmp/x") == Path("/tmp/x")
