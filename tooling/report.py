@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from contract.metrics import beats
 from tooling import report_plots
 
 SCALARS = ("auc_roc", "auc_pr", "accuracy", "f1", "precision", "recall", "log_loss")
-#: Metrics where a smaller value is the better model.
-LOWER_IS_BETTER = frozenset({"log_loss"})
 TOP_COLUMNS = 12
 
 
@@ -157,7 +156,7 @@ def signed(delta: float | None, metric: str) -> str:
         return ""
     if abs(delta) < 5e-5:
         return "±0.0000"
-    better = (delta < 0) if metric in LOWER_IS_BETTER else (delta > 0)
+    better = beats(metric, delta, 0.0)
     return f"{delta:+.4f} ({'better' if better else 'worse'})"
 
 
