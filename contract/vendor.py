@@ -20,6 +20,7 @@ SOURCE = Path(__file__).resolve().parent
 MODULES = (
     "__init__.py",
     "deployment.py",
+    "logical_dates.py",
     "naming.py",
     "ownership.py",
     "params.py",

@@ -79,6 +79,8 @@ def request_body(schedule: Schedule, env: Environment, parameters: dict[str, Any
         "parameters": parameters,
         "schedule": schedule.name,
         "max_concurrent_runs": schedule.max_concurrent_runs,
+        # The trigger renders {fire_date} in parameters in this zone (contract.logical_dates).
+        "time_zone": schedule.time_zone,
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

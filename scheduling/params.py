@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from contract.ownership import DEPLOYMENT_PARAMETERS
+from contract.ownership import DEPLOYMENT_PARAMETERS, RUNTIME_PARAMETERS
 from contract.params import ParamDecl, check_parameters, declared_parameters, suggest
 from contract.values import value_problems
 from scheduling.spec import Environment, Problem, Schedule
@@ -82,9 +82,13 @@ def environment_parameter_problems(env: Environment, catalog: Catalog) -> list[P
 
 def schedule_declarations(decls: dict[str, ParamDecl]) -> dict[str, ParamDecl]:
     """The declared parameters a schedule may set: the deployment-owned ones are written into
-    the published templates from the environment file, so they are neither settable here nor
-    missing when a schedule leaves them out."""
-    return {name: decl for name, decl in decls.items() if name not in DEPLOYMENT_PARAMETERS}
+    the published templates from the environment file and `fire_time` is set by the trigger, so
+    they are neither settable here nor missing when a schedule leaves them out."""
+    return {
+        name: decl
+        for name, decl in decls.items()
+        if name not in DEPLOYMENT_PARAMETERS and name not in RUNTIME_PARAMETERS
+    }
 
 
 def check_schedule_parameters(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.deployment import Deployment, deployment_from
+from contract.logical_dates import template_problems
 from contract.naming import schedule_key
 from contract.ownership import RELATIVE_PATH_PARAMETERS, check_relative_path, refusal
 from contract.params import suggest
@@ -349,8 +350,16 @@ def _schedule_parameters(c: _Collector, parameters: dict[str, Any]) -> dict[str,
             if unsafe:
                 # Kept (it is a string, as declared) so it is not also reported as missing.
                 c.add(("parameters", key), f"parameter '{key}' {value!r:.80} {unsafe}")
+        _logical_date_problems(c, key, value)
         kept[key] = value
     return kept
+
+
+def _logical_date_problems(c: _Collector, key: str, value: Any) -> None:
+    """A string value's `{fire_date}`-style placeholders must be ones the trigger fills in."""
+    if isinstance(value, str):
+        for problem in template_problems(value):
+            c.add(("parameters", key), f"parameter '{key}': {problem}")
 
 
 def _parse_retry(c: _Collector, value: Any) -> Retry:
@@ -406,10 +415,11 @@ def parse_environment(
         c.add(("job_prefix",), "'job_prefix' may only use letters, digits, '-' and '_'")
         prefix = ""
     parameters = _mapping(c, data, "parameters")
-    for key in parameters:
+    for key, value in parameters.items():
         refused = refusal(key)
         if refused:
             c.add(("parameters", key), f"parameter {refused}")
+        _logical_date_problems(c, key, value)
     if c.problems or deployment is None:
         return None, c.problems
     env = Environment(

@@ -32,8 +32,9 @@ from trigger_request import (
     parse_body,
 )
 
+from contract import logical_dates
 from contract import params as pipeline_params
-from contract.ownership import DEPLOYMENT_PARAMETERS
+from contract.ownership import DEPLOYMENT_PARAMETERS, RUNTIME_PARAMETERS
 
 
 class _Instance:
@@ -172,13 +173,28 @@ def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
         template = store.load(store.resolve(fire.template, fire.pipeline))
         log.update(template_uri=template.ref.uri, template_version=template.ref.version)
         _check_template(template, fire, settings)
-        typed, errors = pipeline_params.check_caller_parameters(template.decls, fire.parameters)
+        # Logical dates: a manual run's "fire" is the call time.
+        fired_at = fire.fire_time or datetime.now(UTC)
+        values, date_problems = logical_dates.render_parameters(
+            fire.parameters, fired_at, fire.time_zone
+        )
+        if date_problems:
+            raise TriggerError(
+                400,
+                "; ".join(f"parameter '{name}': {problem}" for name, problem in date_problems)
+                + " (field 'parameters')",
+            )
+        typed, errors = pipeline_params.check_caller_parameters(template.decls, values)
         if errors:
             raise TriggerError(
                 400,
                 f"{len(errors)} parameter problem(s) for pipeline '{fire.pipeline}' "
                 f"(field 'parameters'): " + "; ".join(str(e) for e in errors),
             )
+
+        for name in RUNTIME_PARAMETERS & set(template.decls):
+            # `fire_time`: the slot this run belongs to, whatever day it runs (retries, backfills).
+            typed[name] = logical_dates.fields(fired_at, fire.time_zone)["fire_time"]
 
         from gcp_clients import JobRequest
 

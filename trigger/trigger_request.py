@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contract import naming
+from contract import logical_dates, naming
 from contract.request import BODY_FIELDS, MAX_CONCURRENT_RUNS
 from contract.values import MAX_DEPTH, json_depth, string_problems, value_problems
 
@@ -44,6 +44,8 @@ class Fire:
     fire_time: datetime | None  # None for a manual call (no Cloud Scheduler headers)
     max_concurrent_runs: int | None
     scheduler_job: str | None = None
+    #: the schedule's IANA zone, where `{fire_date}` is the fire's date
+    time_zone: str = "UTC"
 
     @property
     def scheduled(self) -> bool:
@@ -168,6 +170,11 @@ def build_fire(body: dict[str, Any], schedule_time: str | None, scheduler_job: s
             f"field 'max_concurrent_runs' must be an integer from 1 to {MAX_CONCURRENT_RUNS}, "
             f"got {limit!r:.40}"
         )
+    time_zone = body.get("time_zone", "UTC")
+    try:
+        logical_dates.zone(time_zone)
+    except ValueError as err:
+        problems.append(f"field 'time_zone': {err}")
     if problems:
         raise TriggerError(400, "; ".join(problems))
 
@@ -191,6 +198,7 @@ def build_fire(body: dict[str, Any], schedule_time: str | None, scheduler_job: s
         fire_time=fire_time,
         max_concurrent_runs=limit,
         scheduler_job=scheduler_job,
+        time_zone=time_zone,
     )
 
 

@@ -94,8 +94,9 @@ def ops(services, tmp_path, monkeypatch, capsys):
         out, err = capsys.readouterr()
         return code, out, err
 
-    def apply(limit: int = 100) -> None:
-        (tree / f"{NAME}.yaml").write_text(SCHEDULE.format(limit=limit))
+    def apply(limit: int = 100, path: str = "customers/latest.csv") -> None:
+        text = SCHEDULE.format(limit=limit).replace("customers/latest.csv", path)
+        (tree / f"{NAME}.yaml").write_text(text)
         code, out, err = run("apply", "--env", h.ENV, "--auto-approve")
         assert code == 0, out + err
 
@@ -263,3 +264,39 @@ def test_run_with_parameters_is_a_manual_call_checked_like_a_schedule_file(ops, 
     assert job.runtime_config.parameter_values["customers_path"] == "customers/2026-03-01.csv"
     assert f"Manual run {job.name.rsplit('/', 1)[-1]}" in out
     assert services["scheduler"].calls["RunJob"] == 0
+
+
+def test_logical_dates_give_each_backfilled_slot_its_own_data(ops, services):
+    ops.apply(path="customers/{fire_date}/part-{fire_stamp}.csv")
+
+    code, _report, err = backfill(ops)
+
+    assert code == 0, err
+    paths = sorted(
+        job.runtime_config.parameter_values["customers_path"]
+        for job in services["vertex"].created()
+    )
+    # {fire_date} is the slot's date in Europe/Amsterdam, also across the DST change.
+    assert paths == [
+        f"customers/2026-03-{day}/part-{stamp}.csv"
+        for day, stamp in zip(("27", "28", "29", "30"), SPRING, strict=True)
+    ]
+
+
+def test_the_trigger_refuses_bad_placeholders_zones_and_a_fire_time_parameter(services):
+    import requests
+
+    def post(**fields) -> requests.Response:
+        body = {"pipeline": "churn-scoring", "schedule": NAME, "time_zone": "Europe/Amsterdam",
+                "parameters": {"customers_path": "c.csv"}, **fields}  # fmt: skip
+        headers = h.scheduler_headers(f"{h.ENV}-{NAME}", "2026-03-29T01:30:00Z")
+        return requests.post(services["url"], data=json.dumps(body), headers=headers, timeout=30)
+
+    services["vertex"].reset()
+    answer = post(parameters={"customers_path": "c/{fire_day}.csv"})
+    assert answer.status_code == 400 and "'{fire_day}'" in answer.json()["error"]
+    answer = post(time_zone="Mars/Olympus_Mons")
+    assert answer.status_code == 400 and "field 'time_zone'" in answer.json()["error"]
+    answer = post(parameters={"customers_path": "c.csv", "fire_time": "2020-01-01T00:00:00Z"})
+    assert answer.status_code == 400 and "set by the trigger" in answer.json()["error"]
+    assert services["vertex"].created() == []

@@ -58,6 +58,7 @@ def test_the_desired_job(dev):
     assert json.loads(body) == {
         "pipeline": "churn-training",
         "template": "latest",
+        "time_zone": "Europe/Amsterdam",
         "schedule": "churn-training-weekly",
         "max_concurrent_runs": 1,
         "parameters": {

@@ -1,7 +1,7 @@
 # Copied from contract/ownership.py by `python -m contract.vendor`; edit the original.
 """Who may set which pipeline parameter (design.md, "Who owns what").
 
-Three owners:
+Four owners:
 
 - the deployment: everything that decides what code runs, as whom, and where data lives. These
   parameters take their values from the environment file when `compile.py --publish --env ENV`
@@ -9,7 +9,8 @@ Three owners:
   environment's `parameters`, or a request body that sets one is refused.
 - a schedule (or a manual caller): model-level choices (classifier, gate, seed, ...) and data
   paths *relative to* the environment's own locations (`raw_data_path`, `customers_path`).
-- nobody else: there is no third way in.
+- the runtime: `fire_time`, set by the trigger from the fire it serves (RUNTIME_PARAMETERS).
+- nobody else: there is no fourth way in.
 """
 
 from __future__ import annotations
@@ -36,13 +37,19 @@ DEPLOYMENT_PARAMETERS = frozenset(
     }
 )
 
+#: Set by the trigger on every run from the fire time it serves (RFC 3339, UTC; a manual run:
+#: the call time), so a run knows its slot; refused from schedules, environments and requests.
+RUNTIME_PARAMETERS = frozenset({"fire_time"})
+
 #: Parameters whose value is a path relative to a deployment-owned location.
 RELATIVE_PATH_PARAMETERS = frozenset({"raw_data_path", "customers_path"})
 
 
 def owner_of(name: str) -> str:
-    """'deployment' or 'schedule': who sets the pipeline parameter `name`."""
-    return "deployment" if name in DEPLOYMENT_PARAMETERS else "schedule"
+    """'deployment', 'runtime' or 'schedule': who sets the pipeline parameter `name`."""
+    if name in DEPLOYMENT_PARAMETERS:
+        return "deployment"
+    return "runtime" if name in RUNTIME_PARAMETERS else "schedule"
 
 
 def refusal(name: str) -> str | None:
@@ -51,6 +58,11 @@ def refusal(name: str) -> str | None:
         return (
             f"'{name}' belongs to the deployment (code, identity, network and data locations "
             "come from the environment file when the templates are published); remove it"
+        )
+    if name in RUNTIME_PARAMETERS:
+        return (
+            f"'{name}' is set by the trigger from the fire time of each run; remove it (a string "
+            "parameter may use {fire_date}, {fire_time} or {fire_stamp} instead)"
         )
     return None
 
