@@ -30,6 +30,9 @@ ACCOUNT = re.compile(
 )
 SUBNETWORK = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 BQ_DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+#: A Pub/Sub topic id (Pub/Sub's rule: 3-255 of letters, digits, - _ . ~ + %, starting with a
+#: letter, not starting with "goog").
+TOPIC_ID = re.compile(r"^(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
 RUNTIME_VERSION = re.compile(r"^[0-9]+\.[0-9]+$")
 
 #: Roles of the accounts an environment names (keys of `service_accounts`).
@@ -71,6 +74,15 @@ class Deployment:
     spark_properties: dict[str, str] = field(default_factory=dict)
     container_image: str = ""
     bigquery_dataset: str = ""
+    #: Pub/Sub topic id (in this project) failure alerts go to ('' = no alerts)
+    alerts_topic_id: str = ""
+
+    @property
+    def alerts_topic(self) -> str:
+        """`projects/P/topics/T` of the failure alerts ('' = this environment sends none)."""
+        return (
+            f"projects/{self.project}/topics/{self.alerts_topic_id}" if self.alerts_topic_id else ""
+        )
 
     @property
     def bq_dataset(self) -> str:
@@ -112,9 +124,32 @@ class Deployment:
             "predictions_uri": self.locations["predictions"],
             "environment": self.name,
             "bq_dataset": self.bq_dataset,
+            "alerts_topic": self.alerts_topic,
         }
         assert set(values) | {"spark_code_uri"} == DEPLOYMENT_PARAMETERS
         return values
+
+
+def _alerts_topic(data: dict[str, Any], bad) -> str:
+    """`alerts: {pubsub_topic: ID}`: the topic id failure alerts are published to (optional)."""
+    alerts = data.get("alerts")
+    if alerts is None:
+        return ""
+    if not isinstance(alerts, dict):
+        bad(("alerts",), "must be a mapping, e.g. {pubsub_topic: churn-alerts}")
+        return ""
+    for key in alerts:
+        if key != "pubsub_topic":
+            bad(("alerts", str(key)), f"unknown key '{key}' (known: pubsub_topic)")
+    topic = alerts.get("pubsub_topic") or ""
+    if not isinstance(topic, str) or (topic and not TOPIC_ID.match(topic)):
+        bad(
+            ("alerts", "pubsub_topic"),
+            f"{topic!r:.80} is not a Pub/Sub topic id of this project (3-255 letters, digits, "
+            "- _ . ~ + %, starting with a letter; the topic lives in the environment's project)",
+        )
+        return ""
+    return topic
 
 
 def bucket_of(uri: str) -> str:
@@ -196,6 +231,7 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
             "at most 1024)",
         )
         dataset = ""
+    topic = _alerts_topic(data, bad)
 
     if problems:
         return None, problems
@@ -212,6 +248,7 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         spark_properties=dict(properties),
         container_image=image,
         bigquery_dataset=dataset,
+        alerts_topic_id=topic,
     )
     return deployment, problems
 

@@ -31,6 +31,8 @@ DEPLOYMENT_PARAMETERS = frozenset(
         "models_uri",
         "predictions_uri",
         "bq_dataset",
+        # where failure alerts go (the exit handler's Pub/Sub topic)
+        "alerts_topic",
         # which environment a run belongs to (labels, folders, job ids)
         "environment",
     }

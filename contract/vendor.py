@@ -19,6 +19,7 @@ SOURCE = Path(__file__).resolve().parent
 #: What the trigger imports (directly or through these modules); nothing with I/O.
 MODULES = (
     "__init__.py",
+    "alerts.py",
     "deployment.py",
     "logical_dates.py",
     "naming.py",

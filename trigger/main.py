@@ -17,6 +17,7 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
+import alerting
 import slots
 from identity import Caller, identify
 from settings import Settings
@@ -154,13 +155,20 @@ def _check_template(template: Template, fire: Fire, settings: Settings) -> None:
         )
 
 
-def handle(request: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    """Serve one call: (HTTP status, response body, log fields). Never raises."""
+def handle(
+    request: Any, scheduled: list[bool] | None = None
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """Serve one call: (HTTP status, response body, log fields). Never raises.
+
+    `scheduled[0]` is set to whether the caller is Cloud Scheduler's invoker with its headers.
+    """
+    scheduled = scheduled if scheduled is not None else [False]
     log: dict[str, Any] = {"schedule": None, "fire_time": None, "job_id": None}
     try:
         settings = _instance.settings()
         caller = identify(request.headers, settings.scheduler_invoker, settings.manual_runs)
         log.update(caller=caller.email or None)
+        scheduled[0] = caller.scheduled
         fire = _read_fire(request, settings, caller)
         job_id = job_id_for(fire, settings.environment)
         log.update(
@@ -257,10 +265,39 @@ def _existing(
     return 200, {"outcome": "already_exists", "message": message, "state": state, **body}, log
 
 
+def _alert_if_no_run(
+    scheduled: bool, status: int, body: dict[str, Any], log: dict[str, Any]
+) -> None:
+    """Publish the failure alert of a scheduled fire that produced no run (alerting.py)."""
+    if not alerting.should_alert(scheduled, status, body.get("outcome")):
+        return
+    try:
+        settings = _instance.settings()
+    except TriggerError:
+        return  # misconfigured: the answer is a 500 and the log says why
+    if not settings.alerts_topic:
+        return
+    try:
+        log["alert"] = alerting.publish_no_run(
+            settings.alerts_topic,
+            environment=settings.environment,
+            project=settings.project,
+            region=settings.region,
+            status=status,
+            body=body,
+            log=log,
+            timeout=settings.alerts_timeout,
+        )
+    except Exception as err:  # never let the alert change the answer
+        log["alert_error"] = f"{type(err).__name__}: {err}"
+
+
 def trigger(request: Any) -> tuple[str, int, dict[str, str]]:
     """HTTP entry point (functions-framework target `trigger`)."""
     started = time.perf_counter()
-    status, body, log = handle(request)
+    scheduled = [False]
+    status, body, log = handle(request, scheduled)
+    _alert_if_no_run(scheduled[0], status, body, log)
     message = body.get("message") or body.get("error", "")
     severity = "INFO" if status < 400 else "WARNING" if status < 500 else "ERROR"
     trace = request.headers.get("X-Cloud-Trace-Context", "")

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import alerting
 import lease
 from template_store import Base, parse_base
 
@@ -32,6 +33,9 @@ class Settings:
     latest_ttl: float
     timeout: float
     aiplatform_emulator: str | None
+    #: Pub/Sub topic of the failure alerts ('' = none); ALERTS_TIMEOUT_SECONDS bounds a publish
+    alerts_topic: str = ""
+    alerts_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ = os.environ) -> Settings:
@@ -88,6 +92,11 @@ class Settings:
         latest_ttl = number("LATEST_CACHE_SECONDS", 60)
         timeout = number("RPC_TIMEOUT_SECONDS", 20)
         grace = number("LEASE_GRACE_SECONDS", lease.DEFAULT_GRACE)
+        alerts_topic = env.get("ALERTS_TOPIC", "")
+        bad_topic = alerting.topic_problem(alerts_topic)
+        if bad_topic:
+            problems.append(bad_topic)
+        alerts_timeout = number("ALERTS_TIMEOUT_SECONDS", 5.0)
         if problems or base is None or match is None:
             raise ValueError("; ".join(problems))
         return cls(
@@ -107,4 +116,6 @@ class Settings:
             latest_ttl=latest_ttl,
             timeout=timeout or 20.0,
             aiplatform_emulator=env.get("AIPLATFORM_EMULATOR_HOST") or None,
+            alerts_topic=alerts_topic,
+            alerts_timeout=alerts_timeout or 5.0,
         )
