@@ -22,19 +22,21 @@ from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
 )
 
 from fakes.gcs import gcs_emulator
+from fakes.gcs_preconditions import enforce_preconditions
 from fakes.scheduler import running_scheduler
 from fakes.vertex import fake_vertex
 from tests.trigger import trigger_harness as h
 
 SCHEDULE = "churn-training-weekly"
-ENV = "e2e"
-SCHEDULER_PARENT = "projects/acme-e2e/locations/europe-west4"
+ENV = h.ENV
+SCHEDULER_PARENT = h.PARENT
 JOB = f"{SCHEDULER_PARENT}/jobs/{ENV}-{SCHEDULE}"
 
 
 @pytest.fixture(scope="module")
 def published() -> Iterator[str]:
     """GCS emulator with v1 and v2 published by compile.py --publish (latest -> v2)."""
+    enforce_preconditions()  # the trigger's max_concurrent_runs lease needs real preconditions
     with gcs_emulator(buckets=(h.BUCKET,)) as host:
         h.publish_templates(("v1", "v2"), latest="v2")
         yield host
@@ -56,7 +58,8 @@ def vertex(vertex_server):
 @pytest.fixture(scope="module")
 def function_url(published, vertex_server, tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("e2e") / "function.log"
-    env = h.function_env(vertex_server[1], STORAGE_EMULATOR_HOST=published)
+    # Grace 0: slots held by jobs of an earlier test (the fake Vertex is emptied) are freed.
+    env = h.function_env(vertex_server[1], STORAGE_EMULATOR_HOST=published, LEASE_GRACE_SECONDS="0")
     with h.serve_function(env, log) as url:
         yield url
 
@@ -68,29 +71,20 @@ def scheduler():
 
 
 @pytest.fixture(scope="module")
-def applied(tmp_path_factory, function_url, scheduler) -> dict:
+def applied(tmp_path_factory, function_url, scheduler, published) -> dict:
     """The shipped weekly-retrain schedule applied to the fake scheduler; returns its YAML."""
     _, address = scheduler
     tree = tmp_path_factory.mktemp("schedules")
     shutil.copy(h.REPO / "schedules" / f"{SCHEDULE}.yaml", tree / f"{SCHEDULE}.yaml")
     (tree / "environments").mkdir()
     (tree / "environments" / f"{ENV}.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "project": "acme-e2e",
-                "region": "europe-west4",
-                "trigger_url": function_url,
-                "invoker_service_account": "scheduler-invoker@acme-e2e.iam.gserviceaccount.com",
-                "template_base": h.BASE,
-                "job_prefix": f"{ENV}-",
-            }
-        )
+        yaml.safe_dump({**h.ENVIRONMENT, "trigger_url": function_url})
     )
     done = subprocess.run(
         [sys.executable, "schedule.py", "apply", "--schedules", str(tree), "--env", ENV,
          "--auto-approve", "--templates", "build/vertex"],
         cwd=h.REPO,
-        env={**os.environ, "SCHEDULER_EMULATOR_HOST": address},
+        env={**os.environ, "SCHEDULER_EMULATOR_HOST": address, "STORAGE_EMULATOR_HOST": published},
         capture_output=True,
         text=True,
         timeout=300,
@@ -124,7 +118,7 @@ def test_run_job_creates_one_pipeline_job_from_the_published_template(
     assert job.labels["schedule"] == SCHEDULE
     assert job.labels["template-version"] == "v2"
     fire_time = delivery.schedule_time.strftime("%Y%m%dt%H%M%Sz")
-    assert job.name.endswith(f"/pipelineJobs/{SCHEDULE}-{fire_time}")
+    assert job.name.endswith(f"/pipelineJobs/{ENV}-{SCHEDULE}-{fire_time}")
 
 
 def test_a_redelivered_fire_still_makes_one_job(applied, scheduler, vertex, published):
@@ -138,4 +132,4 @@ def test_a_redelivered_fire_still_makes_one_job(applied, scheduler, vertex, publ
     assert b'"already_exists"' in again.response
     assert vertex.calls["CreatePipelineJob"] == 1
     [job] = vertex.created()
-    assert job.name.endswith(f"/pipelineJobs/{SCHEDULE}-20261130t020000z")
+    assert job.name.endswith(f"/pipelineJobs/{ENV}-{SCHEDULE}-20261130t020000z")
