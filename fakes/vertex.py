@@ -24,6 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent import futures
+from datetime import UTC, datetime
 
 import grpc
 from google.cloud.aiplatform_v1.types import pipeline_job as pj
@@ -76,44 +77,106 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _field_value(job: pj.PipelineJob, field: str) -> str | None:
+#: Fields ListPipelineJobs filters on and the operators the API reference allows for each.
+_EQ = frozenset({"=", "!="})
+_WILDCARD = frozenset({"=", "!=", ":"})
+_ORDERED = frozenset({"=", "!=", "<", ">", "<=", ">="})
+FIELD_OPERATORS = {
+    "pipeline_name": _EQ,
+    "display_name": _WILDCARD,
+    "pipeline_job_user_id": _WILDCARD,
+    "state": _EQ,
+    "create_time": _ORDERED,
+    "update_time": _ORDERED,
+    "end_time": _ORDERED,
+    "template_uri": _WILDCARD,
+    "template_metadata.version": _WILDCARD,
+}
+_TIMES = ("create_time", "update_time", "end_time")
+
+
+def _check_condition(field: str, op: str, value: str) -> None:
+    """Refuse what the ListPipelineJobs reference does not allow (INVALID_ARGUMENT)."""
+    if field.startswith("labels."):
+        # "labels: Supports key-value equality and key presence."
+        if op in ("=", "!=") or (op == ":" and value == "*"):
+            return
+        raise FilterError(f"labels support '=', '!=' and presence (':*'), not '{field}{op}'")
+    allowed = FIELD_OPERATORS.get(field)
+    if allowed is None:
+        raise FilterError(
+            f"unsupported filter field '{field}' (supported: labels.<key>, "
+            + ", ".join(FIELD_OPERATORS)
+            + ")"
+        )
+    if op not in allowed:
+        raise FilterError(f"field '{field}' does not support '{op}'")
+    if field == "state" and value not in State.__members__:
+        raise FilterError(f"'{value}' is not a PipelineState (e.g. PIPELINE_STATE_RUNNING)")
+    if field in _TIMES:
+        _rfc3339(value)
+
+
+def _rfc3339(value: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise FilterError(f"'{value}' is not an RFC 3339 time") from None
+    if when.tzinfo is None:
+        raise FilterError(f"'{value}' is not an RFC 3339 time (no offset)")
+    return when
+
+
+def _field_value(job: pj.PipelineJob, field: str) -> str | datetime | None:
     if field.startswith("labels."):
         return job.labels.get(field[len("labels.") :])
     if field == "state":
         return State(job.state).name
-    if field == "display_name":
-        return job.display_name
+    if field in ("display_name", "template_uri"):
+        return getattr(job, field)
+    if field == "pipeline_job_user_id":
+        return job.name.rsplit("/", 1)[-1]
+    if field == "template_metadata.version":
+        return job.template_metadata.version
     if field == "pipeline_name":
         return ((job.pipeline_spec or {}).get("pipelineInfo") or {}).get("name")
-    if field in ("create_time", "update_time", "start_time", "end_time"):
-        ts = getattr(job, field)
-        return ts.strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
+    if field in _TIMES:
+        pb = type(job).pb(job)
+        return getattr(pb, field).ToDatetime(tzinfo=UTC) if pb.HasField(field) else None
     raise FilterError(f"unsupported filter field '{field}'")
 
 
-def _compare(actual: str | None, op: str, expected: str) -> bool:
+def _compare(actual: str | datetime | None, op: str, expected: str) -> bool:
     if op == ":":
         if expected == "*":
-            return actual is not None
+            return actual is not None and actual != ""
         return (
-            actual is not None
+            isinstance(actual, str)
             and re.fullmatch(re.escape(expected).replace(r"\*", ".*"), actual) is not None
         )
+    if isinstance(actual, datetime) or (actual is None and op not in ("=", "!=")):
+        if actual is None:
+            return False
+        value: str | datetime = _rfc3339(expected)
+    else:
+        value = expected
     if op == "=":
-        return actual == expected
+        return actual == value
     if op == "!=":
-        return actual != expected
+        return actual != value
     if actual is None:
         return False
-    return {"<": actual < expected, ">": actual > expected, "<=": actual <= expected,
-            ">=": actual >= expected}[op]  # fmt: skip
+    return {"<": actual < value, ">": actual > value, "<=": actual <= value,
+            ">=": actual >= value}[op]  # fmt: skip
 
 
 def parse_filter(text: str) -> Predicate:
     """A predicate over PipelineJobs for a ListPipelineJobs `filter` string ('' matches all).
 
-    Supports `labels.<key>`, `state`, `display_name`, `pipeline_name` and the *_time fields with
-    = != < > <= >= and `:` (wildcard / presence), combined with AND, OR, NOT and parentheses.
+    Exactly the fields and operators of the ListPipelineJobs reference (FIELD_OPERATORS;
+    `labels.<key>` with = != and presence `:*`; times compared as RFC 3339 instants; no
+    `start_time`), combined with AND, OR, NOT and parentheses (AIP-160); anything else raises
+    FilterError, which the service answers with INVALID_ARGUMENT.
     """
     toks = _tokens(text)
     pos = 0
@@ -164,8 +227,8 @@ def parse_filter(text: str) -> Predicate:
         value = take()
         if value[0] not in ("str", "word"):
             raise FilterError(f"expected a value after '{field}{op[1]}' in filter {text!r}")
-        _field_value(pj.PipelineJob(), field)  # rejects unknown fields up front
         expected = value[1]
+        _check_condition(field, op[1], expected)  # refused up front, as the service does
         return lambda job: _compare(_field_value(job, field), op[1], expected)
 
     if not toks:
@@ -197,6 +260,8 @@ class FakePipelineService:
         #: seconds spent inside handlers (including `latency`), for benchmarks to subtract
         self.busy_seconds = 0.0
         self._faults: dict[str, list[Fault]] = {}
+        #: page cursors: id -> ((parent, filter), matching jobs)
+        self._cursors: dict[str, tuple[tuple[str, str], list[pj.PipelineJob]]] = {}
         self._lock = threading.Lock()
 
     # test helpers
@@ -242,6 +307,7 @@ class FakePipelineService:
             self.calls.clear()
             self.requests.clear()
             self._faults.clear()
+            self._cursors.clear()
             self.busy_seconds = 0.0
 
     # RPCs
@@ -285,13 +351,27 @@ class FakePipelineService:
         except FilterError as err:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(err))
         prefix = request.parent + "/pipelineJobs/"
-        with self._lock:
-            matching = [j for n, j in self.jobs.items() if n.startswith(prefix) and pred(j)]
-        matching.reverse()  # the real default order: newest first
-        try:
-            start = int(request.page_token or 0)
-        except ValueError:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid page_token")
+        if request.page_token:
+            # A page token is a cursor into the first page's result, tied to its parent and
+            # filter (another request's token is refused); later pages do not re-run the
+            # filter, which keeps listing thousands of runs cheap in benchmarks.
+            cursor_id, _, offset = request.page_token.partition(":")
+            with self._lock:
+                cursor = self._cursors.get(cursor_id)
+            if (
+                cursor is None
+                or cursor[0] != (request.parent, request.filter)
+                or not offset.isdigit()
+            ):
+                _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid page_token")
+            matching, start = cursor[1], int(offset)
+        else:
+            with self._lock:
+                matching = [j for n, j in self.jobs.items() if n.startswith(prefix) and pred(j)]
+                cursor_id = uuid.uuid4().hex[:12]
+                self._cursors[cursor_id] = ((request.parent, request.filter), matching)
+            matching.reverse()  # the real default order: newest first
+            start = 0
         size = request.page_size if request.page_size > 0 else 100
         page = matching[start : start + size]
         paths = list(request.read_mask.paths) if request.read_mask else []
@@ -299,7 +379,7 @@ class FakePipelineService:
             page = [_masked(job, paths) for job in page]
         more = start + size < len(matching)
         return ps.ListPipelineJobsResponse(
-            pipeline_jobs=page, next_page_token=str(start + size) if more else ""
+            pipeline_jobs=page, next_page_token=f"{cursor_id}:{start + size}" if more else ""
         )
 
     # wiring
