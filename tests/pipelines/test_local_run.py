@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling import local_run
+from tooling import local_run, report
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.spark
@@ -65,8 +65,7 @@ def test_gate_passing_runs_tuning_and_names_the_winner(passed_run):
     # each Spark step's figure is its job's own summary line
     assert steps["preprocess"].figure.startswith("600 rows")
     assert "auc_roc" in steps["train"].figure and "passed=True" in steps["evaluate"].figure
-    model_dir = Path(passed_run.outputs["model_uri"])
-    metrics = json.loads((model_dir / "metrics.json").read_text())
+    metrics = report.load_metrics(passed_run.outputs["model_uri"])  # a registry version
     assert 0.5 < metrics["auc_roc"] <= 1.0 and metrics["column_importances"]
     # every step's output went to its own log, none to the terminal
     logs = passed_run.run_dir / "logs"
