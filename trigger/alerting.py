@@ -1,10 +1,11 @@
 """The trigger's failure alert: a scheduled fire that produced no run is published to Pub/Sub.
 
 "No run" is any answer but 2xx, or `skipped` (max_concurrent_runs reached). Only genuine fires
-count: the caller is the configured invoker with Cloud Scheduler's headers. Cloud Scheduler
-retries a non-2xx answer, and each attempt is one alert (the message's `fire_time` tells
-repeats of one fire apart). Publishing is bounded (ALERTS_TIMEOUT_SECONDS, no retry) and never
-changes the answer: a failed publication is logged and the call goes on.
+count: the caller is the configured invoker with Cloud Scheduler's headers. A backfill's
+`skipped` is not alerted (BACKFILL_HEADER): it waits and submits the slot again itself.
+Cloud Scheduler retries a non-2xx answer, and each attempt is one alert (the message's
+`fire_time` tells repeats of one fire apart). Publishing is bounded (ALERTS_TIMEOUT_SECONDS,
+no retry) and never changes the answer: a failed publication is logged and the call goes on.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 from contract import alerts
 
+#: Sent by `schedule.py backfill`, which retries a `skipped` slot itself (so no alert for it).
+BACKFILL_HEADER = "X-Churn-Backfill"
 TOPIC = re.compile(r"^projects/[^/]+/topics/(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
 _client = None
 _lock = threading.Lock()

@@ -127,7 +127,7 @@ def trigger_with_alerts(pubsub_server, tmp_path_factory) -> Iterator[dict]:
         h.publish_templates(("v1",), latest="v1")
         log = tmp_path_factory.mktemp("alerts") / "function.log"
         env = h.function_env(vertex_host, STORAGE_EMULATOR_HOST=gcs_host, ALERTS_TOPIC=TOPIC,
-                             PUBSUB_EMULATOR_HOST=pubsub_host)  # fmt: skip
+                             PUBSUB_EMULATOR_HOST=pubsub_host, LEASE_GRACE_SECONDS="0")  # fmt: skip
         with h.serve_function(env, log) as url:
             yield {"url": url, "vertex": vertex, "log": log}
 
@@ -172,3 +172,16 @@ def test_no_alert_for_calls_that_are_not_fires_and_none_changes_an_answer(
     assert answer.status_code == 400  # Pub/Sub down: the answer is what it would have been
     entries = [e for e in h.log_lines(trigger_with_alerts["log"]) if e.get("alert_error")]
     assert entries and "ServiceUnavailable" in entries[-1]["alert_error"]
+
+
+def test_a_backfills_skipped_slot_is_not_alerted(pubsub, trigger_with_alerts):
+    url, vertex = trigger_with_alerts["url"], trigger_with_alerts["vertex"]
+    vertex.reset()
+    assert fire(url, "2026-04-03T00:30:00Z").json()["outcome"] == "created"
+    body = {"pipeline": "churn-scoring", "schedule": "nightly-scoring", "max_concurrent_runs": 1,
+            "parameters": {"customers_path": "c.csv"}}  # fmt: skip
+    headers = {**h.scheduler_headers("test-nightly-scoring", "2026-04-04T00:30:00Z"),
+               "X-Churn-Backfill": "true"}  # fmt: skip
+    answer = requests.post(url, data=json.dumps(body), headers=headers, timeout=30)
+    assert answer.json()["outcome"] == "skipped"
+    assert pubsub.messages(TOPIC) == []  # backfill waits and offers the slot again itself
