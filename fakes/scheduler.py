@@ -137,8 +137,7 @@ class FakeScheduler:
             stored = self.jobs.get(pb.name)
             if stored is not None:
                 stored.last_attempt_time.CopyFrom(_ts(datetime.now(UTC)))
-                stored.status.code = 0 if 200 <= delivery.status < 300 else 2
-                stored.status.message = "" if stored.status.code == 0 else f"HTTP {delivery.status}"
+                stored.status.code, stored.status.message = attempt_status(delivery)
         return delivery
 
     # -- RPCs ---------------------------------------------------------------------------------
@@ -434,6 +433,22 @@ def oidc_token(service_account: str, audience: str, issued: datetime) -> str:
         "sub": str(int(hashlib.sha256(service_account.encode()).hexdigest()[:16], 16)),
     }
     return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+
+
+#: The usual HTTP -> google.rpc.Code mapping, for Job.status of an attempt the target refused.
+_HTTP_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 429: 8, 499: 1, 500: 13, 501: 12,
+               503: 14, 504: 4}  # fmt: skip
+
+
+def attempt_status(delivery: Delivery) -> tuple[int, str]:
+    """Job.status after an attempt: (google.rpc code, message); (0, "") when it got a 2xx."""
+    if 200 <= delivery.status < 300:
+        return 0, ""
+    if delivery.status == 0:  # no answer at all: connection refused, timeout
+        return 14, f"no response from {delivery.url}: {delivery.response.decode(errors='replace')}"
+    code = _HTTP_CODES.get(delivery.status, 9 if delivery.status < 500 else 13)
+    detail = delivery.response.decode("utf-8", errors="replace")[:300]
+    return code, f"HTTP {delivery.status}: {detail}"
 
 
 def _deliver(pb: _JobPb, schedule_time: datetime) -> Delivery:

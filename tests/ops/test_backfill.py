@@ -300,3 +300,35 @@ def test_the_trigger_refuses_bad_placeholders_zones_and_a_fire_time_parameter(se
     answer = post(parameters={"customers_path": "c.csv", "fire_time": "2020-01-01T00:00:00Z"})
     assert answer.status_code == 400 and "set by the trigger" in answer.json()["error"]
     assert services["vertex"].created() == []
+
+
+def test_status_answers_did_last_nights_run_happen_and_why_not(ops, services):
+    """A fire the trigger refused (unpublished template) shows as the last attempt's error and
+    as a fire with no run; the night before, which ran, does not."""
+    from datetime import UTC, datetime
+
+    from fakes.scheduler import _ts
+
+    ops.apply()
+    scheduler = services["scheduler"]
+    code, _, err = ops(
+        "backfill", NAME, "--env", h.ENV, "--from", "2026-03-28", "--to", "2026-03-29"
+    )
+    assert code == 0, err
+    ops.tree.joinpath(f"{NAME}.yaml").write_text(
+        SCHEDULE.format(limit=100) + "template: v9\n"  # never published
+    )
+    assert ops("apply", "--env", h.ENV, "--auto-approve")[0] == 0
+    with scheduler.lock:
+        stored = scheduler.jobs[JOB]
+        stored.user_update_time.CopyFrom(_ts(datetime(2026, 3, 27, tzinfo=UTC)))
+    delivery = scheduler.fire(JOB, schedule_time=datetime(2026, 3, 29, 1, 30, tzinfo=UTC))
+    assert delivery.status == 404
+
+    code, out, err = ops("status", "--env", h.ENV, "--now", "2026-03-29T09:00:00+00:00",
+                         "--window", "2d")  # fmt: skip
+
+    assert code == 0, err
+    assert "FAILED (code 5: HTTP 404:" in out
+    assert "! fires with no run: 2026-03-29T01:30:00Z" in out
+    assert "20260328t013000z" in out  # the run of the night before, listed with its link
