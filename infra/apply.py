@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from infra.gcloud import Runner
+from infra.gcloud import Command, Runner
 from infra.steps import Facts, Step
 
 
@@ -37,14 +37,30 @@ def run(steps: list[Step], runner: Runner, out: Callable[[str], None]) -> Outcom
 
 def dry_run(steps: list[Step], out: Callable[[str], None]) -> int:
     """Print every command a run could execute, in order, each change with its condition."""
-    facts: Facts = {}
     count = 0
-    for step in steps:
+    for step, looks, changes in _every_command(steps):
         out(f"# {step.title}")
-        for command in step.looks(facts):
+        for command in looks:
             out(command.text())
             count += 1
-        for command, condition in step.possible(facts):
+        for command, condition in changes:
             out(f"{command.text()}  # {condition}")
             count += 1
     return count
+
+
+def programs(steps: list[Step]) -> set[str]:
+    """The CLIs (gcloud, bq) the steps may run."""
+    return {
+        command.program
+        for _, looks, changes in _every_command(steps)
+        for command in [*looks, *(c for c, _ in changes)]
+    }
+
+
+def _every_command(
+    steps: list[Step],
+) -> Iterator[tuple[Step, list[Command], list[tuple[Command, str]]]]:
+    facts: Facts = {}
+    for step in steps:
+        yield step, step.looks(facts), step.possible(facts)

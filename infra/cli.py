@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from infra import desired
-from infra.apply import dry_run, run
+from infra.apply import dry_run, programs, run
 from infra.envfile import EnvironmentFileError, load
 from infra.gcloud import GcloudError, Runner
 from infra.plan import Options, steps_for
@@ -67,8 +67,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"#   {number}. " + item.replace("\n", "\n#   "))
         return 0
     runner = Runner(echo=(lambda text: print(f"    $ {text}")) if args.verbose else None)
-    if not runner.available():
-        print("bootstrap: gcloud is not on PATH (install the Google Cloud CLI)", file=sys.stderr)
+    missing = runner.missing(programs(steps))
+    if missing:
+        print(
+            f"bootstrap: {' and '.join(missing)} not on PATH (install the Google Cloud CLI, "
+            "which ships both gcloud and bq)",
+            file=sys.stderr,
+        )
         return 1
     print(f"bootstrap {dep.name}: project {dep.project}, region {dep.region}")
     try:

@@ -46,6 +46,20 @@ PROJECT_ROLES: dict[str, dict[str, str]] = {
     "invoker": {},
 }
 
+#: Project roles only an environment with a `bigquery_dataset` needs: the warehouse steps run
+#: load and query jobs, and BigQuery creates jobs in a project, not in a dataset.
+BIGQUERY_PROJECT_ROLES: dict[str, dict[str, str]] = {
+    "pipelines": {
+        "roles/bigquery.jobUser": "warehouse steps run load and query (MERGE) jobs",
+    },
+}
+#: The dataset-level grant (on the environment's dataset only, never project-wide).
+BIGQUERY_DATASET_ROLE = (
+    "pipelines",
+    "roles/bigquery.dataEditor",
+    "warehouse steps create and load the tables of this dataset",
+)
+
 #: Account-level grants: (account that is acted as, account that acts, role, why).
 ACT_AS: tuple[tuple[str, str, str, str], ...] = (
     (
@@ -111,6 +125,15 @@ class BucketGrant:
     member: str
     role: str
     why: str
+
+
+def project_roles(dep: Deployment) -> dict[str, dict[str, str]]:
+    """Project-level roles per account key for `dep` (BigQuery's only with a dataset)."""
+    roles = {key: dict(value) for key, value in PROJECT_ROLES.items()}
+    if dep.bigquery_dataset:
+        for key, extra in BIGQUERY_PROJECT_ROLES.items():
+            roles.setdefault(key, {}).update(extra)
+    return roles
 
 
 def member(email: str) -> str:

@@ -1,8 +1,12 @@
-"""Running `gcloud` commands: look (describe/list/get-iam-policy) and change (create/add/update).
+"""Running `gcloud` (and `bq`) commands: look (describe/list/show) and change (create/add/update).
 
-A look that gcloud answers with a not-found error means "missing"; any other failure (permission
-denied, an API not enabled, a bad flag) stops the setup with the command and gcloud's message,
+A look that the CLI answers with a not-found error means "missing"; any other failure (permission
+denied, an API not enabled, a bad flag) stops the setup with the command and the CLI's message,
 so a forbidden describe is never mistaken for a missing resource and followed by a create.
+
+A command may carry files (`Command.files`): JSON the CLI reads from a path (`bq update
+--source`). Its arguments hold a placeholder for each; the runner writes the files to a private
+temporary folder just before the command runs and puts their paths in place of the placeholders.
 """
 
 from __future__ import annotations
@@ -13,15 +17,17 @@ import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-#: gcloud's not-found answers across the APIs used here (IAM and Artifact Registry say
-#: NOT_FOUND, Cloud Storage "not found: 404", Compute "was not found", Cloud Run
-#: "Cannot find service").
-_NOT_FOUND = re.compile(r"NOT_FOUND|not found|Cannot find|\b404\b")
+#: Not-found answers across the APIs used here (IAM and Artifact Registry say NOT_FOUND, Cloud
+#: Storage "not found: 404", Compute "was not found", Cloud Run "Cannot find service", bq
+#: "BigQuery error in show operation: Not found: Dataset p:d").
+_NOT_FOUND = re.compile(r"NOT_FOUND|not found|Not found: |Cannot find|\b404\b")
 #: IAM is eventually consistent: for a little while after `service-accounts create`, a binding
 #: naming the new account fails with "does not exist". Such a binding is retried after these
 #: pauses (seconds) before the setup gives up.
@@ -31,18 +37,33 @@ _NOT_YET = re.compile(r"Service account .* does not exist")
 
 @dataclass(frozen=True)
 class Command:
-    """One gcloud invocation (argument vector, without the executable)."""
+    """One CLI invocation: program, arguments, and files whose placeholders the arguments hold."""
 
     args: tuple[str, ...]
+    program: str = "gcloud"
+    #: (placeholder, content): the runner writes content to a file and passes its path.
+    files: tuple[tuple[str, str], ...] = ()
 
     def text(self) -> str:
-        """The command as a person would type it."""
-        return shlex.join(("gcloud", *self.args))
+        """The command as a person would type it (files shown by their placeholders)."""
+        return shlex.join((self.program, *self.args))
+
+    def with_paths(self, paths: dict[str, str]) -> Command:
+        """The same command with each file placeholder replaced by its path."""
+        args = list(self.args)
+        for placeholder, path in paths.items():
+            args = [arg.replace(placeholder, path) for arg in args]
+        return Command(tuple(args), self.program)
 
 
 def gcloud(*args: str) -> Command:
     """A gcloud command from its arguments."""
     return Command(tuple(args))
+
+
+def bq(*args: str, files: tuple[tuple[str, str], ...] = ()) -> Command:
+    """A bq (BigQuery CLI, part of the Google Cloud CLI) command from its arguments."""
+    return Command(tuple(args), "bq", files)
 
 
 @dataclass(frozen=True)
@@ -65,16 +86,16 @@ class GcloudError(Exception):
 
 
 class Runner:
-    """Runs gcloud for real; `echo` (when given) receives every command before it runs."""
+    """Runs the CLIs for real; `echo` (when given) receives every command before it runs."""
 
-    def __init__(self, executable: str = "gcloud", echo: Callable[[str], None] | None = None):
-        self.executable = executable
+    def __init__(self, echo: Callable[[str], None] | None = None):
         self.echo = echo
         self.changes = 0
 
-    def available(self) -> bool:
-        """Whether the gcloud executable is on PATH."""
-        return shutil.which(self.executable) is not None
+    @staticmethod
+    def missing(programs: set[str]) -> list[str]:
+        """The programs among `programs` that are not on PATH."""
+        return sorted(p for p in programs if shutil.which(p) is None)
 
     def look(self, command: Command) -> Looked:
         """Run a describe/list; Looked(False) on not-found, GcloudError on any other failure."""
@@ -102,15 +123,22 @@ class Runner:
         self.changes += 1
 
     def _run(self, command: Command) -> subprocess.CompletedProcess[str]:
-        if self.echo:
-            self.echo(command.text())
-        # A setup run must never stop at an interactive prompt (e.g. gcloud asking for an IAM
-        # condition): prompts off, answers default.
-        env = {**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
-        return subprocess.run(
-            [self.executable, *command.args],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
+        with tempfile.TemporaryDirectory(prefix="bootstrap-") as folder:
+            paths = {}
+            for number, (placeholder, content) in enumerate(command.files):
+                path = Path(folder) / f"{number}.json"
+                path.write_text(content, encoding="utf-8")
+                paths[placeholder] = str(path)
+            ready = command.with_paths(paths)
+            if self.echo:
+                self.echo(ready.text())
+            # A setup run must never stop at an interactive prompt (e.g. gcloud asking for an
+            # IAM condition): prompts off, answers default.
+            env = {**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
+            return subprocess.run(
+                [ready.program, *ready.args],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+            )

@@ -1,8 +1,9 @@
 """The ordered steps that set up one environment (pure: builds steps, runs nothing).
 
 Order matters to Google Cloud: APIs before anything that uses them, accounts before the bindings
-that name them, buckets before their policies, the network before its firewall rule, and the
-trigger's invoker binding last (the function is deployed after this setup; a re-run grants it).
+that name them, buckets before their policies, the network before its firewall rule, the BigQuery
+dataset before its access entry, and the trigger's invoker binding last (the function is deployed
+after this setup; a re-run grants it).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra import desired
+from infra.bigquery import Dataset, DatasetAccess, Grant
 from infra.envfile import Environment
 from infra.network import Firewall, Subnetwork
 from infra.policy import Policy, Target, Wanted
@@ -43,6 +45,7 @@ def steps_for(env: Environment, options: Options = Options()) -> list[Step]:
             )
         )
         steps.append(Firewall(dep.project, desired.firewall_rule_name(dep.subnetwork)))
+    steps += _warehouse(env)
     steps += _repository(env)
     steps.append(_invoker(env))
     return steps
@@ -52,7 +55,7 @@ def _project_roles(env: Environment) -> Policy:
     dep = env.deployment
     wanted = [
         Wanted(desired.member(dep.service_accounts[key]), role, why)
-        for key, roles in desired.PROJECT_ROLES.items()
+        for key, roles in desired.project_roles(dep).items()
         for role, why in roles.items()
     ]
     # --condition=None: without it gcloud refuses (or prompts) on projects whose policy already
@@ -82,6 +85,19 @@ def _act_as(env: Environment) -> Policy:
         label=f"service account {email}",
     )
     return Policy(target, wanted)
+
+
+def _warehouse(env: Environment) -> list[Step]:
+    """The BigQuery dataset and its grant (nothing when the environment names no dataset)."""
+    dep = env.deployment
+    if not dep.bigquery_dataset:
+        return []
+    account, role, why = desired.BIGQUERY_DATASET_ROLE
+    grant = Grant(dep.service_accounts[account], role, why)
+    return [
+        Dataset(dep.project, dep.bigquery_dataset, dep.region),
+        DatasetAccess(dep.project, dep.bigquery_dataset, [grant]),
+    ]
 
 
 def _repository(env: Environment) -> list[Step]:

@@ -1,4 +1,4 @@
-"""A fake `gcloud` on PATH with its state in a temp folder, and helpers to run the setup."""
+"""Fake `gcloud` and `bq` on PATH, their state in a temp folder; helpers to run the setup."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from tests.infra.fake_gcloud import COMMANDS, new_project
 REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = REPO / "schedules" / "environments"
 FAKE = Path(__file__).with_name("fake_gcloud.py")
-#: Commands that only read (the fake's table says which).
+FAKE_BQ = Path(__file__).with_name("fake_bq.py")
+#: Commands that only read (the fake's table says which); bq's only look is `show`.
 LOOKS = {path for path, (_, reads, _) in COMMANDS.items() if reads}
 
 
@@ -50,8 +51,9 @@ class Cloud:
         (self.root / "log.jsonl").unlink(missing_ok=True)
 
     def changes(self) -> list[list[str]]:
-        """gcloud calls that were not looks (create, add, update, enable)."""
-        return [e["argv"] for e in self.log() if not is_look(e["argv"])]
+        """Calls that were not looks (create, add, update, enable): a gcloud call as its
+        arguments, a bq call as its arguments after "bq"."""
+        return [command(e) for e in self.log() if not is_look(e["argv"], program(e))]
 
     def bootstrap(self, *argv: str, environments: Path = ENVIRONMENTS) -> tuple[int, str, str]:
         """Run infra/bootstrap.py's main in-process; (exit code, stdout, stderr)."""
@@ -61,8 +63,20 @@ class Cloud:
         return code, out, err
 
 
-def is_look(argv: list[str]) -> bool:
-    """Whether a logged gcloud call only reads."""
+def program(entry: dict[str, Any]) -> str:
+    """Which CLI a logged call ran."""
+    return entry.get("program", "gcloud")
+
+
+def command(entry: dict[str, Any]) -> list[str]:
+    """A logged call as `changes()` lists it (bq calls start with "bq")."""
+    return ["bq", *entry["argv"]] if program(entry) == "bq" else entry["argv"]
+
+
+def is_look(argv: list[str], tool: str = "gcloud") -> bool:
+    """Whether a logged call only reads."""
+    if tool == "bq":
+        return "show" in argv
     return any(tuple(argv[: len(path)]) == path for path in LOOKS)
 
 
@@ -74,9 +88,12 @@ def cloud(tmp_path, monkeypatch, capsys) -> Cloud:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "gcloud"
-    # -S: the fake needs only the standard library; skipping site makes each call faster.
+    # -S: the fakes need only the standard library; skipping site makes each call faster.
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{FAKE}" "$@"\n')
     wrapper.chmod(0o755)
+    bq_wrapper = bin_dir / "bq"
+    bq_wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{FAKE_BQ}" "$@"\n')
+    bq_wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     monkeypatch.setenv("FAKE_GCLOUD_STATE", str(root))
     projects = ["acme-churn-dev", "acme-churn-prod", "acme-churn-test", "acme-churn-other"]
@@ -84,4 +101,5 @@ def cloud(tmp_path, monkeypatch, capsys) -> Cloud:
     fake = Cloud(root, capsys)
     fake.write_state(state)
     assert shutil.which("gcloud") == str(wrapper)
+    assert shutil.which("bq") == str(bq_wrapper)
     return fake

@@ -59,6 +59,7 @@ ROLES = {
     "project": {
         "roles/aiplatform.user",
         "roles/artifactregistry.reader",
+        "roles/bigquery.jobUser",
         "roles/dataproc.editor",
         "roles/dataproc.serverlessEditor",
         "roles/dataproc.worker",
@@ -714,6 +715,7 @@ def new_project() -> dict[str, Any]:
         "firewalls": {},
         "repositories": {},
         "run_services": {},
+        "datasets": {},
     }
 
 

@@ -107,4 +107,4 @@ def test_a_forbidden_look_stops_instead_of_creating(cloud):
 def test_missing_gcloud_is_reported(cloud, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     code, _, err = cloud.bootstrap("--env", "dev")
-    assert code == 1 and "gcloud is not on PATH" in err
+    assert code == 1 and "bq and gcloud not on PATH" in err

@@ -91,7 +91,10 @@ def _check_accounts(project: dict, dep) -> None:
     for key, email in dep.service_accounts.items():
         member = f"serviceAccount:{email}"
         assert email in project["accounts"], f"{key} account {email} not created"
-        assert project_roles.get(member, set()) == PROJECT_ROLES[key], key
+        expected = PROJECT_ROLES[key] | (
+            {"roles/bigquery.jobUser"} if key == "pipelines" and dep.bigquery_dataset else set()
+        )
+        assert project_roles.get(member, set()) == expected, key
     pipelines = dep.service_accounts["pipelines"]
     acting = _held(project["accounts"][pipelines]["policy"])
     assert acting == {
