@@ -192,7 +192,9 @@ def test_every_pin_is_uv_lock_version_with_its_hashes():
 
 
 def test_project_only_packages_stay_out_of_the_image():
-    for name in ("pyspark", "numpy", "matplotlib", "google-cloud-aiplatform", "pytest"):
+    # google-cloud-aiplatform is in: register_dataset's DatasetService GAPIC (aiplatform_v1)
+    # ships only in it. duckdb stays out: only the local warehouse target imports it.
+    for name in ("pyspark", "numpy", "matplotlib", "duckdb", "pytest", "google-cloud-scheduler"):
         assert name not in pins(), f"{name} is not needed by a lightweight step"
 
 
@@ -242,7 +244,14 @@ version = "1"
 
 # -- what runs in the image imports only what the image has ---------------------------------------
 
-COPIED = ("contract", "components", "model_registry")
+COPIED = ("contract", "components", "model_registry", "warehouse")
+#: Libraries copied code imports only where no step in the image runs it, with the reason.
+NOT_IN_STEPS = {
+    "duckdb": "the warehouse's local target (runs/warehouse.duckdb) and its query CLI; a cloud "
+    "step's bq_dataset is project.dataset, which loads BigQuery",
+    "google_cloud_pipeline_components": "components/spark_step.py's Dataproc task factory runs "
+    "when a pipeline is compiled; the Dataproc step itself runs in GCPC's own launcher image",
+}
 
 
 def image_top_levels() -> set[str]:
@@ -355,3 +364,52 @@ def test_compiled_steps_install_nothing_and_import_only_what_the_image_has():
                 continue
             for top in tops:
                 assert top in allowed, f"{template}:{name} imports {top}, not in the image"
+
+
+def image_modules() -> set[str]:
+    """Dotted names of the modules and packages the image's pinned distributions install."""
+    provided: set[str] = set()
+    for name in pins():
+        for file in importlib.metadata.distribution(name).files or []:
+            parts = Path(str(file)).with_suffix("").parts
+            if str(file).endswith(".py") and all(p.isidentifier() for p in parts):
+                dotted = ".".join(parts).removesuffix(".__init__")
+                provided.add(dotted)
+    return provided
+
+
+def _importable(name: str, provided: set[str]) -> bool:
+    """`name` is an installed module, or a (namespace) package holding one."""
+    return name in provided or any(p.startswith(name + ".") for p in provided)
+
+
+def test_every_import_of_the_copied_code_is_in_the_image_wherever_it_sits():
+    """Lazy imports too (inside functions): a cloud step reaching one the image lacks would fail
+    at run time, after the top-level import checks above passed. Only NOT_IN_STEPS may be
+    absent, and it must really be absent (else the exception is stale)."""
+    provided = image_modules()
+    local = set(sys.stdlib_module_names) | set(COPIED) | {"__future__"}
+    missing = []
+    for package in COPIED:
+        for path in sorted((REPO / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    module = node.module
+                    names = [
+                        f"{module}.{a.name}"
+                        if _importable(f"{module}.{a.name}", provided)
+                        else module
+                        for a in node.names
+                    ]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in local or top in NOT_IN_STEPS or _importable(name, provided):
+                        continue
+                    missing.append(f"{path.relative_to(REPO)}:{node.lineno}: {name}")
+    assert not missing, "not in the components image:\n" + "\n".join(missing)
+    for name in NOT_IN_STEPS:
+        assert not _importable(name, provided), f"{name} is in the image: drop it from NOT_IN_STEPS"
