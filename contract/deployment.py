@@ -123,6 +123,7 @@ class Deployment:
             "models_uri": self.locations["models"],
             "predictions_uri": self.locations["predictions"],
             "environment": self.name,
+            "region": self.region,
             "bq_dataset": self.bq_dataset,
             "alerts_topic": self.alerts_topic,
         }

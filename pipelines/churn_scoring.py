@@ -7,11 +7,14 @@ Steps:
    resolved ONCE in the registry under the environment's `models_uri` to a version folder (a
    `Model` artifact); a promotion during the run changes nothing for it;
 3. score (Spark): customers CSV (no Churn column) + that version folder -> customer_id,
-   churn_probability, predicted_label, model_version (the registry version).
+   churn_probability, predicted_label, model_version (the registry version);
+4. load-predictions: the predictions into the environment's warehouse table `predictions`
+   (BigQuery; locally DuckDB), replacing this job's rows if the job is re-run.
 
 Predictions go to `<predictions_uri>/<run label>` (a run never overwrites another's).
 Parameters a schedule sets: customers_path, model; the rest belong to the deployment.
-Outputs: `predictions_uri`, `model_version` (the version used), `model_uri` (its folder).
+Outputs: `rows` (predictions loaded), `predictions_uri`, `model_version` (the version used),
+`model_uri` (its folder).
 """
 
 from typing import NamedTuple
@@ -19,6 +22,7 @@ from typing import NamedTuple
 from kfp import dsl
 
 from components.images import no_cache
+from components.load_warehouse import load_predictions
 from components.registry_steps import resolve_model
 from components.run_layout import prepare_run
 from components.spark_step import DEFAULT_RUNTIME_VERSION, DataprocSettings, SparkStep
@@ -27,6 +31,7 @@ NAME = "churn-scoring"
 
 
 class ScoringOutputs(NamedTuple):
+    rows: int
     predictions_uri: str
     model_version: str
     model_uri: str
@@ -44,6 +49,7 @@ def build(spark_step: SparkStep):
         data_uri: str = "",
         models_uri: str = "",
         predictions_uri: str = "",
+        bq_dataset: str = "",
         spark_code_uri: str = "",
         runtime_version: str = DEFAULT_RUNTIME_VERSION,
         service_account: str = "",
@@ -72,7 +78,7 @@ def build(spark_step: SparkStep):
             "prepare-run",
         )
         resolved = no_cache(resolve_model(models_uri=models_uri, model=model), "resolve-model")
-        spark_step(
+        score = spark_step(
             "score",
             [
                 f"--model={resolved.outputs['model_uri']}",
@@ -82,7 +88,16 @@ def build(spark_step: SparkStep):
             run=run,
             settings=settings,
         )
+        loaded = no_cache(
+            load_predictions(
+                bq_dataset=bq_dataset,
+                predictions_uri=run.outputs["results_uri"],
+                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+            ).after(score),
+            "load-predictions",
+        )
         return ScoringOutputs(
+            rows=loaded.output,
             predictions_uri=run.outputs["results_uri"],
             model_version=resolved.outputs["version"],
             model_uri=resolved.outputs["model_uri"],

@@ -15,7 +15,10 @@ Steps:
 8. when there is one, evaluate-champion (Spark) scores it on the same fresh test split;
 9. champion-vs-challenger (or promote-first-model): promote the new version when it passes the
    gate and beats the champion by more than `promotion_margin`; first run: the gate alone.
-   The alias moves with one conditional write: a promotion racing it cannot be overwritten.
+   The alias moves with one conditional write: a promotion racing it cannot be overwritten;
+10. load-training-results: model_metrics, feature_importances and the prepared rows into the
+    environment's warehouse (BigQuery; locally DuckDB), replacing this job's rows if re-run;
+11. register-dataset: the prepared_data table as a Vertex AI tabular dataset, created once.
 
 Parameters a schedule sets: raw_data_path, model_name, classifier, gate_metric, gate_threshold,
 promotion_margin, tune_folds, seed. The rest belong to the deployment (contract/ownership.py):
@@ -34,6 +37,7 @@ from kfp import dsl
 
 from components.evaluate import evaluate
 from components.images import no_cache
+from components.load_warehouse import load_training_results, register_dataset
 from components.registry_steps import promote_if_better, register_model, resolve_champion
 from components.run_layout import prepare_run
 from components.select_model import select_model
@@ -70,8 +74,10 @@ def build(spark_step: SparkStep):
         seed: int = 42,
         # deployment-owned (contract/ownership.py): set from the environment at publish time
         environment: str = "",
+        region: str = "",
         data_uri: str = "",
         models_uri: str = "",
+        bq_dataset: str = "",
         spark_code_uri: str = "",
         runtime_version: str = DEFAULT_RUNTIME_VERSION,
         service_account: str = "",
@@ -220,6 +226,29 @@ def build(spark_step: SparkStep):
 
         def either(name: str):
             return dsl.OneOf(versus.outputs[name], first.outputs[name])
+
+        loaded = no_cache(
+            load_training_results(
+                bq_dataset=bq_dataset,
+                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                model_name=model_name,
+                version_uri=registered.outputs["version_uri"],
+                prepared_uri=prepared_uri,
+                gate_metric=gate_metric,
+                gate_threshold=gate_threshold,
+                gate_passed=base_eval.outputs["passed"],
+                promoted=either("promoted"),
+                decision=either("decision"),
+                challenger_value=either("challenger_value"),
+                champion_value=either("champion_value"),
+                champion_version=either("champion_version"),
+            ),
+            "load-training-results",
+        )
+        no_cache(
+            register_dataset(bq_dataset=bq_dataset, region=region).after(loaded),
+            "register-dataset",
+        )
 
         return TrainingOutputs(
             model_uri=registered.outputs["version_uri"],

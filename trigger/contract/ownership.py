@@ -34,8 +34,9 @@ DEPLOYMENT_PARAMETERS = frozenset(
         "bq_dataset",
         # where failure alerts go (the exit handler's Pub/Sub topic)
         "alerts_topic",
-        # which environment a run belongs to (labels, folders, job ids)
+        # which environment a run belongs to (labels, folders, job ids), and its region
         "environment",
+        "region",
     }
 )
 
