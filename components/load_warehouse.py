@@ -6,20 +6,30 @@ venv locally. `bq_dataset` is deployment-owned: `project.dataset` loads BigQuery
 replaces the rows of its `pipeline_job`, so a retried task or a re-run job never duplicates rows.
 """
 
+from kfp import dsl
+
 from components.images import component
 
 
 @component
 def load_predictions(
-    bq_dataset: str, predictions_uri: str, pipeline_job: str, scoring_date: str = ""
+    bq_dataset: str,
+    predictions_uri: str,
+    pipeline_job: str,
+    model: dsl.Input[dsl.Model],
+    predictions: dsl.Output[dsl.Dataset],
+    scoring_date: str = "",
 ) -> int:
     """Load a scoring run's Parquet predictions into `predictions`; the number of rows.
 
-    `scoring_date` (YYYY-MM-DD) is the partition; empty means the load's UTC date.
+    `scoring_date` (YYYY-MM-DD) is the partition; empty means the load's UTC date. The
+    `predictions` artifact (where they lie, made with `model`) closes the lineage graph.
     """
     from warehouse.publish import load_predictions as load
 
     rows = load(bq_dataset, predictions_uri, pipeline_job, scoring_date=scoring_date)
+    predictions.uri = predictions_uri
+    predictions.metadata.update({"rows": rows, "model": model.uri, "table": "predictions"})
     print(f"predictions: {rows} rows of {pipeline_job} into {bq_dataset or 'the local DuckDB'}")
     return rows
 

@@ -19,6 +19,7 @@ def register_model(
     training_data_uri: str,
     spark_code_uri: str,
     environment: str,
+    training_data: dsl.Input[dsl.Dataset],
     model: dsl.Output[dsl.Model],
 ) -> NamedTuple("Registered", [("version", str), ("version_uri", str)]):
     """Copy the winning train/tune folder into a new immutable registry version.
@@ -37,6 +38,7 @@ def register_model(
         pipeline_job=pipeline_job,
         lineage={
             "training_data_uri": training_data_uri,
+            "prepared_data_uri": training_data.uri,
             "code_version": spark_code_uri,
             "environment": environment,
         },
@@ -92,6 +94,7 @@ def promote_if_better(
     champion_generation: str,
     champion_metrics_dir: str,
     pipeline_job: str,
+    challenger: dsl.Input[dsl.Model],
     comparison: dsl.Output[dsl.Metrics],
     alias: str = "champion",
 ) -> NamedTuple(

@@ -21,6 +21,7 @@ def prepare_run(
     data_uri: str,
     data_path: str,
     workspace: dsl.Output[dsl.Artifact],
+    raw_data: dsl.Output[dsl.Dataset],
     results_base_uri: str = "",
 ) -> NamedTuple(
     "RunLayout",
@@ -35,6 +36,8 @@ def prepare_run(
     ],
 ):
     """Allocate this run's working location, resolve its input, and check its code location.
+
+    `raw_data` is the input as a `Dataset` artifact (lineage starts there).
 
     The working location is the URI the pipeline backend gives this task's output artifact
     (under the pipeline root, unique per run), so concurrent runs never write to one place.
@@ -54,6 +57,9 @@ def prepare_run(
             "version's folder (compile.py --publish --env ENV); run.py passes the local spark/"
         )
     input_uri = join_location(data_uri, data_path)
+    # The run's input as a Dataset artifact where it lies: the start of the lineage graph.
+    raw_data.uri = input_uri
+    raw_data.metadata.update({"environment": environment, "path": data_path})
     job_label = run_label(pipeline_job)
     work_uri = workspace.uri.rstrip("/")
     base = results_base_uri.rstrip("/")

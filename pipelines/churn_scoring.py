@@ -93,11 +93,12 @@ def build(spark_step: SparkStep):
                 bq_dataset=bq_dataset,
                 predictions_uri=run.outputs["results_uri"],
                 pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                model=resolved.outputs["scoring_model"],
             ).after(score),
             "load-predictions",
         )
         return ScoringOutputs(
-            rows=loaded.output,
+            rows=loaded.outputs["Output"],
             predictions_uri=run.outputs["results_uri"],
             model_version=resolved.outputs["version"],
             model_uri=resolved.outputs["model_uri"],

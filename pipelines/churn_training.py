@@ -3,7 +3,8 @@
 Steps:
 1. prepare-run: this run's working location under the pipeline root, its input
    (`raw_data_path` under the environment's `data_uri`) and the labels of its batches;
-2. preprocess (Spark): raw customer CSV -> typed, cleaned Parquet;
+2. preprocess (Spark): raw customer CSV -> typed, cleaned Parquet; prepared-data records it as
+   a Dataset derived from the raw one (lineage: raw -> prepared -> model -> comparison);
 3. train (Spark): the base model (classifier by parameter) and its metrics.json;
 4. evaluate: metrics and ROC / confusion matrix for the console, and the gate
    (`gate_metric` >= `gate_threshold`; for log_loss, <=);
@@ -35,6 +36,7 @@ from typing import NamedTuple
 
 from kfp import dsl
 
+from components.datasets import describe_prepared
 from components.evaluate import evaluate
 from components.images import no_cache
 from components.load_warehouse import load_training_results, register_dataset
@@ -115,6 +117,12 @@ def build(spark_step: SparkStep):
             run=run,
             settings=settings,
         )
+        prepared = no_cache(
+            describe_prepared(raw_data=run.outputs["raw_data"], prepared_uri=prepared_uri).after(
+                prep
+            ),
+            "prepared-data",
+        )
         train = spark_step(
             "train",
             [
@@ -181,6 +189,7 @@ def build(spark_step: SparkStep):
                 training_data_uri=run.outputs["input_uri"],
                 spark_code_uri=run.outputs["code_uri"],
                 environment=environment,
+                training_data=prepared.outputs["prepared"],
             ),
             "register-model",
         )
@@ -198,6 +207,7 @@ def build(spark_step: SparkStep):
             "champion_version": champion.outputs["version"],
             "champion_generation": champion.outputs["generation"],
             "pipeline_job": dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+            "challenger": registered.outputs["model"],
         }
         with dsl.If(champion.outputs["version"] != "", name="has-champion"):
             champion_uri = f"{work}/champion"

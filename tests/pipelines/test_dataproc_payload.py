@@ -74,6 +74,7 @@ def prepare_run_outputs(values: dict[str, Any], job_name: str) -> dict[str, Any]
         data_uri=values["data_uri"],
         data_path=values.get("raw_data_path") or values["customers_path"],
         workspace=workspace,
+        raw_data=dsl.Dataset(uri="unset"),
         results_base_uri=values.get("predictions_uri", ""),
     )
     return result._asdict()

@@ -188,3 +188,41 @@ def test_compiling_is_deterministic_in_process_and_across_processes(tmp_path):
     for relative, text in first.items():
         assert (out / relative).read_bytes() == text.encode()
         assert (BUILD / relative).read_bytes() == text.encode(), f"build/{relative} is stale"
+
+
+def artifact_edges(spec: dict) -> set[tuple[str, str, str]]:
+    """(producer task, artifact type, consumer task) for every artifact passed between tasks."""
+    tasks = all_tasks(spec)
+    names = {key: task["taskInfo"]["name"] for key, task in tasks.items()}
+    edges = set()
+    for task in tasks.values():
+        for source in (task.get("inputs", {}).get("artifacts") or {}).values():
+            out = source.get("taskOutputArtifact")
+            if not out:
+                continue
+            producer = spec["components"][tasks[out["producerTask"]]["componentRef"]["name"]]
+            kind = producer["outputDefinitions"]["artifacts"][out["outputArtifactKey"]]
+            edges.add(
+                (
+                    names[out["producerTask"]],
+                    kind["artifactType"]["schemaTitle"],
+                    task["taskInfo"]["name"],
+                )
+            )
+    return edges
+
+
+@pytest.mark.parametrize("target", ["vertex", "local"])
+def test_lineage_links_raw_data_prepared_data_model_and_predictions(target):
+    training = artifact_edges(template(target, "churn-training"))
+    assert ("prepare-run", "system.Dataset", "prepared-data") in training
+    assert ("prepared-data", "system.Dataset", "register-model") in training
+    # inside the has-champion / first-model branches the Model arrives from the parent DAG
+    assert any(p == "register-model" and k == "system.Model" for p, k, _ in training)
+    tasks = all_tasks(template(target, "churn-training"))
+    for task in tasks.values():
+        if task["taskInfo"]["name"] in ("champion-vs-challenger", "promote-first-model"):
+            challenger = task["inputs"]["artifacts"]["challenger"]
+            assert "register-model-model" in str(challenger), challenger
+    scoring = artifact_edges(template(target, "churn-scoring"))
+    assert ("resolve-model", "system.Model", "load-predictions") in scoring

@@ -35,6 +35,7 @@ def register(backend, job: str, auc_pr: float) -> tuple[str, dsl.Model]:
         training_data_uri="gs://acme-data/raw/latest.csv",
         spark_code_uri="gs://acme-templates/v1.2.0/spark",
         environment="dev",
+        training_data=dsl.Dataset(name="prepared", uri=f"gs://{WORK_BUCKET}/{job}/prep/data"),
         model=model,
     )
     return out.version, model
@@ -69,6 +70,7 @@ def decide(version: str, champion, job: str, metrics_dir: str, margin: float = 0
         champion_generation=champion.generation,
         champion_metrics_dir=metrics_dir,
         pipeline_job=job,
+        challenger=dsl.Model(name="model", uri=f"{MODELS}/churn/versions/{version}"),
         comparison=comparison,
     )
     return out, comparison

@@ -4,6 +4,7 @@
 import json
 
 import pytest
+from kfp import dsl
 
 from components import load_warehouse as steps
 from fakes.dataset_service import fake_dataset_service
@@ -11,6 +12,15 @@ from tests.warehouse import data
 from tests.warehouse.conftest import DATASET, upload
 from warehouse.duckdb_store import DuckDBWarehouse
 from warehouse.errors import WarehouseError
+
+
+def load_predictions(*args, **kwargs) -> int:
+    """The step's function with the lineage artifacts a pipeline passes it."""
+    predictions = dsl.Dataset(name="predictions", uri="unset", metadata={})
+    model = dsl.Model(name="model", uri="gs://acme-churn-dev-models/churn/versions/v1", metadata={})
+    rows = steps.load_predictions.python_func(*args, model=model, predictions=predictions, **kwargs)
+    assert predictions.uri == (args[1] if len(args) > 1 else kwargs["predictions_uri"])
+    return rows
 
 
 def _version_folder(root, auc_pr=0.61):
@@ -47,7 +57,7 @@ def test_local_steps_fill_the_duckdb_file_and_a_rerun_replaces(tmp_path):
     data.write_local(prepared / "data", data.parquet_parts(data.prepared_table(12)))
     version = _version_folder(tmp_path / "v1")
     for _ in range(2):
-        assert steps.load_predictions.python_func(target, str(preds), "score-1", "2026-12-01") == 25
+        assert load_predictions(target, str(preds), "score-1", scoring_date="2026-12-01") == 25
         counts = steps.load_training_results.python_func(
             bq_dataset=target,
             pipeline_job="train-1",
@@ -73,7 +83,7 @@ def test_cloud_steps_load_bigquery_and_register_the_dataset(
     _version_folder(local)
     files = {name: (local / name).read_bytes() for name in ("metrics.json", "model_meta.json")}
     version = upload(gcs, "models/churn/versions/v1", files)
-    assert steps.load_predictions.python_func(DATASET, preds, "score-1") == 30
+    assert load_predictions(DATASET, preds, "score-1") == 30
     counts = steps.load_training_results.python_func(
         bq_dataset=DATASET,
         pipeline_job="train-1",
@@ -99,7 +109,7 @@ def test_cloud_steps_load_bigquery_and_register_the_dataset(
 def test_an_environment_without_a_dataset_loads_nothing(fake_bq, gcs, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # where the default runs/warehouse.duckdb would appear
     preds = upload(gcs, "runs/s1/predictions", data.parquet_parts(data.predictions_table(3)))
-    assert steps.load_predictions.python_func("", preds, "score-1") == 0
+    assert load_predictions("", preds, "score-1") == 0
     counts = steps.load_training_results.python_func(
         bq_dataset="", pipeline_job="t", version_uri=preds, prepared_uri=preds, **TRAINING_ARGS
     )
@@ -109,7 +119,7 @@ def test_an_environment_without_a_dataset_loads_nothing(fake_bq, gcs, tmp_path, 
 
 def test_a_bad_bq_dataset_is_refused_with_its_name():
     with pytest.raises(WarehouseError, match=r"'nodot' is not 'project\.dataset'"):
-        steps.load_predictions.python_func("nodot", "gs://b/p", "score-1")
+        load_predictions("nodot", "gs://b/p", "score-1")
 
 
 def test_the_steps_run_under_kfp_local(tmp_path):
@@ -129,8 +139,9 @@ def test_the_steps_run_under_kfp_local(tmp_path):
     @dsl.pipeline(name="warehouse-steps")
     def pipeline(bq_dataset: str, preds: str, version: str, prep: str):
         job = dsl.PIPELINE_JOB_NAME_PLACEHOLDER
+        model = dsl.importer(artifact_uri=version, artifact_class=dsl.Model, reimport=False)
         load_predictions = steps.load_predictions(
-            bq_dataset=bq_dataset, predictions_uri=preds, pipeline_job=job
+            bq_dataset=bq_dataset, predictions_uri=preds, pipeline_job=job, model=model.output
         )
         training = steps.load_training_results(
             bq_dataset=bq_dataset, pipeline_job=job, version_uri=version, prepared_uri=prep,
