@@ -249,6 +249,10 @@ def cmd_run(args, client, retry: RetryPolicy, vertex=None) -> int:
     schedule = _schedule_of(job, env)
     if args.param:
         return manual.run_with_parameters(args, env, job, schedule, retry)
+    view = status.job_view(job, env.job_prefix)
+    if view.state != "ENABLED":
+        held = f", held by operator ({view.hold})" if view.hold else ""
+        print(f"note: {job.name} is {view.state}{held}; this run goes ahead anyway.")
     started = datetime.now(UTC)
     try:
         retry.call(lambda: client.run_job(name=job.name, retry=None, timeout=CALL_TIMEOUT))

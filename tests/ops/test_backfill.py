@@ -332,3 +332,20 @@ def test_status_answers_did_last_nights_run_happen_and_why_not(ops, services):
     assert "FAILED (code 5: HTTP 404:" in out
     assert "! fires with no run: 2026-03-29T01:30:00Z" in out
     assert "20260328t013000z" in out  # the run of the night before, listed with its link
+
+
+def test_backfill_over_the_autumn_dst_change_fires_the_repeated_hour_once(ops, services):
+    ops.apply()
+    # 25 October 2026: 03:00 CEST falls back to 02:00 CET; 02:30 happens twice, fires once.
+    code, out, err = ops("backfill", NAME, "--env", h.ENV, "--from", "2026-10-24",
+                         "--to", "2026-10-27", "--json")  # fmt: skip
+    assert code == 0, err
+    slots = json.loads(out)["slots"]
+    assert [(s["fire_time"], s["fire_time_local"]) for s in slots] == [
+        ("2026-10-24T00:30:00Z", "2026-10-24T02:30:00+02:00"),
+        ("2026-10-25T00:30:00Z", "2026-10-25T02:30:00+02:00"),
+        ("2026-10-26T01:30:00Z", "2026-10-26T02:30:00+01:00"),
+    ]
+    assert stamps(services["vertex"]) == [
+        "20261024t003000z", "20261025t003000z", "20261026t013000z",
+    ]  # fmt: skip
