@@ -1,4 +1,5 @@
-"""Schedules as code: validate / plan / apply / next for schedules/*.yaml (see `--help`)."""
+"""Schedules as code: validate / plan / apply / next for schedules/*.yaml, and the day-to-day
+operations status / run / backfill / pause / resume (see `--help`, scheduling/README.md)."""
 
 import sys
 

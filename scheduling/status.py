@@ -92,6 +92,9 @@ class ScheduleStatus:
     running: list[Run]
     missed: list[datetime]
     links: dict[str, str] = field(default_factory=dict)
+    #: the latest slot at least `grace` old (counted slots only), and its run if there is one
+    last_slot: datetime | None = None
+    last_slot_run: Run | None = None
 
     @property
     def success_rate(self) -> float | None:
@@ -125,13 +128,17 @@ def schedule_status(
     enabled = job.state == "ENABLED"
     nxt = cron.next_fire_times(job.cron, job.time_zone, now, 1) if enabled else []
     missed: list[datetime] = []
+    last_slot, last_slot_run = None, None
     if enabled:
         start = now - window
         if job.updated is not None and job.updated > start:
             start = job.updated
-        ran = {r.fire_stamp for r in mine if r.fire_stamp}
-        missed = [s for s in slots(job.cron, job.time_zone, start, now - grace)
-                  if fire_stamp(s) not in ran]  # fmt: skip
+        by_stamp = {r.fire_stamp: r for r in mine if r.fire_stamp}
+        counted = slots(job.cron, job.time_zone, start, now - grace)
+        missed = [s for s in counted if fire_stamp(s) not in by_stamp]
+        if counted:
+            last_slot = counted[-1]
+            last_slot_run = by_stamp.get(fire_stamp(last_slot))
     shown = mine[:recent]
     return ScheduleStatus(
         job=job,
@@ -143,6 +150,8 @@ def schedule_status(
         running=[r for r in mine if r.state not in FINISHED],
         missed=missed,
         links={r.job_id: console_link(project, region, r.job_id) for r in shown},
+        last_slot=last_slot,
+        last_slot_run=last_slot_run,
     )
 
 
@@ -197,6 +206,10 @@ def status_text(items: list[ScheduleStatus], now: datetime, window: str, calls: 
         if st.next_fire is not None:
             lines.append(f"  next fire     {st.next_fire.isoformat()}  = {_utc(st.next_fire)}")
         lines.append(f"  last attempt  {_attempt_text(job)}")
+        if st.last_slot is not None:
+            run = st.last_slot_run
+            verdict = f"{run.state} ({run.job_id})" if run else "NO RUN"
+            lines.append(f"  last slot     {_utc(st.last_slot)}  {verdict}")
         rate = st.success_rate
         rate_text = "no finished runs" if rate is None else f"{rate:.0%} succeeded"
         lines.append(
@@ -244,6 +257,13 @@ def status_json(items: list[ScheduleStatus], now: datetime, meta: dict[str, Any]
                 "success_rate": st.success_rate,
                 "running": [r.job_id for r in st.running],
                 "missed_fires": [_utc(m) for m in st.missed],
+                "last_slot": {
+                    "fire_time": _utc(st.last_slot),
+                    "job_id": st.last_slot_run.job_id if st.last_slot_run else None,
+                    "state": st.last_slot_run.state if st.last_slot_run else None,
+                }
+                if st.last_slot
+                else None,
                 "recent_runs": [
                     {
                         "job_id": r.job_id,

@@ -331,6 +331,7 @@ def test_status_answers_did_last_nights_run_happen_and_why_not(ops, services):
     assert code == 0, err
     assert "FAILED (code 5: HTTP 404:" in out
     assert "! fires with no run: 2026-03-29T01:30:00Z" in out
+    assert "last slot     2026-03-29T01:30:00Z  NO RUN" in out
     assert "20260328t013000z" in out  # the run of the night before, listed with its link
 
 

@@ -65,6 +65,8 @@ def test_status_shows_runs_success_rate_and_a_fire_that_produced_no_run(run, app
     assert daily["next_fire"] == "2026-11-28T05:30:00+01:00"
     assert daily["next_fire_utc"] == "2026-11-28T04:30:00Z"
     assert daily["missed_fires"] == ["2026-11-26T04:30:00Z"]  # the 25th and 27th ran
+    assert daily["last_slot"] == {"fire_time": "2026-11-27T04:30:00Z", "job_id": failed,
+                                  "state": "FAILED"}  # fmt: skip
     assert (daily["succeeded"], daily["failed"], daily["success_rate"]) == (1, 1, 0.5)
     assert daily["running"] == [running]
     assert daily["last_attempt"] == {"time": "2026-11-27T04:30:00Z", "code": 0, "message": ""}
@@ -82,6 +84,7 @@ def test_status_shows_runs_success_rate_and_a_fire_that_produced_no_run(run, app
     code, out, _ = run("status", "--env", "dev", SCHEDULE, "--now", NOW.isoformat())
     assert code == 0
     assert "! fires with no run: 2026-11-26T04:30:00Z" in out
+    assert f"last slot     2026-11-27T04:30:00Z  FAILED ({failed})" in out
     assert "error: train: Dataproc batch failed" in out
     assert "churn-training-weekly" not in out
 
