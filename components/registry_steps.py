@@ -205,3 +205,40 @@ def resolve_model(models_uri: str, model: str, scoring_model: dsl.Output[dsl.Mod
     return namedtuple("ResolvedModel", ["model_uri", "version", "model_name"])(
         info.uri, resolved.version, resolved.model
     )
+
+
+@component
+def mirror_to_vertex(
+    serving_image: str,
+    project: str,
+    region: str,
+    models_uri: str,
+    model_name: str,
+    version: str,
+    promoted: bool,
+    pipeline_job: str,
+) -> str:
+    """Upload the registered version to Vertex AI Model Registry; move its `champion` alias too
+    when this run promoted it. Returns `models/<id>@<version id>`, or '' when the environment
+    names no serving image (Vertex refuses a model without one), as in every local run.
+
+    The registry on Cloud Storage stays the source of truth: this only makes versions, their
+    lineage labels and the champion visible in the Vertex console. AIPLATFORM_EMULATOR_HOST
+    points the client at a fake (tests).
+    """
+    import os
+
+    from model_registry import open_registry
+    from model_registry.vertex import VertexTarget, mirror_alias, model_client, upload_version
+
+    if not serving_image:
+        print("no serving image in this environment: versions are not mirrored to Vertex AI")
+        return ""
+    target = VertexTarget(project, region, serving_image)
+    client = model_client(region, os.environ.get("AIPLATFORM_EMULATOR_HOST", ""))
+    info = open_registry(models_uri).version(model_name, version)
+    uploaded = upload_version(client, target, info, pipeline_job=pipeline_job)
+    if promoted:
+        mirror_alias(client, target, model_name, version)
+    print(f"{model_name}@{version} mirrored as {uploaded}" + (" (champion)" if promoted else ""))
+    return uploaded

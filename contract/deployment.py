@@ -29,6 +29,9 @@ ACCOUNT = re.compile(
     r"^([a-z][a-z0-9-]{4,28}[a-z0-9])@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$"
 )
 SUBNETWORK = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+IMAGE = re.compile(
+    r"^[a-z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9._-]+)+(?::[A-Za-z0-9._-]{1,128}|@sha256:[0-9a-f]{64})$"
+)
 BQ_DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
 #: A Pub/Sub topic id (Pub/Sub's rule: 3-255 of letters, digits, - _ . ~ + %, starting with a
 #: letter, not starting with "goog").
@@ -76,6 +79,8 @@ class Deployment:
     bigquery_dataset: str = ""
     #: Pub/Sub topic id (in this project) failure alerts go to ('' = no alerts)
     alerts_topic_id: str = ""
+    #: serving image of Vertex AI Model Registry uploads ('' = versions are not mirrored there)
+    serving_image: str = ""
 
     @property
     def alerts_topic(self) -> str:
@@ -126,6 +131,8 @@ class Deployment:
             "region": self.region,
             "bq_dataset": self.bq_dataset,
             "alerts_topic": self.alerts_topic,
+            "project": self.project,
+            "serving_image": self.serving_image,
         }
         assert set(values) | {"spark_code_uri"} == DEPLOYMENT_PARAMETERS
         return values
@@ -151,6 +158,31 @@ def _alerts_topic(data: dict[str, Any], bad) -> str:
         )
         return ""
     return topic
+
+
+def _serving_image(data: dict[str, Any], bad) -> str:
+    """`vertex_model_registry: {serving_image: IMAGE}` (optional): mirror versions to Vertex.
+
+    Vertex AI refuses a model upload without a serving container, so the mirror runs only in
+    environments that name one (for example a prebuilt prediction image).
+    """
+    section = data.get("vertex_model_registry")
+    if section is None:
+        return ""
+    if not isinstance(section, dict):
+        bad(("vertex_model_registry",), "must be a mapping, e.g. {serving_image: IMAGE}")
+        return ""
+    for key in section:
+        if key != "serving_image":
+            bad(("vertex_model_registry", str(key)), f"unknown key '{key}' (known: serving_image)")
+    image = section.get("serving_image") or ""
+    if not isinstance(image, str) or (image and not IMAGE.match(image)):
+        bad(
+            ("vertex_model_registry", "serving_image"),
+            f"{image!r:.80} is not a container image reference (HOST/PATH:TAG or @sha256:DIGEST)",
+        )
+        return ""
+    return image
 
 
 def bucket_of(uri: str) -> str:
@@ -233,6 +265,7 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         )
         dataset = ""
     topic = _alerts_topic(data, bad)
+    serving_image = _serving_image(data, bad)
 
     if problems:
         return None, problems
@@ -250,6 +283,7 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         container_image=image,
         bigquery_dataset=dataset,
         alerts_topic_id=topic,
+        serving_image=serving_image,
     )
     return deployment, problems
 

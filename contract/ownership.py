@@ -35,7 +35,10 @@ DEPLOYMENT_PARAMETERS = frozenset(
         "alerts_topic",
         # which environment a run belongs to (labels, folders, job ids), and its region
         "environment",
+        "project",
         "region",
+        # optional mirror into Vertex AI Model Registry (its serving container)
+        "serving_image",
     }
 )
 

@@ -17,9 +17,11 @@ Steps:
 9. champion-vs-challenger (or promote-first-model): promote the new version when it passes the
    gate and beats the champion by more than `promotion_margin`; first run: the gate alone.
    The alias moves with one conditional write: a promotion racing it cannot be overwritten;
-10. load-training-results: model_metrics, feature_importances and the prepared rows into the
+10. mirror-to-vertex: where the environment names a serving image, the version (and the
+    champion alias when it moved) also appear in Vertex AI Model Registry;
+11. load-training-results: model_metrics, feature_importances and the prepared rows into the
     environment's warehouse (BigQuery; locally DuckDB), replacing this job's rows if re-run;
-11. register-dataset: the prepared_data table as a Vertex AI tabular dataset, created once.
+12. register-dataset: the prepared_data table as a Vertex AI tabular dataset, created once.
 
 Parameters a schedule sets: raw_data_path, model_name, classifier, gate_metric, gate_threshold,
 promotion_margin, tune_folds, seed. The rest belong to the deployment (contract/ownership.py):
@@ -40,7 +42,12 @@ from components.datasets import describe_prepared
 from components.evaluate import evaluate
 from components.images import no_cache
 from components.load_warehouse import load_training_results, register_dataset
-from components.registry_steps import promote_if_better, register_model, resolve_champion
+from components.registry_steps import (
+    mirror_to_vertex,
+    promote_if_better,
+    register_model,
+    resolve_champion,
+)
 from components.run_layout import prepare_run
 from components.select_model import select_model
 from components.spark_step import DEFAULT_RUNTIME_VERSION, DataprocSettings, SparkStep
@@ -76,10 +83,12 @@ def build(spark_step: SparkStep):
         seed: int = 42,
         # deployment-owned (contract/ownership.py): set from the environment at publish time
         environment: str = "",
+        project: str = "",
         region: str = "",
         data_uri: str = "",
         models_uri: str = "",
         bq_dataset: str = "",
+        serving_image: str = "",
         spark_code_uri: str = "",
         runtime_version: str = DEFAULT_RUNTIME_VERSION,
         service_account: str = "",
@@ -237,6 +246,19 @@ def build(spark_step: SparkStep):
         def either(name: str):
             return dsl.OneOf(versus.outputs[name], first.outputs[name])
 
+        no_cache(
+            mirror_to_vertex(
+                serving_image=serving_image,
+                project=project,
+                region=region,
+                models_uri=models_uri,
+                model_name=model_name,
+                version=registered.outputs["version"],
+                promoted=either("promoted"),
+                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+            ),
+            "mirror-to-vertex",
+        )
         loaded = no_cache(
             load_training_results(
                 bq_dataset=bq_dataset,

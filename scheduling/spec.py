@@ -137,6 +137,7 @@ ENVIRONMENT_KEYS = (
     "locations",
     "dataproc",
     "bigquery_dataset",
+    "vertex_model_registry",
     "alerts",
     "parameters",
 )

@@ -19,9 +19,15 @@ T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def vertex():
+def vertex_host():
     with fake_model_service() as (fake, host):
-        yield fake, model_client("europe-west4", emulator_host=host)
+        yield fake, host
+
+
+@pytest.fixture
+def vertex(vertex_host):
+    fake, host = vertex_host
+    return fake, model_client("europe-west4", emulator_host=host)
 
 
 @pytest.fixture
@@ -110,3 +116,37 @@ def test_the_fake_keeps_the_services_rules(vertex, versions):
         client.merge_version_aliases(
             name=f"{TARGET.parent}/models/churn@1", version_aliases=["Champion!"]
         )
+
+
+def test_the_pipeline_step_mirrors_a_promoted_version_and_skips_without_an_image(
+    vertex_host, versions, monkeypatch
+):
+    from components.registry_steps import mirror_to_vertex
+
+    fake, host = vertex_host
+    monkeypatch.setenv("AIPLATFORM_EMULATOR_HOST", host)
+    models_uri = f"gs://{MODELS_BUCKET}/registry"
+    step = {
+        "project": TARGET.project,
+        "region": TARGET.region,
+        "models_uri": models_uri,
+        "model_name": "churn",
+        "pipeline_job": "dev-churn-training-weekly-20261130t020000z",
+    }
+    assert (
+        mirror_to_vertex.python_func(
+            serving_image="", version=versions[0].version, promoted=True, **step
+        )
+        == ""
+    )
+    assert fake.calls.get("UploadModel", 0) == 0
+    kept = mirror_to_vertex.python_func(
+        serving_image=TARGET.serving_image, version=versions[0].version, promoted=False, **step
+    )
+    promoted = mirror_to_vertex.python_func(
+        serving_image=TARGET.serving_image, version=versions[1].version, promoted=True, **step
+    )
+    resource = f"{TARGET.parent}/models/churn"
+    assert (kept, promoted) == (f"{resource}@1", f"{resource}@2")
+    holders = [v.version_id for v in fake.versions(resource) if "champion" in v.version_aliases]
+    assert holders == ["2"]
