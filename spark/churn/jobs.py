@@ -197,8 +197,16 @@ def tune(
         "search": search,
         "best_index": found.best,
         "candidates": [
-            {"classifier": f, "params": c, "auc_roc": round(s, 6), "folds_scored": n}
-            for (f, c), s, n in zip(candidates, found.scores, found.folds_scored, strict=True)
+            {
+                "classifier": f,
+                "params": c,
+                "auc_roc": round(s, 6),
+                "folds_scored": n,
+                "seconds": t,
+            }
+            for (f, c), s, n, t in zip(
+                candidates, found.scores, found.folds_scored, found.seconds, strict=True
+            )
         ],
     }
     meta = _model_meta(

@@ -6,16 +6,17 @@ remaining folds, and the winner is the best mean over all folds among those: 14 
 of 24 for the default grid. `--search grid` keeps the full search; bench/pipelines.py runs
 both and prints the held-out quality of what each picks.
 
-`successive_halving` is pure logic over a `score(candidate, fold)` callback; `cross_validate`
-supplies that callback with Spark (folds cached once, fits run one after the other, which also
-works over Spark Connect where a thread has no active session).
+`successive_halving` is pure logic over a callback scoring (candidate, fold) pairs;
+`cross_validate` supplies it with Spark: folds cached once, two fits in flight at a time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,13 +25,15 @@ if TYPE_CHECKING:
 FOLD_COL = "_fold"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class SearchResult:
     """Mean score per candidate over the folds it was scored on, and the winner."""
 
     scores: list[float]
     folds_scored: list[int]
     best: int
+    #: Wall seconds spent fitting and scoring each candidate (filled in by cross_validate).
+    seconds: list[float] = dataclasses.field(default_factory=list)
 
 
 def survivors(scores: Sequence[float], keep_share: float = 1 / 3, minimum: int = 2) -> list[int]:
@@ -40,28 +43,33 @@ def survivors(scores: Sequence[float], keep_share: float = 1 / 3, minimum: int =
     return ranked[:keep]
 
 
-def successive_halving(
-    n_candidates: int, folds: int, score: Callable[[int, int], float]
-) -> SearchResult:
+#: Scores a batch of (candidate, fold) pairs, in the order given (possibly several at once).
+ScoreBatch = Callable[[list[tuple[int, int]]], list[float]]
+
+
+def successive_halving(n_candidates: int, folds: int, score_batch: ScoreBatch) -> SearchResult:
     """Score all candidates on fold 0, the survivors on every fold; best mean wins (ties: first)."""
     if n_candidates < 1:
         raise ValueError("no candidates to search")
-    per_fold: list[list[float]] = [[score(i, 0)] for i in range(n_candidates)]
+    per_fold: list[list[float]] = [[s] for s in score_batch([(i, 0) for i in range(n_candidates)])]
     finalists = (
         survivors([s[0] for s in per_fold]) if n_candidates > 2 else list(range(n_candidates))
     )
-    for i in sorted(finalists):
-        per_fold[i] += [score(i, fold) for fold in range(1, folds)]
+    pairs = [(i, fold) for i in sorted(finalists) for fold in range(1, folds)]
+    for (i, _), value in zip(pairs, score_batch(pairs), strict=True):
+        per_fold[i].append(value)
     means = [sum(s) / len(s) for s in per_fold]
     best = min(sorted(finalists), key=lambda i: (-means[i], i))
     return SearchResult(scores=means, folds_scored=[len(s) for s in per_fold], best=best)
 
 
-def full_grid(n_candidates: int, folds: int, score: Callable[[int, int], float]) -> SearchResult:
+def full_grid(n_candidates: int, folds: int, score_batch: ScoreBatch) -> SearchResult:
     """Every candidate on every fold (what CrossValidator does); best mean wins (ties: first)."""
     if n_candidates < 1:
         raise ValueError("no candidates to search")
-    means = [sum(score(i, f) for f in range(folds)) / folds for i in range(n_candidates)]
+    pairs = [(i, f) for i in range(n_candidates) for f in range(folds)]
+    values = score_batch(pairs)
+    means = [sum(values[i * folds : (i + 1) * folds]) / folds for i in range(n_candidates)]
     best = min(range(n_candidates), key=lambda i: (-means[i], i))
     return SearchResult(scores=means, folds_scored=[folds] * n_candidates, best=best)
 
@@ -82,24 +90,50 @@ def cross_validate(
     folds: int,
     label_col: str,
     search: str = "halving",
+    parallelism: int = 2,
 ) -> SearchResult:
-    """Search `stage_sets` (each a list of pipeline stages) by areaUnderROC; see SEARCHES."""
+    """Search `stage_sets` (each a list of pipeline stages) by areaUnderROC; see SEARCHES.
+
+    `parallelism` fits run at once: on small data each Spark job is mostly scheduling latency,
+    so two fits in flight keep two cores busy.
+    """
     from pyspark.ml import Pipeline
     from pyspark.ml.evaluation import BinaryClassificationEvaluator
     from pyspark.sql import functions as F  # noqa: N812
 
+    session = data.sparkSession
     evaluator = BinaryClassificationEvaluator(labelCol=label_col, metricName="areaUnderROC")
-    splits: dict[int, tuple[DataFrame, DataFrame]] = {}
+    seconds = [0.0] * len(stage_sets)
 
-    def split(fold: int) -> tuple[DataFrame, DataFrame]:
-        if fold not in splits:
-            fold_col = F.col(FOLD_COL)
-            splits[fold] = (data.where(fold_col != fold), data.where(fold_col == fold))
-        return splits[fold]
-
-    def score(candidate: int, fold: int) -> float:
-        train, valid = split(fold)
+    def score(pair: tuple[int, int]) -> float:
+        candidate, fold = pair
+        _activate(session)
+        train = data.where(F.col(FOLD_COL) != fold)
+        valid = data.where(F.col(FOLD_COL) == fold)
+        started = time.monotonic()
         model = Pipeline(stages=list(stage_sets[candidate])).fit(train)
-        return float(evaluator.evaluate(model.transform(valid)))
+        value = float(evaluator.evaluate(model.transform(valid)))
+        seconds[candidate] += time.monotonic() - started
+        return value
 
-    return SEARCHES[search](len(stage_sets), folds, score)
+    def score_batch(pairs: list[tuple[int, int]]) -> list[float]:
+        if parallelism <= 1:
+            return [score(pair) for pair in pairs]
+        with ThreadPoolExecutor(max_workers=parallelism) as pool:
+            return list(pool.map(score, pairs))
+
+    result = SEARCHES[search](len(stage_sets), folds, score_batch)
+    return dataclasses.replace(result, seconds=[round(s, 2) for s in seconds])
+
+
+def _activate(session: Any) -> None:
+    """Make `session` the active session of the calling (pool) thread.
+
+    pyspark.ml finds the session per thread, and a Spark Connect session is active only in the
+    thread that created it; pyspark 4.0 has no public call for this, so its own helper is used
+    (tests/pipelines/test_local_run.py tunes through a Connect server).
+    """
+    from churn.session import is_connect
+
+    if is_connect(session):
+        type(session)._set_default_and_active_session(session)

@@ -8,6 +8,11 @@ from churn.features import column_importances
 from churn.tuning import full_grid, successive_halving, survivors
 
 
+def one_by_one(score):
+    """A batch scorer over a plain score(candidate, fold)."""
+    return lambda pairs: [score(c, f) for c, f in pairs]
+
+
 def test_survivors_keep_the_best_third_but_at_least_two():
     assert survivors([0.5, 0.9, 0.7, 0.8, 0.6, 0.4]) == [1, 3]
     assert survivors([0.1, 0.3, 0.2]) == [1, 2]
@@ -23,7 +28,7 @@ def test_halving_scores_losers_on_one_fold_and_finalists_on_all():
         calls.append((candidate, fold))
         return table[candidate][fold]
 
-    result = successive_halving(4, 3, score)
+    result = successive_halving(4, 3, one_by_one(score))
     assert result.best == 1
     assert result.folds_scored == [1, 3, 3, 1]
     assert result.scores[1] == pytest.approx((0.8 + 0.9 + 0.9) / 3)
@@ -32,17 +37,17 @@ def test_halving_scores_losers_on_one_fold_and_finalists_on_all():
 
 
 def test_halving_with_two_candidates_is_plain_cross_validation():
-    result = successive_halving(2, 2, lambda c, f: [0.6, 0.7][c] + 0.01 * f)
+    result = successive_halving(2, 2, one_by_one(lambda c, f: [0.6, 0.7][c] + 0.01 * f))
     assert result.folds_scored == [2, 2] and result.best == 1
 
 
 def test_halving_breaks_ties_towards_the_first_candidate():
-    assert successive_halving(3, 2, lambda c, f: 0.75).best == 0
+    assert successive_halving(3, 2, one_by_one(lambda c, f: 0.75)).best == 0
 
 
 def test_halving_refuses_an_empty_grid():
     with pytest.raises(ValueError, match="no candidates"):
-        successive_halving(0, 3, lambda c, f: 0.0)
+        successive_halving(0, 3, one_by_one(lambda c, f: 0.0))
 
 
 def test_train_and_tune_share_one_argument_parser():
@@ -77,6 +82,6 @@ def test_column_importances_group_one_hot_levels():
 
 
 def test_full_grid_scores_everything_on_every_fold():
-    result = full_grid(3, 2, lambda c, f: [0.6, 0.8, 0.7][c] + 0.01 * f)
+    result = full_grid(3, 2, one_by_one(lambda c, f: [0.6, 0.8, 0.7][c] + 0.01 * f))
     assert result.folds_scored == [2, 2, 2] and result.best == 1
     assert result.scores[0] == pytest.approx(0.605)
