@@ -23,6 +23,7 @@ def prepare_run(
     workspace: dsl.Output[dsl.Artifact],
     raw_data: dsl.Output[dsl.Dataset],
     results_base_uri: str = "",
+    fire_time: str = "",
 ) -> NamedTuple(
     "RunLayout",
     [
@@ -33,11 +34,14 @@ def prepare_run(
         ("job_label", str),
         ("python_file_uris", list),
         ("batch_labels", dict),
+        ("logical_date", str),
     ],
 ):
     """Allocate this run's working location, resolve its input, and check its code location.
 
-    `raw_data` is the input as a `Dataset` artifact (lineage starts there).
+    `raw_data` is the input as a `Dataset` artifact (lineage starts there). `logical_date` is
+    the UTC date of `fire_time` (the slot a scheduled, retried or backfilled run is for), or of
+    now for a run without one: what the run's results are dated by.
 
     The working location is the URI the pipeline backend gives this task's output artifact
     (under the pipeline root, unique per run), so concurrent runs never write to one place.
@@ -46,8 +50,9 @@ def prepare_run(
     when a base is given, else to `<work_uri>/results`.
     """
     from collections import namedtuple
+    from datetime import UTC, datetime
 
-    from contract.naming import label_value, run_label
+    from contract.naming import fire_stamp, label_value, run_label
     from contract.ownership import join_location
 
     code_uri = spark_code_uri.rstrip("/")
@@ -69,6 +74,14 @@ def prepare_run(
         "environment": label_value(environment) or "unset",
         "managed-by": "churn-pipelines",
     }
+    if fire_time:
+        try:
+            slot = datetime.fromisoformat(fire_time.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            raise ValueError(f"fire_time {fire_time!r:.60} is not an RFC 3339 time") from None
+        labels["fire-time"] = fire_stamp(slot)
+    else:
+        slot = datetime.now(UTC)
     layout = namedtuple(
         "RunLayout",
         [
@@ -79,8 +92,16 @@ def prepare_run(
             "job_label",
             "python_file_uris",
             "batch_labels",
+            "logical_date",
         ],
     )
     return layout(
-        work_uri, code_uri, input_uri, results_uri, job_label, [f"{code_uri}/churn.zip"], labels
+        work_uri,
+        code_uri,
+        input_uri,
+        results_uri,
+        job_label,
+        [f"{code_uri}/churn.zip"],
+        labels,
+        slot.date().isoformat(),
     )

@@ -13,28 +13,22 @@ Steps:
 
 Predictions go to `<predictions_uri>/<run label>` (a run never overwrites another's).
 Parameters a schedule sets: customers_path, model; the rest belong to the deployment.
-Outputs: `rows` (predictions loaded), `predictions_uri`, `model_version` (the version used),
-`model_uri` (its folder).
+Outputs, on the last step (scoring-summary; churn_training.py says why): `rows` (predictions
+loaded), `predictions_uri`, `model_version` (the version used), `model_uri` (its folder).
+notify-failure (the exit handler) alerts the environment when any step failed.
 """
-
-from typing import NamedTuple
 
 from kfp import dsl
 
 from components.images import no_cache
 from components.load_warehouse import load_predictions
+from components.notify import notify_failure
 from components.registry_steps import resolve_model
 from components.run_layout import prepare_run
 from components.spark_step import DEFAULT_RUNTIME_VERSION, DataprocSettings, SparkStep
+from components.summaries import scoring_summary
 
 NAME = "churn-scoring"
-
-
-class ScoringOutputs(NamedTuple):
-    rows: int
-    predictions_uri: str
-    model_version: str
-    model_uri: str
 
 
 def build(spark_step: SparkStep):
@@ -44,7 +38,10 @@ def build(spark_step: SparkStep):
     def churn_scoring(
         customers_path: str,
         model: str = "churn@champion",
+        # set by the trigger only: the fire's slot (RFC 3339 UTC; '' for a local run)
+        fire_time: str = "",
         # deployment-owned (contract/ownership.py): set from the environment at publish time
+        alerts_topic: str = "",
         environment: str = "",
         data_uri: str = "",
         models_uri: str = "",
@@ -57,52 +54,64 @@ def build(spark_step: SparkStep):
         spark_history_cluster: str = "",
         container_image: str = "",
         spark_properties: dict = {},  # noqa: B006 - KFP reads the default from the signature
-    ) -> ScoringOutputs:
-        settings = DataprocSettings(
-            runtime_version=runtime_version,
-            service_account=service_account,
-            subnetwork_uri=subnetwork_uri,
-            spark_history_cluster=spark_history_cluster,
-            container_image=container_image,
-            spark_properties=spark_properties,
+    ):
+        notify = no_cache(
+            notify_failure(alerts_topic=alerts_topic, environment=environment, fire_time=fire_time),
+            "notify-failure",
         )
-        run = no_cache(
-            prepare_run(
-                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-                environment=environment,
-                spark_code_uri=spark_code_uri,
-                data_uri=data_uri,
-                data_path=customers_path,
-                results_base_uri=predictions_uri,
-            ),
-            "prepare-run",
-        )
-        resolved = no_cache(resolve_model(models_uri=models_uri, model=model), "resolve-model")
-        score = spark_step(
-            "score",
-            [
-                f"--model={resolved.outputs['model_uri']}",
-                f"--input={run.outputs['input_uri']}",
-                f"--output={run.outputs['results_uri']}",
-            ],
-            run=run,
-            settings=settings,
-        )
-        loaded = no_cache(
-            load_predictions(
-                bq_dataset=bq_dataset,
-                predictions_uri=run.outputs["results_uri"],
-                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-                model=resolved.outputs["scoring_model"],
-            ).after(score),
-            "load-predictions",
-        )
-        return ScoringOutputs(
-            rows=loaded.outputs["Output"],
-            predictions_uri=run.outputs["results_uri"],
-            model_version=resolved.outputs["version"],
-            model_uri=resolved.outputs["model_uri"],
-        )
+        # Every step runs inside the handler: whatever fails, a Dataproc batch included,
+        # notify-failure runs after it with the run's final status and alerts the environment.
+        with dsl.ExitHandler(notify, name="run"):
+            settings = DataprocSettings(
+                runtime_version=runtime_version,
+                service_account=service_account,
+                subnetwork_uri=subnetwork_uri,
+                spark_history_cluster=spark_history_cluster,
+                container_image=container_image,
+                spark_properties=spark_properties,
+            )
+            run = no_cache(
+                prepare_run(
+                    pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                    environment=environment,
+                    fire_time=fire_time,
+                    spark_code_uri=spark_code_uri,
+                    data_uri=data_uri,
+                    data_path=customers_path,
+                    results_base_uri=predictions_uri,
+                ),
+                "prepare-run",
+            )
+            resolved = no_cache(resolve_model(models_uri=models_uri, model=model), "resolve-model")
+            score = spark_step(
+                "score",
+                [
+                    f"--model={resolved.outputs['model_uri']}",
+                    f"--input={run.outputs['input_uri']}",
+                    f"--output={run.outputs['results_uri']}",
+                ],
+                run=run,
+                settings=settings,
+            )
+            loaded = no_cache(
+                load_predictions(
+                    bq_dataset=bq_dataset,
+                    predictions_uri=run.outputs["results_uri"],
+                    pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                    model=resolved.outputs["scoring_model"],
+                    scoring_date=run.outputs["logical_date"],
+                ).after(score),
+                "load-predictions",
+            )
+            no_cache(
+                scoring_summary(
+                    rows=loaded.outputs["Output"],
+                    predictions_uri=run.outputs["results_uri"],
+                    model_version=resolved.outputs["version"],
+                    model_uri=resolved.outputs["model_uri"],
+                ),
+                "scoring-summary",
+            )
 
     return churn_scoring
 
@@ -111,6 +120,7 @@ def build(spark_step: SparkStep):
 from tooling.local_spec import LocalRun, SampleData  # noqa: E402
 
 LOCAL_RUN = LocalRun(
+    outputs_step="scoring-summary",
     data_parameter="customers_path",
     sample=SampleData("new_customers.csv", seed=43, scoring=True),
     summary_outputs=("model_version", "predictions_uri"),

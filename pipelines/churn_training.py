@@ -28,13 +28,14 @@ promotion_margin, tune_folds, seed. The rest belong to the deployment (contract/
 published templates carry the environment's values as defaults, and the trigger refuses them in
 a request.
 
-Outputs: `model_uri` (the registered version folder: model/, metrics.json, model_meta.json),
-`model_version`, `model_source` (base | tuned), `gate_value`, `gate_passed`, `promoted`,
-`decision` (why), `challenger_value` and `champion_value` (gate metric of both on the same test
-split; champion_value is 0.0 when there was no champion), `champion_version` (after the run).
+Outputs, on the last step (training-summary; KFP allows no pipeline-level outputs from inside
+the exit handler that alerts on failure): `model_uri` (the registered version folder: model/,
+metrics.json, model_meta.json), `model_version`, `model_source` (base | tuned), `gate_value`,
+`gate_passed`, `promoted`, `decision` (why), `challenger_value` and `champion_value` (gate metric
+of both on the same test split; champion_value is 0.0 when there was no champion),
+`champion_version` (after the run). notify-failure (the exit handler) publishes an alert to the
+environment's Pub/Sub topic when any step failed, a Dataproc batch included.
 """
-
-from typing import NamedTuple
 
 from kfp import dsl
 
@@ -42,6 +43,7 @@ from components.datasets import describe_prepared
 from components.evaluate import evaluate
 from components.images import no_cache
 from components.load_warehouse import load_training_results, register_dataset
+from components.notify import notify_failure
 from components.registry_steps import (
     mirror_to_vertex,
     promote_if_better,
@@ -51,21 +53,9 @@ from components.registry_steps import (
 from components.run_layout import prepare_run
 from components.select_model import select_model
 from components.spark_step import DEFAULT_RUNTIME_VERSION, DataprocSettings, SparkStep
+from components.summaries import training_summary
 
 NAME = "churn-training"
-
-
-class TrainingOutputs(NamedTuple):
-    model_uri: str
-    model_version: str
-    model_source: str
-    gate_value: float
-    gate_passed: bool
-    promoted: bool
-    decision: str
-    challenger_value: float
-    champion_value: float
-    champion_version: str
 
 
 def build(spark_step: SparkStep):
@@ -81,7 +71,10 @@ def build(spark_step: SparkStep):
         promotion_margin: float = 0.0,
         tune_folds: int = 3,
         seed: int = 42,
+        # set by the trigger only: the fire's slot (RFC 3339 UTC; '' for a local run)
+        fire_time: str = "",
         # deployment-owned (contract/ownership.py): set from the environment at publish time
+        alerts_topic: str = "",
         environment: str = "",
         project: str = "",
         region: str = "",
@@ -96,204 +89,217 @@ def build(spark_step: SparkStep):
         spark_history_cluster: str = "",
         container_image: str = "",
         spark_properties: dict = {},  # noqa: B006 - KFP reads the default from the signature
-    ) -> TrainingOutputs:
-        settings = DataprocSettings(
-            runtime_version=runtime_version,
-            service_account=service_account,
-            subnetwork_uri=subnetwork_uri,
-            spark_history_cluster=spark_history_cluster,
-            container_image=container_image,
-            spark_properties=spark_properties,
+    ):
+        notify = no_cache(
+            notify_failure(alerts_topic=alerts_topic, environment=environment, fire_time=fire_time),
+            "notify-failure",
         )
-        run = no_cache(
-            prepare_run(
-                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-                environment=environment,
-                spark_code_uri=spark_code_uri,
-                data_uri=data_uri,
-                data_path=raw_data_path,
-            ),
-            "prepare-run",
-        )
-        work = run.outputs["work_uri"]
-        prepared_uri = f"{work}/preprocess"
-        base_uri = f"{work}/train"
-        tuned_uri = f"{work}/tune"
+        # Every step runs inside the handler: whatever fails, a Dataproc batch included,
+        # notify-failure runs after it with the run's final status and alerts the environment.
+        with dsl.ExitHandler(notify, name="run"):
+            settings = DataprocSettings(
+                runtime_version=runtime_version,
+                service_account=service_account,
+                subnetwork_uri=subnetwork_uri,
+                spark_history_cluster=spark_history_cluster,
+                container_image=container_image,
+                spark_properties=spark_properties,
+            )
+            run = no_cache(
+                prepare_run(
+                    pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                    environment=environment,
+                    fire_time=fire_time,
+                    spark_code_uri=spark_code_uri,
+                    data_uri=data_uri,
+                    data_path=raw_data_path,
+                ),
+                "prepare-run",
+            )
+            work = run.outputs["work_uri"]
+            prepared_uri = f"{work}/preprocess"
+            base_uri = f"{work}/train"
+            tuned_uri = f"{work}/tune"
 
-        prep = spark_step(
-            "preprocess",
-            [f"--input={run.outputs['input_uri']}", f"--output={prepared_uri}"],
-            run=run,
-            settings=settings,
-        )
-        prepared = no_cache(
-            describe_prepared(raw_data=run.outputs["raw_data"], prepared_uri=prepared_uri).after(
-                prep
-            ),
-            "prepared-data",
-        )
-        train = spark_step(
-            "train",
-            [
-                f"--input={prepared_uri}",
-                f"--output={base_uri}",
-                f"--classifier={classifier}",
-                f"--seed={seed}",
-            ],
-            run=run,
-            settings=settings,
-        ).after(prep)
-        base_eval = no_cache(
-            evaluate(
-                model_dir=base_uri, gate_metric=gate_metric, gate_threshold=gate_threshold
-            ).after(train),
-            "evaluate",
-        )
-
-        with dsl.If(base_eval.outputs["passed"] == True, name="gate-passed"):  # noqa: E712
-            tune = spark_step(
-                "tune",
+            prep = spark_step(
+                "preprocess",
+                [f"--input={run.outputs['input_uri']}", f"--output={prepared_uri}"],
+                run=run,
+                settings=settings,
+            )
+            prepared = no_cache(
+                describe_prepared(
+                    raw_data=run.outputs["raw_data"], prepared_uri=prepared_uri
+                ).after(prep),
+                "prepared-data",
+            )
+            train = spark_step(
+                "train",
                 [
                     f"--input={prepared_uri}",
-                    f"--output={tuned_uri}",
-                    f"--folds={tune_folds}",
+                    f"--output={base_uri}",
+                    f"--classifier={classifier}",
                     f"--seed={seed}",
                 ],
                 run=run,
                 settings=settings,
-            ).after(base_eval)
-            tuned_eval = no_cache(
+            ).after(prep)
+            base_eval = no_cache(
                 evaluate(
-                    model_dir=tuned_uri, gate_metric=gate_metric, gate_threshold=gate_threshold
-                ).after(tune),
-                "evaluate-tuned",
+                    model_dir=base_uri, gate_metric=gate_metric, gate_threshold=gate_threshold
+                ).after(train),
+                "evaluate",
             )
-            tuned_pick = no_cache(
-                select_model(
+
+            with dsl.If(base_eval.outputs["passed"] == True, name="gate-passed"):  # noqa: E712
+                tune = spark_step(
+                    "tune",
+                    [
+                        f"--input={prepared_uri}",
+                        f"--output={tuned_uri}",
+                        f"--folds={tune_folds}",
+                        f"--seed={seed}",
+                    ],
+                    run=run,
+                    settings=settings,
+                ).after(base_eval)
+                tuned_eval = no_cache(
+                    evaluate(
+                        model_dir=tuned_uri, gate_metric=gate_metric, gate_threshold=gate_threshold
+                    ).after(tune),
+                    "evaluate-tuned",
+                )
+                tuned_pick = no_cache(
+                    select_model(
+                        gate_metric=gate_metric,
+                        base_dir=base_uri,
+                        base_value=base_eval.outputs["value"],
+                        tuned_dir=tuned_uri,
+                        tuned_value=tuned_eval.outputs["value"],
+                    ),
+                    "select-model",
+                )
+            with dsl.Else(name="gate-failed"):
+                base_pick = no_cache(
+                    select_model(
+                        gate_metric=gate_metric,
+                        base_dir=base_uri,
+                        base_value=base_eval.outputs["value"],
+                    ),
+                    "keep-base-model",
+                )
+
+            winner = dsl.OneOf(tuned_pick.outputs["model_uri"], base_pick.outputs["model_uri"])
+            registered = no_cache(
+                register_model(
+                    models_uri=models_uri,
+                    model_name=model_name,
+                    model_dir=winner,
+                    pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                    training_data_uri=run.outputs["input_uri"],
+                    spark_code_uri=run.outputs["code_uri"],
+                    environment=environment,
+                    training_data=prepared.outputs["prepared"],
+                ),
+                "register-model",
+            )
+            champion = no_cache(
+                resolve_champion(models_uri=models_uri, model_name=model_name).after(registered),
+                "resolve-champion",
+            )
+            decision_inputs = {
+                "models_uri": models_uri,
+                "model_name": model_name,
+                "challenger_version": registered.outputs["version"],
+                "gate_metric": gate_metric,
+                "gate_threshold": gate_threshold,
+                "promotion_margin": promotion_margin,
+                "champion_version": champion.outputs["version"],
+                "champion_generation": champion.outputs["generation"],
+                "pipeline_job": dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                "challenger": registered.outputs["model"],
+            }
+            with dsl.If(champion.outputs["version"] != "", name="has-champion"):
+                champion_uri = f"{work}/champion"
+                champion_eval = spark_step(
+                    "evaluate_champion",
+                    [
+                        f"--model={champion.outputs['version_uri']}",
+                        f"--input={prepared_uri}",
+                        f"--output={champion_uri}",
+                        f"--seed={seed}",
+                    ],
+                    run=run,
+                    settings=settings,
+                )
+                versus = no_cache(
+                    promote_if_better(**decision_inputs, champion_metrics_dir=champion_uri).after(
+                        champion_eval
+                    ),
+                    "champion-vs-challenger",
+                )
+            with dsl.Else(name="first-model"):
+                first = no_cache(
+                    promote_if_better(**decision_inputs, champion_metrics_dir=""),
+                    "promote-first-model",
+                )
+
+            def either(name: str):
+                return dsl.OneOf(versus.outputs[name], first.outputs[name])
+
+            no_cache(
+                mirror_to_vertex(
+                    serving_image=serving_image,
+                    project=project,
+                    region=region,
+                    models_uri=models_uri,
+                    model_name=model_name,
+                    version=registered.outputs["version"],
+                    promoted=either("promoted"),
+                    pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                ),
+                "mirror-to-vertex",
+            )
+            loaded = no_cache(
+                load_training_results(
+                    bq_dataset=bq_dataset,
+                    pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                    model_name=model_name,
+                    version_uri=registered.outputs["version_uri"],
+                    prepared_uri=prepared_uri,
                     gate_metric=gate_metric,
-                    base_dir=base_uri,
-                    base_value=base_eval.outputs["value"],
-                    tuned_dir=tuned_uri,
-                    tuned_value=tuned_eval.outputs["value"],
+                    gate_threshold=gate_threshold,
+                    gate_passed=base_eval.outputs["passed"],
+                    promoted=either("promoted"),
+                    decision=either("decision"),
+                    challenger_value=either("challenger_value"),
+                    champion_value=either("champion_value"),
+                    champion_version=either("champion_version"),
                 ),
-                "select-model",
+                "load-training-results",
             )
-        with dsl.Else(name="gate-failed"):
-            base_pick = no_cache(
-                select_model(
-                    gate_metric=gate_metric,
-                    base_dir=base_uri,
-                    base_value=base_eval.outputs["value"],
+            no_cache(
+                register_dataset(bq_dataset=bq_dataset, region=region).after(loaded),
+                "register-dataset",
+            )
+
+            no_cache(
+                training_summary(
+                    model_uri=registered.outputs["version_uri"],
+                    model_version=registered.outputs["version"],
+                    model_source=dsl.OneOf(
+                        tuned_pick.outputs["source"], base_pick.outputs["source"]
+                    ),
+                    gate_value=base_eval.outputs["value"],
+                    gate_passed=base_eval.outputs["passed"],
+                    promoted=either("promoted"),
+                    decision=either("decision"),
+                    challenger_value=either("challenger_value"),
+                    champion_value=either("champion_value"),
+                    champion_version=either("champion_version"),
                 ),
-                "keep-base-model",
+                "training-summary",
             )
-
-        winner = dsl.OneOf(tuned_pick.outputs["model_uri"], base_pick.outputs["model_uri"])
-        registered = no_cache(
-            register_model(
-                models_uri=models_uri,
-                model_name=model_name,
-                model_dir=winner,
-                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-                training_data_uri=run.outputs["input_uri"],
-                spark_code_uri=run.outputs["code_uri"],
-                environment=environment,
-                training_data=prepared.outputs["prepared"],
-            ),
-            "register-model",
-        )
-        champion = no_cache(
-            resolve_champion(models_uri=models_uri, model_name=model_name).after(registered),
-            "resolve-champion",
-        )
-        decision_inputs = {
-            "models_uri": models_uri,
-            "model_name": model_name,
-            "challenger_version": registered.outputs["version"],
-            "gate_metric": gate_metric,
-            "gate_threshold": gate_threshold,
-            "promotion_margin": promotion_margin,
-            "champion_version": champion.outputs["version"],
-            "champion_generation": champion.outputs["generation"],
-            "pipeline_job": dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-            "challenger": registered.outputs["model"],
-        }
-        with dsl.If(champion.outputs["version"] != "", name="has-champion"):
-            champion_uri = f"{work}/champion"
-            champion_eval = spark_step(
-                "evaluate_champion",
-                [
-                    f"--model={champion.outputs['version_uri']}",
-                    f"--input={prepared_uri}",
-                    f"--output={champion_uri}",
-                    f"--seed={seed}",
-                ],
-                run=run,
-                settings=settings,
-            )
-            versus = no_cache(
-                promote_if_better(**decision_inputs, champion_metrics_dir=champion_uri).after(
-                    champion_eval
-                ),
-                "champion-vs-challenger",
-            )
-        with dsl.Else(name="first-model"):
-            first = no_cache(
-                promote_if_better(**decision_inputs, champion_metrics_dir=""),
-                "promote-first-model",
-            )
-
-        def either(name: str):
-            return dsl.OneOf(versus.outputs[name], first.outputs[name])
-
-        no_cache(
-            mirror_to_vertex(
-                serving_image=serving_image,
-                project=project,
-                region=region,
-                models_uri=models_uri,
-                model_name=model_name,
-                version=registered.outputs["version"],
-                promoted=either("promoted"),
-                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-            ),
-            "mirror-to-vertex",
-        )
-        loaded = no_cache(
-            load_training_results(
-                bq_dataset=bq_dataset,
-                pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-                model_name=model_name,
-                version_uri=registered.outputs["version_uri"],
-                prepared_uri=prepared_uri,
-                gate_metric=gate_metric,
-                gate_threshold=gate_threshold,
-                gate_passed=base_eval.outputs["passed"],
-                promoted=either("promoted"),
-                decision=either("decision"),
-                challenger_value=either("challenger_value"),
-                champion_value=either("champion_value"),
-                champion_version=either("champion_version"),
-            ),
-            "load-training-results",
-        )
-        no_cache(
-            register_dataset(bq_dataset=bq_dataset, region=region).after(loaded),
-            "register-dataset",
-        )
-
-        return TrainingOutputs(
-            model_uri=registered.outputs["version_uri"],
-            model_version=registered.outputs["version"],
-            model_source=dsl.OneOf(tuned_pick.outputs["source"], base_pick.outputs["source"]),
-            gate_value=base_eval.outputs["value"],
-            gate_passed=base_eval.outputs["passed"],
-            promoted=either("promoted"),
-            decision=either("decision"),
-            challenger_value=either("challenger_value"),
-            champion_value=either("champion_value"),
-            champion_version=either("champion_version"),
-        )
 
     return churn_training
 
@@ -302,6 +308,7 @@ def build(spark_step: SparkStep):
 from tooling.local_spec import LocalRun, SampleData  # noqa: E402
 
 LOCAL_RUN = LocalRun(
+    outputs_step="training-summary",
     data_parameter="raw_data_path",
     sample=SampleData("customers.csv", seed=42),
     metrics_output="model_uri",

@@ -237,6 +237,20 @@ def _execute(
     return dict(task.outputs or {}), console, time.monotonic() - started
 
 
+def step_outputs(run_dir: Path, step: str) -> dict[str, Any]:
+    """The output parameters one task of a finished local run wrote ({} if it did not run).
+
+    kfp.local keeps each task's executor output at <pipeline root>/<pipeline run>/<task>/;
+    a pipeline whose steps run inside an exit handler can have no pipeline-level outputs (a KFP
+    rule), so its results are the outputs of the step its LOCAL_RUN names.
+    """
+    found = sorted((run_dir / "kfp").glob(f"*/{step}/executor_output.json"))
+    if not found:
+        return {}
+    data = json.loads(found[-1].read_text(encoding="utf-8"))
+    return dict(data.get("parameterValues") or {})
+
+
 def run_pipeline(
     pipeline: str,
     assignments: list[str],
@@ -293,6 +307,8 @@ def run_pipeline(
     finally:
         if server is not None:
             server.stop()
+    if not outputs and spec.outputs_step:
+        outputs = step_outputs(run_dir, spec.outputs_step)
     if not outputs or any(s.status not in (None, "SUCCESS") for s in console.steps.values()):
         raise _failure(console, run_dir)
     result = RunResult(

@@ -38,6 +38,9 @@ class LocalRun:
     sample: SampleData | None = None
     metrics_output: str | None = None
     summary_outputs: tuple[str, ...] = ()
+    #: the task whose outputs are the run's results, when the pipeline has no pipeline-level
+    #: outputs (steps inside an exit handler cannot give any: components/summaries.py)
+    outputs_step: str | None = None
 
 
 #: Used for a pipeline module that declares nothing.
