@@ -28,6 +28,8 @@ _BEGIN = re.compile(r"Executing task '([^']+)'")
 _END = re.compile(r"Task '([^']+)' finished with status (\w+)")
 _OUTPUTS = re.compile(r"Task '([^']+)' (outputs:|has no outputs)")
 NAME_WIDTH = 24
+#: A step line stays within 100 columns; the step's log and the report have the rest.
+FIGURE_WIDTH = 64
 
 
 @dataclass
@@ -98,6 +100,10 @@ class LogRouter(io.TextIOBase):
 
     def isatty(self) -> bool:
         return False
+
+
+def _fit(figure: str) -> str:
+    return figure if len(figure) <= FIGURE_WIDTH else figure[: FIGURE_WIDTH - 1] + "…"
 
 
 class StepConsole(logging.Filter):
@@ -177,7 +183,7 @@ class StepConsole(logging.Filter):
                 self.out.write(f"\r\x1b[K  {name:<{NAME_WIDTH}}")
             elif self.verbose:
                 self.out.write(f"  ◂ {name:<{NAME_WIDTH}}")
-            self.out.write(f"{step.seconds:6.1f} s  {figure}".rstrip() + "\n")
+            self.out.write(f"{step.seconds:6.1f} s  {_fit(figure)}".rstrip() + "\n")
             self.out.flush()
             self.state.current = None
         self.router.switch(PIPELINE_LOG)

@@ -74,3 +74,15 @@ def test_a_terminal_gets_a_live_elapsed_counter_that_the_end_line_replaces(tmp_p
     text = out.getvalue()
     assert "   2 s …" in text  # the counter ticked while the step ran
     assert text.count("\n") == 1 and "\r\x1b[K  tune" in text
+
+
+def test_long_figures_are_cut_to_keep_a_step_on_one_line(tmp_path):
+    out = io.StringIO()
+    router = LogRouter(tmp_path / "logs", echo=None)
+    console = StepConsole(router, out, {})
+    console.filter(record("Executing task 'summary'"))
+    console.filter(record("Task 'summary' finished with status SUCCESS"))
+    outputs = "\n".join(f"    output_{i}: {i}.5" for i in range(30))
+    console.filter(record(f"Task 'summary' outputs:\n{outputs}"))
+    (line,) = out.getvalue().splitlines()
+    assert len(line) <= 100 and line.endswith("…")
