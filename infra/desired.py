@@ -32,6 +32,26 @@ APIS: dict[str, str] = {
     "bigquery.googleapis.com": "the warehouse tables (predictions, model metrics)",
 }
 
+#: APIs only an environment with `alerts.pubsub_topic` needs. Pub/Sub is not among the APIs a
+#: new project has enabled, and nothing else here uses it: an environment without alerts keeps
+#: it off (one API less to secure), as it gets no BigQuery role without a dataset.
+ALERTS_APIS: dict[str, str] = {
+    "pubsub.googleapis.com": "failure alerts are published to the environment's topic",
+}
+#: Who publishes failure alerts (on the topic only, never project-wide): account key, role, why.
+TOPIC_PUBLISHERS: tuple[tuple[str, str, str], ...] = (
+    (
+        "pipelines",
+        "roles/pubsub.publisher",
+        "the pipelines' notify-failure step publishes run_failed alerts",
+    ),
+    (
+        "trigger",
+        "roles/pubsub.publisher",
+        "the trigger publishes fire_without_run alerts (a scheduled fire that started no run)",
+    ),
+)
+
 #: Project-level roles per account (keys of `service_accounts`), each with its reason.
 PROJECT_ROLES: dict[str, dict[str, str]] = {
     "pipelines": {
@@ -125,6 +145,11 @@ class BucketGrant:
     member: str
     role: str
     why: str
+
+
+def apis(dep: Deployment) -> dict[str, str]:
+    """The APIs `dep` needs enabled, each with its reason (Pub/Sub only with alerts)."""
+    return {**APIS, **(ALERTS_APIS if dep.alerts_topic_id else {})}
 
 
 def project_roles(dep: Deployment) -> dict[str, dict[str, str]]:

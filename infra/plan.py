@@ -2,8 +2,8 @@
 
 Order matters to Google Cloud: APIs before anything that uses them, accounts before the bindings
 that name them, buckets before their policies, the network before its firewall rule, the BigQuery
-dataset before its access entry, and the trigger's invoker binding last (the function is deployed
-after this setup; a re-run grants it).
+dataset before its access entry, the alerts topic before its publishers, and the trigger's
+invoker binding last (the function is deployed after this setup; a re-run grants it).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from infra.bigquery import Dataset, DatasetAccess, Grant
 from infra.envfile import Environment
 from infra.network import Firewall, Subnetwork
 from infra.policy import Policy, Target, Wanted
+from infra.pubsub import alert_steps
 from infra.steps import Bucket, Repository, ServiceAccount, Services, Step
 
 
@@ -29,7 +30,7 @@ class Options:
 def steps_for(env: Environment, options: Options = Options()) -> list[Step]:
     """Every step of the setup of `env`, in the order they must run."""
     dep = env.deployment
-    steps: list[Step] = [Services(dep.project, desired.APIS)]
+    steps: list[Step] = [Services(dep.project, desired.apis(dep))]
     for key, email in dep.service_accounts.items():
         steps.append(ServiceAccount(dep.project, email, key, desired.ACCOUNT_PURPOSE[key]))
     steps.append(_project_roles(env))
@@ -47,6 +48,7 @@ def steps_for(env: Environment, options: Options = Options()) -> list[Step]:
         steps.append(Firewall(dep.project, desired.firewall_rule_name(dep.subnetwork)))
     steps += _warehouse(env)
     steps += _repository(env)
+    steps += alert_steps(dep.project, dep.alerts_topic_id, dep.service_accounts)
     steps.append(_invoker(env))
     return steps
 

@@ -5,9 +5,10 @@ folder holding `state.json` (projects, buckets) and `log.jsonl` (every call and 
 It covers only the commands infra/bootstrap.py uses, and enforces the rules the real services
 do that a setup can get wrong: unknown flags exit 2; create on an existing resource, a binding
 for a service account that does not exist, a role a resource does not support, a subnetwork in a
-missing network or with an overlapping/invalid range, using an API before it is enabled, a
-project binding without --condition on a policy holding conditions: all exit 1 with gcloud's
-kind of message. Standard library only.
+missing network or with an overlapping/invalid range, a topic with an invalid id, using an API
+before it is enabled (Pub/Sub is not enabled in a new project), a project binding without
+--condition on a policy holding conditions: all exit 1 with gcloud's kind of message. Standard
+library only.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ KNOWN_SERVICES = {
     "dataproc-rm.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
+    "pubsub.googleapis.com",
     "run.googleapis.com",
 }
 #: Which API a command group needs enabled in the resource's project.
@@ -51,6 +53,7 @@ GROUP_API = {
     "iam": "iam.googleapis.com",
     "compute": "compute.googleapis.com",
     "artifacts": "artifactregistry.googleapis.com",
+    "pubsub": "pubsub.googleapis.com",
     "run": "run.googleapis.com",
     "storage": "storage.googleapis.com",
 }
@@ -85,6 +88,13 @@ ROLES = {
         "roles/artifactregistry.repoAdmin",
     },
     "service": {"roles/run.invoker", "roles/run.developer"},
+    "topic": {
+        "roles/pubsub.publisher",
+        "roles/pubsub.subscriber",
+        "roles/pubsub.viewer",
+        "roles/pubsub.editor",
+        "roles/pubsub.admin",
+    },
 }
 MEMBER = re.compile(r"^(serviceAccount|user|group|domain):\S+$")
 ACCOUNT_EMAIL = re.compile(
@@ -92,6 +102,8 @@ ACCOUNT_EMAIL = re.compile(
 )
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 RESOURCE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+#: Pub/Sub's topic id rule: 3-255 characters, starts with a letter, not with "goog".
+TOPIC_ID = re.compile(r"^(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
 
 
 class GcloudCallError(Exception):
@@ -517,6 +529,51 @@ class Fake:
         self.add_binding(policy, "service", a.member, a.role)
         return policy
 
+    # ---- Pub/Sub -------------------------------------------------------------------------
+    def topic_key(self, a: argparse.Namespace) -> tuple[str, str]:
+        """(project, topic id) from a topic id and --project, or from a full topic name."""
+        project, name = a.project, a.topic
+        match = re.match(r"^projects/([^/]+)/topics/([^/]+)$", a.topic)
+        if match:
+            project, name = match.groups()
+        self.need_api(project, "pubsub")
+        if not TOPIC_ID.match(name):
+            raise GcloudCallError(
+                f"INVALID_ARGUMENT: Invalid resource name given (name=projects/{project}/topics/"
+                f"{name}). Refer to https://cloud.google.com/pubsub/docs/pubsub-basics#resource_names"
+            )
+        return project, name
+
+    def topic(self, a: argparse.Namespace) -> dict[str, Any]:
+        project, name = self.topic_key(a)
+        topics = self.project(project).setdefault("topics", {})
+        if name not in topics:
+            raise GcloudCallError(f"NOT_FOUND: Resource not found (resource={name}).")
+        return topics[name]
+
+    def topic_describe(self, a: argparse.Namespace) -> Any:
+        project, name = self.topic_key(a)
+        self.topic(a)
+        return {"name": f"projects/{project}/topics/{name}"}
+
+    def topic_create(self, a: argparse.Namespace) -> Any:
+        project, name = self.topic_key(a)
+        topics = self.project(project).setdefault("topics", {})
+        if name in topics:
+            raise GcloudCallError(
+                f"ALREADY_EXISTS: Resource already exists in the project (resource={name})."
+            )
+        topics[name] = {"policy": {"bindings": []}}
+        return None
+
+    def topic_get_policy(self, a: argparse.Namespace) -> Any:
+        return self.topic(a)["policy"]
+
+    def topic_add_binding(self, a: argparse.Namespace) -> Any:
+        policy = self.topic(a)["policy"]
+        self.add_binding(policy, "topic", a.member, a.role)
+        return policy
+
 
 def _rules(text: str) -> list[dict[str, Any]]:
     if text == "all":
@@ -659,6 +716,16 @@ COMMANDS: dict[tuple[str, ...], tuple[str, bool, Build]] = {
     ("run", "services", "add-iam-policy-binding"): (
         "run_add_binding", False, _with("name", _flags("project", "region", *_BINDING)),
     ),
+    ("pubsub", "topics", "describe"): (
+        "topic_describe", True, _with("topic", _flags("project", "format")),
+    ),
+    ("pubsub", "topics", "create"): ("topic_create", False, _with("topic", _flags("project"))),
+    ("pubsub", "topics", "get-iam-policy"): (
+        "topic_get_policy", True, _with("topic", _flags("project", "format")),
+    ),
+    ("pubsub", "topics", "add-iam-policy-binding"): (
+        "topic_add_binding", False, _with("topic", _flags("project", *_BINDING)),
+    ),
 }  # fmt: skip
 
 
@@ -716,6 +783,7 @@ def new_project() -> dict[str, Any]:
         "repositories": {},
         "run_services": {},
         "datasets": {},
+        "topics": {},
     }
 
 
