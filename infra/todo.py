@@ -9,6 +9,10 @@ from infra import desired
 from infra.envfile import Environment
 
 _INDENT = "\n      "
+#: What operators need on the invoker to mint its ID tokens (scheduling/README.md "backfill").
+OPERATOR_TOKEN_ROLE = "roles/iam.serviceAccountOpenIdTokenCreator"
+#: Printed in place of the real on-call group, which only the team knows.
+OPERATOR_PLACEHOLDER = "group:ONCALL@example.com"
 
 
 def left_to_do(env: Environment, trigger_deployed: bool) -> list[str]:
@@ -17,7 +21,32 @@ def left_to_do(env: Environment, trigger_deployed: bool) -> list[str]:
     if not trigger_deployed:
         items.append(_deploy_trigger(env))
     items.append(_publish(env))
+    items.append(_operators(env))
     return items
+
+
+def trigger_settings(env: Environment) -> dict[str, str]:
+    """The trigger function's environment variables for `env` (trigger/README.md's table).
+
+    Every required variable, from the environment file, plus ALERTS_TOPIC when the file names a
+    topic (without it the trigger sends no fire_without_run alerts). The optional ones keep the
+    function's defaults: LEASE_ROOT = <PIPELINE_ROOT>/trigger-leases (the bucket this setup
+    grants the trigger), MANUAL_RUNS = allow (`schedule.py run --param` makes manual runs).
+    """
+    dep = env.deployment
+    accounts = dep.service_accounts
+    settings = {
+        "PROJECT": dep.project,
+        "REGION": dep.region,
+        "ENVIRONMENT": dep.name,
+        "TEMPLATE_BASE": dep.template_base,
+        "PIPELINE_ROOT": dep.pipeline_root,
+        "PIPELINE_SERVICE_ACCOUNT": accounts["pipelines"],
+        "SCHEDULER_INVOKER": accounts["invoker"],
+    }
+    if dep.alerts_topic:
+        settings["ALERTS_TOPIC"] = dep.alerts_topic
+    return settings
 
 
 def _deployer(env: Environment) -> str:
@@ -52,18 +81,9 @@ def _deploy_trigger(env: Environment) -> str:
     dep = env.deployment
     accounts = dep.service_accounts
     name = desired.function_name(env.trigger_url)
-    env_vars = ",".join(
-        f"{k}={v}"
-        for k, v in (
-            ("PROJECT", dep.project),
-            ("REGION", dep.region),
-            ("ENVIRONMENT", dep.name),
-            ("TEMPLATE_BASE", dep.template_base),
-            ("PIPELINE_ROOT", dep.pipeline_root),
-            ("PIPELINE_SERVICE_ACCOUNT", accounts["pipelines"]),
-            ("SCHEDULER_INVOKER", accounts["invoker"]),
-        )
-    )
+    # gcloud splits --set-env-vars at commas; none of these values can hold one (the contract's
+    # patterns for projects, URIs, accounts and topic ids exclude it).
+    env_vars = ",".join(f"{k}={v}" for k, v in trigger_settings(env).items())
     deploy = shlex.join(
         [
             "gcloud",
@@ -79,6 +99,11 @@ def _deploy_trigger(env: Environment) -> str:
             "--trigger-http",
             "--no-allow-unauthenticated",
             f"--service-account={accounts['trigger']}",
+            # A call takes well under a second; the timeout only bounds a hung one and stays
+            # below the schedules' attempt_deadline (trigger/README.md "Deploy").
+            "--memory=512Mi",
+            "--timeout=60s",
+            "--max-instances=10",
             f"--set-env-vars={env_vars}",
         ]
     )
@@ -135,6 +160,36 @@ def _publish(env: Environment) -> str:
         "schedules (the deploy flow does all of this on merge, see ci/README.md):"
         + _INDENT
         + _INDENT.join(commands)
+    )
+
+
+def _operators(env: Environment) -> str:
+    dep = env.deployment
+    invoker = dep.service_accounts["invoker"]
+    grant = shlex.join(
+        [
+            "gcloud",
+            "iam",
+            "service-accounts",
+            "add-iam-policy-binding",
+            invoker,
+            f"--project={dep.project}",
+            f"--role={OPERATOR_TOKEN_ROLE}",
+            f"--member={OPERATOR_PLACEHOLDER}",
+        ]
+    )
+    return (
+        "Let the on-call operators run `schedule.py backfill` and `schedule.py run NAME --param "
+        "K=V`: these call the trigger themselves, as the invoker account, with an ID token they "
+        "mint through IAM Credentials (generateIdToken). Cloud Run lets only the invoker account "
+        "call the function, and the trigger honours Cloud Scheduler's fire-time header only "
+        "from it, which is what gives a backfilled slot its scheduled fire's job id. Grant "
+        f"{OPERATOR_TOKEN_ROLE} on the invoker account "
+        "only (on the project it would let them mint tokens of every account), to the on-call "
+        "group (or user:ONCALL@example.com for one person): it lets them start runs as the "
+        "scheduler, so to the people on call only. Replace the placeholder member:"
+        + _INDENT
+        + grant
     )
 
 
