@@ -69,9 +69,10 @@ def _champion(data: ReportData) -> list[str]:
 def _figures(data: ReportData) -> list[str]:
     if not data.figures:
         return []
+    versus = f" (grey: {data.previous.run_id})" if data.previous else ""
     captions = {
-        "roc.png": "ROC curve (grey: previous run)",
-        "pr.png": "Precision-recall curve (grey: previous run)",
+        "roc.png": f"ROC curve{versus}",
+        "pr.png": f"Precision-recall curve{versus}",
         "confusion.png": "Confusion matrix",
         "importance.png": "Feature importance per input column (one-hot levels summed)",
     }

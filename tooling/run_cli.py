@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,9 @@ def _summary_lines(result: RunResult, data: ReportData) -> list[str]:
         if name in data.outputs and data.outputs[name] not in ("", None)
     ]
     if shown:
-        lines.append("  " + ", ".join(shown))
+        lines += textwrap.wrap(
+            ", ".join(shown), width=98, initial_indent="  ", subsequent_indent="  "
+        )
     if data.metrics:
         versus = f" (change vs {data.previous.run_id})" if data.previous else ""
         lines.append(f"metrics, test split{versus}:")
