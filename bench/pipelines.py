@@ -35,9 +35,13 @@ CONFIGS = {
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(
-        command, cwd=ROOT, check=True, capture_output=True, env={**os.environ, **(env or {})}
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}
     )
+    if done.returncode != 0:
+        sys.exit(
+            f"bench: {' '.join(command)} failed (exit {done.returncode}):\n{done.stderr[-3000:]}"
+        )
     return time.perf_counter() - started
 
 
