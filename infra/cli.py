@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"{outcome.changes} change(s).")
     trigger_deployed = "waiting" not in outcome.statuses.values()
-    todo = outcome.notes + left_to_do(env, trigger_deployed)
+    redeploy = "differs" in outcome.statuses.values()
+    todo = outcome.notes + left_to_do(env, trigger_deployed, redeploy)
     print("Left to do by hand:")
     for number, item in enumerate(todo, 1):
         print(f"  {number}. {item}")

@@ -78,3 +78,11 @@ def _read(path: Path, name: str) -> tuple[Deployment | None, Document, list[str]
 def _line(path: Path, doc: Document, key: tuple[str, ...], message: str) -> str:
     field = ".".join(key) if key else "(file)"
     return f"{path}:{doc.line(*key)}: {field}: {message}"
+
+
+def shown(path: Path) -> str:
+    """`path` relative to the current folder when it is below it (as people type it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

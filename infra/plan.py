@@ -3,7 +3,8 @@
 Order matters to Google Cloud: APIs before anything that uses them, accounts before the bindings
 that name them, buckets before their policies, the network before its firewall rule, the BigQuery
 dataset before its access entry, the alerts topic before its publishers, and the trigger's
-invoker binding last (the function is deployed after this setup; a re-run grants it).
+look at the deployed trigger function and its invoker binding last (the function is deployed
+after this setup; a re-run checks and grants them).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 
 from infra import desired
 from infra.bigquery import Dataset, DatasetAccess, Grant
-from infra.envfile import Environment
+from infra.envfile import Environment, shown
 from infra.network import Firewall, Subnetwork
 from infra.policy import Policy, Target, Wanted
 from infra.pubsub import alert_steps
 from infra.steps import Bucket, Repository, ServiceAccount, Services, Step
+from infra.trigger_config import TriggerFunction, trigger_settings
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ def steps_for(env: Environment, options: Options = Options()) -> list[Step]:
     steps += _warehouse(env)
     steps += _repository(env)
     steps += alert_steps(dep.project, dep.alerts_topic_id, dep.service_accounts)
+    steps.append(_trigger_function(env))
     steps.append(_invoker(env))
     return steps
 
@@ -115,6 +118,18 @@ def _repository(env: Environment) -> list[Step]:
         Repository(dep.project, desired.REPOSITORY, dep.region),
         Policy(target, [Wanted(desired.member(dep.service_accounts[account]), role, why)]),
     ]
+
+
+def _trigger_function(env: Environment) -> TriggerFunction:
+    dep = env.deployment
+    return TriggerFunction(
+        dep.project,
+        dep.region,
+        desired.function_name(env.trigger_url),
+        trigger_settings(dep),
+        dep.service_accounts["trigger"],
+        shown(env.path),
+    )
 
 
 def _invoker(env: Environment) -> Policy:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 
 from infra import desired
-from infra.envfile import Environment
+from infra.envfile import Environment, shown
+from infra.trigger_config import trigger_settings
 
 _INDENT = "\n      "
 #: What operators need on the invoker to mint its ID tokens (scheduling/README.md "backfill").
@@ -15,38 +15,18 @@ OPERATOR_TOKEN_ROLE = "roles/iam.serviceAccountOpenIdTokenCreator"
 OPERATOR_PLACEHOLDER = "group:ONCALL@example.com"
 
 
-def left_to_do(env: Environment, trigger_deployed: bool) -> list[str]:
-    """Items in the order to do them: each a short why followed by the commands to run."""
+def left_to_do(env: Environment, trigger_deployed: bool, redeploy: bool = False) -> list[str]:
+    """Items in the order to do them: each a short why followed by the commands to run.
+
+    The deploy command is printed while the trigger is not deployed, and again when the
+    deployed function differs from the environment file (`redeploy`).
+    """
     items = [_deployer(env)]
-    if not trigger_deployed:
+    if not trigger_deployed or redeploy:
         items.append(_deploy_trigger(env))
     items.append(_publish(env))
     items.append(_operators(env))
     return items
-
-
-def trigger_settings(env: Environment) -> dict[str, str]:
-    """The trigger function's environment variables for `env` (trigger/README.md's table).
-
-    Every required variable, from the environment file, plus ALERTS_TOPIC when the file names a
-    topic (without it the trigger sends no fire_without_run alerts). The optional ones keep the
-    function's defaults: LEASE_ROOT = <PIPELINE_ROOT>/trigger-leases (the bucket this setup
-    grants the trigger), MANUAL_RUNS = allow (`schedule.py run --param` makes manual runs).
-    """
-    dep = env.deployment
-    accounts = dep.service_accounts
-    settings = {
-        "PROJECT": dep.project,
-        "REGION": dep.region,
-        "ENVIRONMENT": dep.name,
-        "TEMPLATE_BASE": dep.template_base,
-        "PIPELINE_ROOT": dep.pipeline_root,
-        "PIPELINE_SERVICE_ACCOUNT": accounts["pipelines"],
-        "SCHEDULER_INVOKER": accounts["invoker"],
-    }
-    if dep.alerts_topic:
-        settings["ALERTS_TOPIC"] = dep.alerts_topic
-    return settings
 
 
 def _deployer(env: Environment) -> str:
@@ -83,7 +63,7 @@ def _deploy_trigger(env: Environment) -> str:
     name = desired.function_name(env.trigger_url)
     # gcloud splits --set-env-vars at commas; none of these values can hold one (the contract's
     # patterns for projects, URIs, accounts and topic ids exclude it).
-    env_vars = ",".join(f"{k}={v}" for k, v in trigger_settings(env).items())
+    env_vars = ",".join(f"{k}={v}" for k, v in trigger_settings(dep).items())
     deploy = shlex.join(
         [
             "gcloud",
@@ -126,7 +106,7 @@ def _deploy_trigger(env: Environment) -> str:
     )
     return (
         "Deploy the trigger function (more options: trigger/README.md), put its URL in "
-        f"{_shown(env.path)} as trigger_url, then run this setup again: it grants the invoker "
+        f"{shown(env.path)} as trigger_url, then run this setup again: it grants the invoker "
         "account run.invoker on the function's service."
         + _INDENT
         + deploy
@@ -191,11 +171,3 @@ def _operators(env: Environment) -> str:
         + _INDENT
         + grant
     )
-
-
-def _shown(path: Path) -> str:
-    """`path` relative to the current folder when it is below it (as people type it)."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

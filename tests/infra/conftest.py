@@ -55,6 +55,27 @@ class Cloud:
         arguments, a bq call as its arguments after "bq"."""
         return [command(e) for e in self.log() if not is_look(e["argv"], program(e))]
 
+    def deploy_trigger(
+        self,
+        project: str,
+        region: str,
+        env: dict[str, str],
+        service_account: str = "",
+        name: str = "churn-trigger",
+    ) -> None:
+        """What deploying the trigger by hand leaves: a 2nd gen function (its variables and
+        identity; no account = the default compute account) and the Cloud Run service behind it."""
+
+        def deploy(state: dict[str, Any]) -> None:
+            found = state["projects"][project]
+            found["functions"][f"{region}/{name}"] = {
+                "env": dict(env),
+                "service_account": service_account,
+            }
+            found["run_services"].setdefault(f"{region}/{name}", {"policy": {"bindings": []}})
+
+        self.edit(deploy)
+
     def bootstrap(self, *argv: str, environments: Path = ENVIRONMENTS) -> tuple[int, str, str]:
         """Run infra/bootstrap.py's main in-process; (exit code, stdout, stderr)."""
         self.capsys.readouterr()

@@ -52,6 +52,7 @@ KNOWN_SERVICES = {
 GROUP_API = {
     "iam": "iam.googleapis.com",
     "compute": "compute.googleapis.com",
+    "functions": "cloudfunctions.googleapis.com",
     "artifacts": "artifactregistry.googleapis.com",
     "pubsub": "pubsub.googleapis.com",
     "run": "run.googleapis.com",
@@ -529,6 +530,24 @@ class Fake:
         self.add_binding(policy, "service", a.member, a.role)
         return policy
 
+    def function_describe(self, a: argparse.Namespace) -> Any:
+        """A deployed 2nd gen function as the Cloud Functions v2 API describes it."""
+        self.need_api(a.project, "functions")
+        if not a.region:
+            raise GcloudCallError("argument --region: Must be specified.", 2)
+        key = f"{a.region}/{a.name}"
+        found = self.project(a.project).get("functions", {}).get(key)
+        name = f"projects/{a.project}/locations/{a.region}/functions/{a.name}"
+        if found is None:
+            raise GcloudCallError(f"NOT_FOUND: Resource '{name}' was not found")
+        config = {
+            "service": f"projects/{a.project}/locations/{a.region}/services/{a.name}",
+            "environmentVariables": dict(found.get("env", {})),
+        }
+        if found.get("service_account"):
+            config["serviceAccountEmail"] = found["service_account"]
+        return {"name": name, "environment": "GEN_2", "state": "ACTIVE", "serviceConfig": config}
+
     # ---- Pub/Sub -------------------------------------------------------------------------
     def topic_key(self, a: argparse.Namespace) -> tuple[str, str]:
         """(project, topic id) from a topic id and --project, or from a full topic name."""
@@ -716,6 +735,9 @@ COMMANDS: dict[tuple[str, ...], tuple[str, bool, Build]] = {
     ("run", "services", "add-iam-policy-binding"): (
         "run_add_binding", False, _with("name", _flags("project", "region", *_BINDING)),
     ),
+    ("functions", "describe"): (
+        "function_describe", True, _with("name", _flags("project", "region", "format")),
+    ),
     ("pubsub", "topics", "describe"): (
         "topic_describe", True, _with("topic", _flags("project", "format")),
     ),
@@ -782,6 +804,7 @@ def new_project() -> dict[str, Any]:
         "firewalls": {},
         "repositories": {},
         "run_services": {},
+        "functions": {},
         "datasets": {},
         "topics": {},
     }

@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 from infra.desired import APIS
-from tests.infra.conftest import REPO, is_look, program
+from infra.envfile import load
+from infra.trigger_config import trigger_settings
+from tests.infra.conftest import ENVIRONMENTS, REPO, is_look, program
 
 
 def test_first_run_creates_everything(cloud):
@@ -44,6 +46,7 @@ def test_first_run_creates_everything(cloud):
     # One line per step, then what is left: the trigger is not deployed yet.
     assert "created  service account churn-pipelines@" in out
     assert "waiting  roles on trigger service churn-trigger" in out
+    assert "waiting  trigger function churn-trigger settings: not deployed yet" in out
     assert "Left to do by hand:" in out
     assert "gcloud functions deploy churn-trigger --gen2" in out
     assert "PIPELINE_ROOT=gs://acme-churn-dev-pipelines/runs" in out
@@ -67,10 +70,9 @@ def test_second_run_changes_nothing(cloud):
 
 def test_trigger_deployed_later_gets_its_invoker_on_the_next_run(cloud):
     cloud.bootstrap("--env", "dev")
-    cloud.edit(
-        lambda s: s["projects"]["acme-churn-dev"]["run_services"].update(
-            {"europe-west4/churn-trigger": {"policy": {"bindings": []}}}
-        )
+    dep = load(ENVIRONMENTS, "dev").deployment
+    cloud.deploy_trigger(
+        dep.project, dep.region, trigger_settings(dep), dep.service_accounts["trigger"]
     )
     cloud.clear_log()
     code, out, _ = cloud.bootstrap("--env", "dev")

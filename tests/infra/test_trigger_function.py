@@ -1,0 +1,71 @@
+"""The deployed trigger function is looked at: variables and identity as the environment says.
+
+The expected variables are the ones the printed deploy command sets (test_todo.py checks those
+against trigger/README.md and the trigger's own Settings); here a function deployed otherwise
+must be reported, with the deploy command, and never changed.
+"""
+
+from __future__ import annotations
+
+from infra.envfile import load
+from infra.trigger_config import trigger_settings
+from tests.infra.conftest import ENVIRONMENTS
+
+DEP = load(ENVIRONMENTS, "dev").deployment
+TRIGGER = DEP.service_accounts["trigger"]
+DESCRIBE = [
+    "functions",
+    "describe",
+    "churn-trigger",
+    "--region",
+    DEP.region,
+    "--project",
+    DEP.project,
+    "--format=json",
+]
+
+
+def _second_run(cloud, env: dict[str, str], account: str = TRIGGER) -> tuple[int, str]:
+    assert cloud.bootstrap("--env", "dev")[0] == 0
+    cloud.deploy_trigger(DEP.project, DEP.region, env, account)
+    cloud.clear_log()
+    code, out, _ = cloud.bootstrap("--env", "dev")
+    return code, out
+
+
+def test_a_trigger_deployed_as_printed_is_ok_and_not_redeployed(cloud):
+    code, out = _second_run(cloud, trigger_settings(DEP))
+    assert code == 0
+    assert DESCRIBE in [e["argv"] for e in cloud.log()]
+    assert "ok       trigger function churn-trigger settings: 8 variable(s)" in out
+    assert "gcloud functions deploy" not in out
+
+
+def test_a_trigger_deployed_before_alerts_were_set_is_reported_with_the_deploy_command(cloud):
+    env = trigger_settings(DEP)
+    del env["ALERTS_TOPIC"]
+    env["PIPELINE_ROOT"] = "gs://acme-churn-dev-pipelines/old-runs"
+    env["MANUAL_RUNS"] = "deny"  # an optional variable the team chose: not a difference
+    code, out = _second_run(cloud, env)
+    assert code == 0
+    # Only looks and the invoker binding: the function itself is never changed by the setup.
+    assert all(argv[0] == "run" for argv in cloud.changes()), cloud.changes()
+    status = next(line for line in out.splitlines() if "trigger function churn-trigger" in line)
+    assert status.split()[0] == "differs"
+    todo = out.split("Left to do by hand:")[1]
+    assert "ALERTS_TOPIC is not set (want projects/acme-churn-dev/topics/churn-alerts)" in todo
+    assert (
+        "PIPELINE_ROOT is gs://acme-churn-dev-pipelines/old-runs, not "
+        "gs://acme-churn-dev-pipelines/runs" in todo
+    )
+    assert "MANUAL_RUNS" not in todo
+    assert "gcloud functions deploy churn-trigger" in todo
+    assert "ALERTS_TOPIC=projects/acme-churn-dev/topics/churn-alerts" in todo
+
+
+def test_a_trigger_running_as_the_default_compute_account_is_reported(cloud):
+    code, out = _second_run(cloud, trigger_settings(DEP), account="")
+    assert code == 0
+    todo = out.split("Left to do by hand:")[1]
+    assert f"it runs as the default compute account, not {TRIGGER}" in todo
+    assert f"--service-account={TRIGGER}" in todo
