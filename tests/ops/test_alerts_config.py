@@ -12,7 +12,11 @@ def validate_with(tmp_path, monkeypatch, alerts: str):
     monkeypatch.chdir(tmp_path)
     shutil.copytree(REPO / "schedules", tmp_path / "schedules")
     path = tmp_path / "schedules" / "environments" / "dev.yaml"
-    path.write_text(path.read_text() + alerts)
+    # the shipped file names a topic: drop its section, then append the one under test
+    shipped = path.read_text()
+    start = shipped.index("\nalerts:")
+    end = shipped.index("\n", shipped.index("pubsub_topic", start))
+    path.write_text(shipped[:start] + shipped[end:] + "\n" + alerts)
     return validate_tree("schedules", REPO / "build" / "vertex", only_env="dev")
 
 
