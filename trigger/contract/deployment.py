@@ -17,10 +17,14 @@ account. So one account needs the data grants, whichever runtime a template requ
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from contract.ownership import DEPLOYMENT_PARAMETERS
+
+#: How validators report a problem: (path of the field, message).
+_Bad = Callable[[tuple[str, ...], str], None]
 
 ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -192,29 +196,8 @@ def bucket_of(uri: str) -> str:
     return match.group(1) if match else ""
 
 
-def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None, list[EnvProblem]]:
-    """The deployment an environment file describes, or None with every problem found."""
-    problems: list[EnvProblem] = []
-
-    def bad(path: tuple[str, ...], message: str) -> None:
-        problems.append(EnvProblem(path, message))
-
-    if not ENV_NAME.match(name):
-        bad(
-            (),
-            f"environment name '{name}' must be 1-10 lowercase letters or digits, "
-            "starting with a letter",
-        )
-    project = _text(data, "project")
-    if not PROJECT.match(project):
-        bad(("project",), f"'{project}' is not a Google Cloud project id")
-    region = _text(data, "region")
-    if not REGION.match(region):
-        bad(("region",), f"'{region}' is not a Google Cloud region (e.g. europe-west4)")
-    template_base = _gs(data, ("template_base",), bad)
-    pipeline_root = _gs(data, ("pipeline_root",), bad)
-
-    accounts = _mapping(data, "service_accounts", ACCOUNT_ROLES, bad)
+def _check_accounts(accounts: dict[str, str], project: str, bad: _Bad) -> None:
+    """Each service account must be an e-mail of this environment's own project."""
     for role, email in accounts.items():
         match = ACCOUNT.match(email)
         if not match:
@@ -225,14 +208,14 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
                 f"'{email}' belongs to project '{match.group(2)}', not this environment's "
                 f"'{project}': an environment only uses accounts its own setup creates",
             )
-    locations = _mapping(data, "locations", LOCATION_ROLES, bad)
-    for role in locations:
-        locations[role] = _gs(data, ("locations", role), bad).rstrip("/")
 
+
+def _dataproc_section(data: dict[str, Any], bad: _Bad) -> dict[str, Any]:
+    """The `dataproc` mapping ({} when absent or not a mapping), unknown keys reported."""
     dataproc = data.get("dataproc") or {}
     if not isinstance(dataproc, dict):
         bad(("dataproc",), "must be a mapping")
-        dataproc = {}
+        return {}
     for key in dataproc:
         if key not in ("runtime_version", "subnetwork", "spark_properties", "container_image"):
             bad(
@@ -240,6 +223,12 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
                 f"unknown key '{key}' (allowed: runtime_version, subnetwork, "
                 "spark_properties, container_image)",
             )
+    return dataproc
+
+
+def _dataproc_settings(data: dict[str, Any], bad: _Bad) -> tuple[str, str, dict[str, str], str]:
+    """(runtime version, subnetwork, Spark properties, container image) of `dataproc`."""
+    dataproc = _dataproc_section(data, bad)
     runtime = str(dataproc.get("runtime_version", DEFAULT_RUNTIME))
     if not RUNTIME_VERSION.match(runtime):
         bad(
@@ -255,6 +244,11 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         bad(("dataproc", "spark_properties"), "must map property names to string values")
         properties = {}
     image = str(dataproc.get("container_image", "") or "")
+    return runtime, subnetwork, dict(properties), image
+
+
+def _bigquery_dataset(data: dict[str, Any], bad: _Bad) -> str:
+    """The optional `bigquery_dataset` id ('' when absent or invalid)."""
     dataset = data.get("bigquery_dataset", "")
     if dataset is None:
         dataset = ""
@@ -264,7 +258,44 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
             f"{dataset!r:.80} is not a BigQuery dataset id (letters, digits, underscores; "
             "at most 1024)",
         )
-        dataset = ""
+        return ""
+    return dataset
+
+
+def _check_identity(name: str, data: dict[str, Any], bad: _Bad) -> tuple[str, str]:
+    """(project, region) of the environment, its name, project and region checked."""
+    if not ENV_NAME.match(name):
+        bad(
+            (),
+            f"environment name '{name}' must be 1-10 lowercase letters or digits, "
+            "starting with a letter",
+        )
+    project = _text(data, "project")
+    if not PROJECT.match(project):
+        bad(("project",), f"'{project}' is not a Google Cloud project id")
+    region = _text(data, "region")
+    if not REGION.match(region):
+        bad(("region",), f"'{region}' is not a Google Cloud region (e.g. europe-west4)")
+    return project, region
+
+
+def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None, list[EnvProblem]]:
+    """The deployment an environment file describes, or None with every problem found."""
+    problems: list[EnvProblem] = []
+
+    def bad(path: tuple[str, ...], message: str) -> None:
+        problems.append(EnvProblem(path, message))
+
+    project, region = _check_identity(name, data, bad)
+    template_base = _gs(data, ("template_base",), bad)
+    pipeline_root = _gs(data, ("pipeline_root",), bad)
+    accounts = _mapping(data, "service_accounts", ACCOUNT_ROLES, bad)
+    _check_accounts(accounts, project, bad)
+    locations = _mapping(data, "locations", LOCATION_ROLES, bad)
+    for role in locations:
+        locations[role] = _gs(data, ("locations", role), bad).rstrip("/")
+    runtime, subnetwork, properties, image = _dataproc_settings(data, bad)
+    dataset = _bigquery_dataset(data, bad)
     topic = _alerts_topic(data, bad)
     serving_image = _serving_image(data, bad)
 
@@ -280,7 +311,7 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         locations=locations,
         runtime_version=runtime,
         subnetwork=subnetwork,
-        spark_properties=dict(properties),
+        spark_properties=properties,
         container_image=image,
         bigquery_dataset=dataset,
         alerts_topic_id=topic,

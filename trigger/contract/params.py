@@ -9,6 +9,7 @@ any API call), `compile.py`/`run.py` and the trigger function (types
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,32 +78,38 @@ def pipeline_name(template: dict) -> str:
     return str((template.get("pipelineInfo") or {}).get("name", ""))
 
 
+def _checked_value(decl: ParamDecl, value: Any) -> Any:
+    """`value` itself when it can travel unchanged, else ParameterError listing why not."""
+    problems = value_problems(value, "value")
+    if problems:
+        raise ParameterError(decl.name, "; ".join(problems))
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    # bool is an int subclass, but true/false is never a number a user meant to pass.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: Per declared type: does a value have the right shape, and how is it converted then.
+_COERCERS: dict[str, tuple[Callable[[Any], bool], Callable[[ParamDecl, Any], Any]]] = {
+    "STRING": (lambda v: isinstance(v, str), _checked_value),
+    "BOOLEAN": (lambda v: isinstance(v, bool), lambda _decl, v: v),
+    "NUMBER_INTEGER": (_is_number, lambda decl, v: _integer(decl.name, v)),
+    "NUMBER_DOUBLE": (_is_number, lambda decl, v: _double(decl.name, v)),
+    "LIST": (lambda v: isinstance(v, list), _checked_value),
+    "STRUCT": (lambda v: isinstance(v, dict), _checked_value),
+}
+
+
 def coerce_value(decl: ParamDecl, value: Any) -> Any:
     """`value` converted to the declared type, or ParameterError saying what was expected."""
-    t = decl.type
-    if t == "STRING":
-        if isinstance(value, str):
-            problems = value_problems(value, "value")
-            if problems:
-                raise ParameterError(decl.name, "; ".join(problems))
-            return value
-    elif t == "BOOLEAN":
-        if isinstance(value, bool):
-            return value
-    elif t == "NUMBER_INTEGER":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return _integer(decl.name, value)
-    elif t == "NUMBER_DOUBLE":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return _double(decl.name, value)
-    elif t in ("LIST", "STRUCT"):
-        if isinstance(value, list if t == "LIST" else dict):
-            problems = value_problems(value, "value")
-            if problems:
-                raise ParameterError(decl.name, "; ".join(problems))
-            return value
-    else:
-        return value
+    coercer = _COERCERS.get(decl.type)
+    if coercer is None:
+        return value  # a type this contract does not know is passed through untouched
+    fits, convert = coercer
+    if fits(value):
+        return convert(decl, value)
     raise ParameterError(
         decl.name, f"expected {decl.type_name}, got {_describe(value)} ({_show(value)})"
     )

@@ -34,31 +34,42 @@ def value_problems(value: Any, where: str, depth: int = 0) -> list[str]:
     """
     if depth > MAX_DEPTH:
         return [f"{where}: nested more than {MAX_DEPTH} levels deep"]
+    if isinstance(value, list):
+        return _list_problems(value, where, depth)
+    if isinstance(value, dict):
+        return _mapping_problems(value, where, depth)
+    return _scalar_problems(value, where)
+
+
+def _scalar_problems(value: Any, where: str) -> list[str]:
+    """Why a scalar (not a list or mapping) cannot be passed on unchanged."""
     if isinstance(value, bool) or value is None:
         return []
     if isinstance(value, int):
         return [] if -SAFE_INTEGER <= value <= SAFE_INTEGER else [_unsafe_integer(where, value)]
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return [f"{where}: {value} is not a finite number"]
-        return []
+        return [] if math.isfinite(value) else [f"{where}: {value} is not a finite number"]
     if isinstance(value, str):
         return string_problems(value, where)
-    if isinstance(value, list):
-        out: list[str] = []
-        for index, item in enumerate(value):
-            out += value_problems(item, f"{where}[{index}]", depth + 1)
-        return out
-    if isinstance(value, dict):
-        out = []
-        for key, item in value.items():
-            if not isinstance(key, str):
-                out.append(f"{where}: key {key!r:.40} is not a string")
-                continue
-            out += string_problems(key, f"{where} key")
-            out += value_problems(item, f"{where}.{key[:40]}", depth + 1)
-        return out
     return [f"{where}: {type(value).__name__} values are not supported"]
+
+
+def _list_problems(value: list, where: str, depth: int) -> list[str]:
+    out: list[str] = []
+    for index, item in enumerate(value):
+        out += value_problems(item, f"{where}[{index}]", depth + 1)
+    return out
+
+
+def _mapping_problems(value: dict, where: str, depth: int) -> list[str]:
+    out: list[str] = []
+    for key, item in value.items():
+        if not isinstance(key, str):
+            out.append(f"{where}: key {key!r:.40} is not a string")
+            continue
+        out += string_problems(key, f"{where} key")
+        out += value_problems(item, f"{where}.{key[:40]}", depth + 1)
+    return out
 
 
 def string_problems(text: str, where: str) -> list[str]:
