@@ -40,6 +40,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: Spark Connect 4.0 keeps fitted models in a cache of *soft* references (MLCache: Guava
+#: softValues). The JVM clears a soft reference once it has gone unused for this many ms per MB
+#: of free heap (default 1000): on a busy machine with a small heap, a model fitted a few seconds
+#: earlier vanished before its transform ran (CONNECT_ML.CACHE_INVALID). An hour per MB keeps
+#: them for a local run's lifetime; the JVM still clears them all before running out of memory.
+SOFT_REFERENCE_POLICY = "-XX:SoftRefLRUPolicyMSPerMB=3600000"
+
+
+def server_settings(port: int, base: dict[str, str]) -> dict[str, str]:
+    """The Spark settings of the local Connect server: `base` plus the plugin, its port and a
+    soft-reference policy that keeps the ML cache's models alive."""
+    options = " ".join(
+        o for o in (base.get("spark.driver.defaultJavaOptions", ""), SOFT_REFERENCE_POLICY) if o
+    )
+    return {
+        **base,
+        "spark.driver.defaultJavaOptions": options,
+        "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.log.level": os.environ.get("SPARK_LOG_LEVEL", "ERROR"),
+    }
+
+
 def serve(port: int) -> None:
     """Start a local Spark session with the Connect plugin on `port` and wait until killed."""
     if str(SPARK_DIR) not in sys.path:
@@ -50,14 +74,8 @@ def serve(port: int) -> None:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master("local[*]").appName("churn-local-run")
-    for key, value in local_settings().items():
+    for key, value in server_settings(port, local_settings()).items():
         builder = builder.config(key, value)
-    builder = (
-        builder.config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
-        .config("spark.connect.grpc.binding.address", "127.0.0.1")
-        .config("spark.connect.grpc.binding.port", str(port))
-        .config("spark.log.level", os.environ.get("SPARK_LOG_LEVEL", "ERROR"))
-    )
     builder.getOrCreate()
     print(f"{READY} on sc://127.0.0.1:{port}", flush=True)
     signal.pause()
