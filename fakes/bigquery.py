@@ -417,29 +417,23 @@ class FakeBigQuery:
         if upload is not None:
             blobs.append(("upload", upload))
         for uri in uris:
-            if not uri.startswith("gs://"):
-                raise _invalid(f"Source URI must be a Google Cloud Storage location: {uri}")
-            if uri.count("*") > 1:
-                raise _invalid(f"Only one * wildcard is allowed in a source URI: {uri}")
-            if self.read_objects is None:
-                raise _invalid("this fake was started without a GCS reader")
-            found = self.read_objects(uri)
-            if not found:
-                raise _not_found("URI", uri)
-            blobs.extend(found)
+            blobs.extend(self._read_source(uri))
         if not blobs:
             raise _invalid("Load configuration must specify at least one source URI")
-        tables = []
-        for name, blob in blobs:
-            try:
-                tables.append(pq.read_table(io.BytesIO(blob)))
-            except (pa.ArrowException, OSError) as exc:
-                raise _invalid(f"Error while reading data, error message: {name}: {exc}") from exc
-        first = tables[0].schema
-        for (name, _), other in zip(blobs[1:], tables[1:], strict=True):
-            if not other.schema.equals(first):
-                raise _invalid(f"Error while reading data: {name} has a different schema")
-        return pa.concat_tables(tables)
+        return _concat_parquet(blobs)
+
+    def _read_source(self, uri: str) -> list[tuple[str, bytes]]:
+        """The (name, bytes) of every object a load job's source URI matches."""
+        if not uri.startswith("gs://"):
+            raise _invalid(f"Source URI must be a Google Cloud Storage location: {uri}")
+        if uri.count("*") > 1:
+            raise _invalid(f"Only one * wildcard is allowed in a source URI: {uri}")
+        if self.read_objects is None:
+            raise _invalid("this fake was started without a GCS reader")
+        found = self.read_objects(uri)
+        if not found:
+            raise _not_found("URI", uri)
+        return found
 
     # --- query --------------------------------------------------------------------------------
     def _run_query(self, project: str, config: dict) -> dict[str, Any]:
@@ -669,6 +663,21 @@ def _fields_of(schema: pa.Schema) -> list[dict[str, str]]:
             raise _invalid(f"Error while reading data: unsupported Parquet type {t} of {f.name}")
         out.append({"name": f.name, "type": kind, "mode": "NULLABLE" if f.nullable else "REQUIRED"})
     return out
+
+
+def _concat_parquet(blobs: list[tuple[str, bytes]]) -> pa.Table:
+    """One table from (name, Parquet bytes) files, which must all share one schema."""
+    tables = []
+    for name, blob in blobs:
+        try:
+            tables.append(pq.read_table(io.BytesIO(blob)))
+        except (pa.ArrowException, OSError) as exc:
+            raise _invalid(f"Error while reading data, error message: {name}: {exc}") from exc
+    first = tables[0].schema
+    for (name, _), other in zip(blobs[1:], tables[1:], strict=True):
+        if not other.schema.equals(first):
+            raise _invalid(f"Error while reading data: {name} has a different schema")
+    return pa.concat_tables(tables)
 
 
 def _arrow_type(kind: str) -> pa.DataType:

@@ -101,10 +101,10 @@ class FakeModelService:
 
     # --- RPCs ------------------------------------------------------------------------------
 
-    def upload_model(self, request: ms.UploadModelRequest, context) -> operations_pb2.Operation:
+    def _check_upload(self, request: ms.UploadModelRequest, model: model_types.Model, context):
+        """Refuse an upload the real service refuses, in the order it checks."""
         if not _PARENT.fullmatch(request.parent):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid parent '{request.parent}'")
-        model = model_types.Model(request.model)
         if not model.display_name:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "model.display_name is required")
         if not model.container_spec.image_uri:
@@ -121,19 +121,28 @@ class FakeModelService:
         if any(a.startswith("-") for a in model.version_aliases):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "cannot remove aliases on upload")
         self._check_labels(model.labels, context)
+
+    def _upload_target(self, request: ms.UploadModelRequest, context) -> str:
+        """The model an upload adds a version to, created when new; call with the lock held."""
+        if request.parent_model:
+            name = request.parent_model
+            if not name.startswith(request.parent + "/models/") or name not in self.models:
+                context.abort(grpc.StatusCode.NOT_FOUND, f"parent model {name} not found")
+            return name
+        model_id = request.model_id or f"m{len(self.models) + 1}"
+        if not _MODEL_ID.fullmatch(model_id) or model_id[0] == "_":
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid model_id {model_id}")
+        name = f"{request.parent}/models/{model_id}"
+        if name in self.models:
+            context.abort(grpc.StatusCode.ALREADY_EXISTS, f"Model {name} already exists")
+        self.models[name] = []
+        return name
+
+    def upload_model(self, request: ms.UploadModelRequest, context) -> operations_pb2.Operation:
+        model = model_types.Model(request.model)
+        self._check_upload(request, model, context)
         with self._lock:
-            if request.parent_model:
-                name = request.parent_model
-                if not name.startswith(request.parent + "/models/") or name not in self.models:
-                    context.abort(grpc.StatusCode.NOT_FOUND, f"parent model {name} not found")
-            else:
-                model_id = request.model_id or f"m{len(self.models) + 1}"
-                if not _MODEL_ID.fullmatch(model_id) or model_id[0] == "_":
-                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid model_id {model_id}")
-                name = f"{request.parent}/models/{model_id}"
-                if name in self.models:
-                    context.abort(grpc.StatusCode.ALREADY_EXISTS, f"Model {name} already exists")
-                self.models[name] = []
+            name = self._upload_target(request, context)
             versions = self.models[name]
             aliases = list(model.version_aliases)
             if not versions:

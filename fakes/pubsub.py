@@ -107,15 +107,23 @@ def _request_problem(request: types.PublishRequest) -> str | None:
     if len(types.PublishRequest.serialize(request)) > MAX_REQUEST:
         return "Request payload size exceeds the limit: 10000000 bytes."
     for message in request.messages:
-        if not message.data and not message.attributes:
-            return "Some messages are empty: a message needs data or at least one attribute."
-        if len(message.attributes) > MAX_ATTRIBUTES:
-            return f"Too many attributes: {len(message.attributes)} (at most {MAX_ATTRIBUTES})."
-        for key, value in message.attributes.items():
-            if not key or len(key.encode()) > 256 or key.startswith("goog"):
-                return f"Invalid attribute key '{key[:40]}'."
-            if len(value.encode()) > 1024:
-                return f"Attribute value of '{key}' is longer than 1024 bytes."
+        problem = _message_problem(message)
+        if problem:
+            return problem
+    return None
+
+
+def _message_problem(message: types.PubsubMessage) -> str | None:
+    """Why Pub/Sub refuses one message of a publish request (None when it accepts it)."""
+    if not message.data and not message.attributes:
+        return "Some messages are empty: a message needs data or at least one attribute."
+    if len(message.attributes) > MAX_ATTRIBUTES:
+        return f"Too many attributes: {len(message.attributes)} (at most {MAX_ATTRIBUTES})."
+    for key, value in message.attributes.items():
+        if not key or len(key.encode()) > 256 or key.startswith("goog"):
+            return f"Invalid attribute key '{key[:40]}'."
+        if len(value.encode()) > 1024:
+            return f"Attribute value of '{key}' is longer than 1024 bytes."
     return None
 
 

@@ -178,65 +178,75 @@ def parse_filter(text: str) -> Predicate:
     `start_time`), combined with AND, OR, NOT and parentheses (AIP-160); anything else raises
     FilterError, which the service answers with INVALID_ARGUMENT.
     """
-    toks = _tokens(text)
-    pos = 0
+    return _FilterParser(text).parse()
 
-    def peek() -> tuple[str, str] | None:
-        return toks[pos] if pos < len(toks) else None
 
-    def take() -> tuple[str, str]:
-        nonlocal pos
-        if pos >= len(toks):
-            raise FilterError(f"filter ends early: {text!r}")
-        pos += 1
-        return toks[pos - 1]
+class _FilterParser:
+    """Recursive descent over the filter's tokens; OR binds tighter than AND (AIP-160)."""
 
-    def is_word(tok: tuple[str, str] | None, word: str) -> bool:
-        return tok is not None and tok[0] == "word" and tok[1] == word
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = _tokens(text)
+        self.pos = 0
 
-    def expr() -> Predicate:
-        parts = [conj()]
-        while is_word(peek(), "AND"):
-            take()
-            parts.append(conj())
+    def parse(self) -> Predicate:
+        if not self.toks:
+            return lambda job: True
+        pred = self._expr()
+        if self.pos != len(self.toks):
+            raise FilterError(f"unexpected {self.toks[self.pos][1]!r} in filter {self.text!r}")
+        return pred
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.toks[self.pos] if self.pos < len(self.toks) else None
+
+    def _take(self) -> tuple[str, str]:
+        if self.pos >= len(self.toks):
+            raise FilterError(f"filter ends early: {self.text!r}")
+        self.pos += 1
+        return self.toks[self.pos - 1]
+
+    def _next_is(self, word: str) -> bool:
+        return self._peek() == ("word", word)
+
+    def _expr(self) -> Predicate:
+        parts = [self._conj()]
+        while self._next_is("AND"):
+            self._take()
+            parts.append(self._conj())
         return lambda job: all(p(job) for p in parts)
 
-    def conj() -> Predicate:
-        parts = [term()]
-        while is_word(peek(), "OR"):
-            take()
-            parts.append(term())
+    def _conj(self) -> Predicate:
+        parts = [self._term()]
+        while self._next_is("OR"):
+            self._take()
+            parts.append(self._term())
         return lambda job: any(p(job) for p in parts)
 
-    def term() -> Predicate:
-        tok = take()
+    def _term(self) -> Predicate:
+        tok = self._take()
         if tok[0] == "lp":
-            inner = expr()
-            if take()[0] != "rp":
-                raise FilterError(f"missing ')' in filter {text!r}")
+            inner = self._expr()
+            if self._take()[0] != "rp":
+                raise FilterError(f"missing ')' in filter {self.text!r}")
             return inner
         if tok == ("word", "NOT"):
-            inner = term()
-            return lambda job: not inner(job)
+            negated = self._term()
+            return lambda job: not negated(job)
         if tok[0] != "word":
-            raise FilterError(f"expected a field name, got {tok[1]!r} in filter {text!r}")
-        field = tok[1]
-        op = take()
+            raise FilterError(f"expected a field name, got {tok[1]!r} in filter {self.text!r}")
+        return self._condition(tok[1])
+
+    def _condition(self, field: str) -> Predicate:
+        op = self._take()
         if op[0] != "op":
-            raise FilterError(f"expected an operator after '{field}' in filter {text!r}")
-        value = take()
+            raise FilterError(f"expected an operator after '{field}' in filter {self.text!r}")
+        value = self._take()
         if value[0] not in ("str", "word"):
-            raise FilterError(f"expected a value after '{field}{op[1]}' in filter {text!r}")
+            raise FilterError(f"expected a value after '{field}{op[1]}' in filter {self.text!r}")
         expected = value[1]
         _check_condition(field, op[1], expected)  # refused up front, as the service does
         return lambda job: _compare(_field_value(job, field), op[1], expected)
-
-    if not toks:
-        return lambda job: True
-    pred = expr()
-    if pos != len(toks):
-        raise FilterError(f"unexpected {toks[pos][1]!r} in filter {text!r}")
-    return pred
 
 
 # --- the fake service ---------------------------------------------------------------------------
