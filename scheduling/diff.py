@@ -149,68 +149,67 @@ def _keep_hold(job: types.Job, hold: str | None) -> types.Job:
     return out
 
 
-def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environment) -> Plan:
-    """Compare the desired jobs with the jobs listed in the environment's location."""
-    plan = Plan(environment=env.name, parent=env.parent)
-    by_id = {short_id(job.name): job for job in actual}
-    wanted = set()
-    for want in desired:
-        wanted.add(want.job_id)
-        have = by_id.get(want.job_id)
-        if have is None:
-            plan.actions.append(
-                Action(
-                    CREATE,
-                    want.job_id,
-                    want.schedule.name,
-                    changes=tuple(field_changes({}, want.fields)),
-                    job=want.job,
-                    paused=not want.enabled,
-                )
-            )
-            continue
-        if not is_owned(have, env):
-            plan.conflicts.append(
-                f"{want.schedule.file}: job '{want.job_id}' already exists in {env.parent} but "
-                f"is not managed by these files (no '{'X-Managed-By'}' marker for environment "
-                f"'{env.name}'); rename the schedule, or delete that job by hand"
-            )
-            continue
-        changes = field_changes(flatten(have), want.fields)
-        state = types.Job.pb(have).state
-        hold = hold_of(have)
-        touched = False
-        if changes or state == types.Job.State.UPDATE_FAILED:
-            reason = "" if changes else "the last update of this job failed"
-            mask = (
-                mask_paths(changes)
-                if changes
-                else tuple(sorted({p.split(".", 1)[0] for p in want.fields}))
-            )
-            plan.actions.append(
-                Action(
-                    UPDATE,
-                    want.job_id,
-                    want.schedule.name,
-                    changes=tuple(changes),
-                    update_mask=mask,
-                    job=_keep_hold(want.job, hold),
-                    reason=reason,
-                )
-            )
-            touched = True
-        if want.enabled and is_held(have):
-            # An operator's pause outlives applies: resuming is `schedule.py resume`'s decision.
-            plan.held.append((want.job_id, hold or ""))
-            touched = True
-        elif want.enabled and state == types.Job.State.PAUSED:
-            plan.actions.append(Action(RESUME, want.job_id, want.schedule.name))
-            touched = True
-        elif not want.enabled and state == types.Job.State.ENABLED:
-            plan.actions.append(Action(PAUSE, want.job_id, want.schedule.name))
-            touched = True
-        if not touched:
-            plan.unchanged.append(want.job_id)
+def _create_action(want: Desired) -> Action:
+    """A job the files describe and the location lacks."""
+    return Action(
+        CREATE,
+        want.job_id,
+        want.schedule.name,
+        changes=tuple(field_changes({}, want.fields)),
+        job=want.job,
+        paused=not want.enabled,
+    )
+
+
+def _update_action(want: Desired, have: types.Job) -> Action | None:
+    """The update an owned job needs (fields differ or its last update failed), if any."""
+    changes = field_changes(flatten(have), want.fields)
+    if not changes and types.Job.pb(have).state != types.Job.State.UPDATE_FAILED:
+        return None
+    reason = "" if changes else "the last update of this job failed"
+    mask = (
+        mask_paths(changes) if changes else tuple(sorted({p.split(".", 1)[0] for p in want.fields}))
+    )
+    return Action(
+        UPDATE,
+        want.job_id,
+        want.schedule.name,
+        changes=tuple(changes),
+        update_mask=mask,
+        job=_keep_hold(want.job, hold_of(have)),
+        reason=reason,
+    )
+
+
+def _plan_state(plan: Plan, want: Desired, have: types.Job) -> bool:
+    """Record the pause/resume (or operator hold) an owned job needs; True when there was one."""
+    state = types.Job.pb(have).state
+    if want.enabled and is_held(have):
+        # An operator's pause outlives applies: resuming is `schedule.py resume`'s decision.
+        plan.held.append((want.job_id, hold_of(have) or ""))
+    elif want.enabled and state == types.Job.State.PAUSED:
+        plan.actions.append(Action(RESUME, want.job_id, want.schedule.name))
+    elif not want.enabled and state == types.Job.State.ENABLED:
+        plan.actions.append(Action(PAUSE, want.job_id, want.schedule.name))
+    else:
+        return False
+    return True
+
+
+def _plan_existing(plan: Plan, want: Desired, have: types.Job) -> None:
+    """Everything an owned, existing job needs to match its file (or 'unchanged')."""
+    update = _update_action(want, have)
+    if update is not None:
+        plan.actions.append(update)
+    touched_state = _plan_state(plan, want, have)
+    if update is None and not touched_state:
+        plan.unchanged.append(want.job_id)
+
+
+def _plan_leftovers(
+    plan: Plan, by_id: dict[str, types.Job], wanted: set[str], env: Environment
+) -> None:
+    """Listed jobs no file describes: ours are deleted, others with our prefix are reported."""
     for job_id, job in sorted(by_id.items()):
         if job_id in wanted:
             continue
@@ -218,6 +217,25 @@ def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environme
             plan.actions.append(Action(DELETE, job_id, reason="its schedule file is gone"))
         elif job_id.startswith(env.job_prefix):
             plan.unowned.append(job_id)
+
+
+def compute_plan(desired: list[Desired], actual: list[types.Job], env: Environment) -> Plan:
+    """Compare the desired jobs with the jobs listed in the environment's location."""
+    plan = Plan(environment=env.name, parent=env.parent)
+    by_id = {short_id(job.name): job for job in actual}
+    for want in desired:
+        have = by_id.get(want.job_id)
+        if have is None:
+            plan.actions.append(_create_action(want))
+        elif not is_owned(have, env):
+            plan.conflicts.append(
+                f"{want.schedule.file}: job '{want.job_id}' already exists in {env.parent} but "
+                f"is not managed by these files (no '{'X-Managed-By'}' marker for environment "
+                f"'{env.name}'); rename the schedule, or delete that job by hand"
+            )
+        else:
+            _plan_existing(plan, want, have)
+    _plan_leftovers(plan, by_id, {want.job_id for want in desired}, env)
     plan.owned = sum(1 for job in actual if is_owned(job, env))
     plan.actions.sort(key=lambda a: (a.kind.order, a.job_id))
     return plan

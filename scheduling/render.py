@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scheduling.actions import CREATE, DELETE, UPDATE
-from scheduling.diff import ABSENT, Plan
+from scheduling.diff import ABSENT, Action, Plan
 
 
 def show(value: Any) -> str:
@@ -23,28 +23,43 @@ def plan_text(plan: Plan) -> str:
     lines.append(f"  read {plan.listed} job(s) with {plan.list_calls} ListJobs call(s)")
     lines.append("")
     for action in plan.actions:
-        head = f"{action.kind.sign} {action.kind.name} {action.job_id}"
-        if action.schedule and action.kind is not DELETE:
-            head += f"  (schedules/{action.schedule}.yaml)"
-        if action.reason:
-            head += f"  [{action.reason}]"
-        lines.append(head)
-        if action.kind is CREATE:
-            for change in action.changes:
-                lines.append(f"    {change.path}: {show(change.new)}")
-            if action.paused:
-                lines.append("    then paused (enabled: false)")
-        elif action.kind is UPDATE:
-            for change in action.changes:
-                lines.append(f"    {change.path}: {show(change.old)} → {show(change.new)}")
-            lines.append(f"    update_mask: {','.join(action.update_mask)}")
-    for job_id, hold in plan.held:
-        lines.append(
-            f"‖ held paused by operator: {job_id} ({hold}); its file says enabled, "
-            "`schedule.py resume` lifts the hold"
-        )
-    for message in plan.conflicts:
-        lines.append(f"! conflict: {message}")
+        lines += _action_lines(action)
+    lines += _notice_lines(plan)
+    if plan.actions or plan.conflicts:
+        lines.append("")
+    lines.append(_summary_line(plan))
+    return "\n".join(lines)
+
+
+def _action_lines(action: Action) -> list[str]:
+    """One action's block: a head line, then its fields (CREATE, UPDATE) one per line."""
+    head = f"{action.kind.sign} {action.kind.name} {action.job_id}"
+    if action.schedule and action.kind is not DELETE:
+        head += f"  (schedules/{action.schedule}.yaml)"
+    if action.reason:
+        head += f"  [{action.reason}]"
+    lines = [head]
+    if action.kind is CREATE:
+        lines += [f"    {change.path}: {show(change.new)}" for change in action.changes]
+        if action.paused:
+            lines.append("    then paused (enabled: false)")
+    elif action.kind is UPDATE:
+        lines += [
+            f"    {change.path}: {show(change.old)} → {show(change.new)}"
+            for change in action.changes
+        ]
+        lines.append(f"    update_mask: {','.join(action.update_mask)}")
+    return lines
+
+
+def _notice_lines(plan: Plan) -> list[str]:
+    """Holds, conflicts, a mass-delete refusal and jobs left alone, after the actions."""
+    lines = [
+        f"‖ held paused by operator: {job_id} ({hold}); its file says enabled, "
+        "`schedule.py resume` lifts the hold"
+        for job_id, hold in plan.held
+    ]
+    lines += [f"! conflict: {message}" for message in plan.conflicts]
     mass_delete = plan.mass_delete()
     if mass_delete:
         lines.append(f"! mass delete: {mass_delete}")
@@ -52,15 +67,14 @@ def plan_text(plan: Plan) -> str:
         lines.append(
             f"  left alone (prefix matches but not managed here): {', '.join(plan.unowned)}"
         )
-    counts = plan.counts()
-    if plan.actions or plan.conflicts:
-        lines.append("")
-    summary = ", ".join(f"{n} to {kind}" for kind, n in counts.items())
+    return lines
+
+
+def _summary_line(plan: Plan) -> str:
+    summary = ", ".join(f"{n} to {kind}" for kind, n in plan.counts().items())
     if plan.has_changes:
-        lines.append(f"Plan: {summary}; {len(plan.unchanged)} unchanged.")
-    else:
-        lines.append(f"No changes: {len(plan.unchanged)} job(s) match the schedule files.")
-    return "\n".join(lines)
+        return f"Plan: {summary}; {len(plan.unchanged)} unchanged."
+    return f"No changes: {len(plan.unchanged)} job(s) match the schedule files."
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

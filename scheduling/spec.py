@@ -268,13 +268,7 @@ def parse_schedule(name: str, file: str, doc: Document) -> tuple[Schedule | None
     c = _Collector(file, doc)
     _structure_problems(c)
     data = doc.data
-    if not JOB_ID.fullmatch(name):
-        c.add(
-            (),
-            f"file name {name!r:.80} may only use letters, digits, '-' and '_' (it is the job id)",
-        )
-    elif not schedule_key(name):
-        c.add((), f"file name '{name}' needs at least one letter or digit")
+    _file_name_problems(c, name)
     if not isinstance(data, dict):
         c.add((), "a schedule file must be a mapping with at least pipeline and cron")
         return None, c.problems
@@ -282,41 +276,15 @@ def parse_schedule(name: str, file: str, doc: Document) -> tuple[Schedule | None
 
     pipeline = _string(c, data, "pipeline", required=True)
     template = _string(c, data, "template", required=False, default="latest")
-    cron_expr = _string(c, data, "cron", required=True)
-    if cron_expr:
-        for message in cron.cron_errors(cron_expr):
-            c.add(("cron",), message)
-    time_zone = "UTC"
-    if data.get("time_zone") is not None:
-        tz_problem = cron.time_zone_error(data["time_zone"])
-        if tz_problem:
-            c.add(("time_zone",), tz_problem)
-        else:
-            time_zone = data["time_zone"]
-
-    description = data.get("description", "")
-    if description is None:
-        description = ""
-    if not isinstance(description, str):
-        c.add(("description",), "'description' must be a string")
-        description = ""
-    elif len(description) > MAX_DESCRIPTION:
-        c.add(("description",), f"'description' is {len(description)} characters; at most 500")
-
+    cron_expr, time_zone = _when(c, data)
+    description = _description(c, data)
     enabled = data.get("enabled", True)
     if not isinstance(enabled, bool):
         c.add(("enabled",), f"'enabled' must be true or false, got {enabled!r:.60}")
         enabled = True
-
     parameters = _schedule_parameters(c, _mapping(c, data, "parameters"))
     retry = _parse_retry(c, data.get("retry"))
-    deadline = _duration(c, ("attempt_deadline",), data.get("attempt_deadline"), 180.0)
-    if not MIN_ATTEMPT_DEADLINE <= deadline <= MAX_ATTEMPT_DEADLINE:
-        c.add(
-            ("attempt_deadline",),
-            f"'attempt_deadline' {format_duration(deadline)} is outside Cloud Scheduler's limits "
-            "for HTTP targets (15s to 30m)",
-        )
+    deadline = _attempt_deadline(c, data)
     max_runs = _integer(c, ("max_concurrent_runs",), data.get("max_concurrent_runs"), 1, 1, 1000)
     # Returned even with problems, so that its parameters are still checked: every problem in
     # every file is reported in one run.
@@ -336,6 +304,57 @@ def parse_schedule(name: str, file: str, doc: Document) -> tuple[Schedule | None
         doc=doc,
     )
     return schedule, c.problems
+
+
+def _file_name_problems(c: _Collector, name: str) -> None:
+    """The file name is the job id: Cloud Scheduler's characters, at least one alphanumeric."""
+    if not JOB_ID.fullmatch(name):
+        c.add(
+            (),
+            f"file name {name!r:.80} may only use letters, digits, '-' and '_' (it is the job id)",
+        )
+    elif not schedule_key(name):
+        c.add((), f"file name '{name}' needs at least one letter or digit")
+
+
+def _when(c: _Collector, data: dict[str, Any]) -> tuple[str, str]:
+    """(cron expression, time zone) of a schedule, each checked; UTC when no zone is given."""
+    cron_expr = _string(c, data, "cron", required=True)
+    if cron_expr:
+        for message in cron.cron_errors(cron_expr):
+            c.add(("cron",), message)
+    if data.get("time_zone") is None:
+        return cron_expr, "UTC"
+    tz_problem = cron.time_zone_error(data["time_zone"])
+    if tz_problem:
+        c.add(("time_zone",), tz_problem)
+        return cron_expr, "UTC"
+    return cron_expr, data["time_zone"]
+
+
+def _description(c: _Collector, data: dict[str, Any]) -> str:
+    """The optional description ('' when absent or not a string)."""
+    description = data.get("description", "")
+    if description is None:
+        return ""
+    if not isinstance(description, str):
+        c.add(("description",), "'description' must be a string")
+        return ""
+    if len(description) > MAX_DESCRIPTION:
+        c.add(("description",), f"'description' is {len(description)} characters; at most 500")
+    return description
+
+
+def _attempt_deadline(c: _Collector, data: dict[str, Any]) -> float:
+    """Seconds Cloud Scheduler waits for the trigger, within its limits for HTTP targets."""
+    deadline = _duration(c, ("attempt_deadline",), data.get("attempt_deadline"), 180.0)
+    if not MIN_ATTEMPT_DEADLINE <= deadline <= MAX_ATTEMPT_DEADLINE:
+        c.add(
+            ("attempt_deadline",),
+            f"'attempt_deadline' {format_duration(deadline)} is outside Cloud Scheduler's limits "
+            "for HTTP targets (15s to 30m)",
+        )
+    return deadline
 
 
 def _schedule_parameters(c: _Collector, parameters: dict[str, Any]) -> dict[str, Any]:

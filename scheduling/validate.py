@@ -53,8 +53,30 @@ def validate_sources(
     and time zone). With `only_env`, only that environment is checked; otherwise all of them.
     """
     result = Validated()
-    problems: list[Problem] = []
+    problems = _parse_environments(result, environment_files, only_env, environments_dir)
+    problems += _parse_schedules(result, schedule_files)
+    if only_env is None and len(result.environments) > 1:
+        problems.extend(_shared_resources(result.environments))
+    if catalog is not None:
+        problems.extend(catalog.problems)
+        for env in result.environments.values():
+            problems.extend(params.environment_parameter_problems(env, catalog))
+        problems.extend(_parameter_problems(result, catalog, only_env))
+    for env in result.environments.values():
+        for schedule in result.schedules:
+            problems += _deployment_problems(schedule, env)
+    result.problems = sorted(set(problems), key=lambda p: (p.file, p.line, p.message))
+    return result
 
+
+def _parse_environments(
+    result: Validated,
+    environment_files: list[SourceFile],
+    only_env: str | None,
+    environments_dir: str,
+) -> list[Problem]:
+    """Parse the environment files (only `only_env` when given) into `result`; their problems."""
+    problems: list[Problem] = []
     for name, file, text in sorted(environment_files):
         if only_env is not None and name != only_env:
             continue
@@ -71,7 +93,12 @@ def validate_sources(
                 f"no such environment '{only_env}' (available: {known})",
             )
         )
+    return problems
 
+
+def _parse_schedules(result: Validated, schedule_files: list[SourceFile]) -> list[Problem]:
+    """Parse the schedule files into `result`, refusing names that would share a job id."""
+    problems: list[Problem] = []
     seen: dict[str, str] = {}
     keys: dict[str, str] = {}
     for name, file, text in sorted(schedule_files, key=lambda f: (f[0], f[1])):
@@ -99,33 +126,27 @@ def validate_sources(
         problems.extend(found)
         if schedule is not None:
             result.schedules.append(schedule)
+    return problems
 
-    if only_env is None and len(result.environments) > 1:
-        problems.extend(_shared_resources(result.environments))
-    if catalog is not None:
-        problems.extend(catalog.problems)
-        for env in result.environments.values():
-            problems.extend(params.environment_parameter_problems(env, catalog))
-        problems.extend(_parameter_problems(result, catalog, only_env))
-    for env in result.environments.values():
-        for schedule in result.schedules:
-            template = template_problem(schedule.template, env)
-            if template:
-                problems.append(
-                    Problem(
-                        schedule.file,
-                        schedule.doc.line("template"),
-                        f"{template} (in environment {env.name})",
-                    )
-                )
-            job_id = env.job_prefix + schedule.name
-            if len(job_id) > MAX_JOB_ID:
-                problems.append(
-                    Problem(schedule.file, 1, f"job id '{job_id[:40]}...' is over 500 characters")
-                )
 
-    result.problems = sorted(set(problems), key=lambda p: (p.file, p.line, p.message))
-    return result
+def _deployment_problems(schedule: Schedule, env: Environment) -> list[Problem]:
+    """What keeps one schedule from being deployed to one environment (template, job id)."""
+    problems: list[Problem] = []
+    template = template_problem(schedule.template, env)
+    if template:
+        problems.append(
+            Problem(
+                schedule.file,
+                schedule.doc.line("template"),
+                f"{template} (in environment {env.name})",
+            )
+        )
+    job_id = env.job_prefix + schedule.name
+    if len(job_id) > MAX_JOB_ID:
+        problems.append(
+            Problem(schedule.file, 1, f"job id '{job_id[:40]}...' is over 500 characters")
+        )
+    return problems
 
 
 def _shared_resources(environments: dict[str, Environment]) -> list[Problem]:
