@@ -61,60 +61,77 @@ class FakeGitHub:
         return None
 
 
-def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # keep pytest output clean
-            pass
+class _Handler(BaseHTTPRequestHandler):
+    """The GitHub REST endpoints the plan-comment poster calls, over `fake`'s state."""
 
-        def _reply(self, status: int, payload: object) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    fake: FakeGitHub
 
-        def _body(self) -> dict:
-            length = int(self.headers.get("Content-Length", "0"))
-            return json.loads(self.rfile.read(length) or b"{}")
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
 
-        def _handle(self) -> None:
-            url = urlparse(self.path)
-            fake.requests.append((self.command, self.path))
-            auth = self.headers.get("Authorization", "")
-            token = auth.removeprefix("Bearer ")
-            if not auth.startswith("Bearer ") or token not in fake.users:
-                return self._reply(401, {"message": "Bad credentials"})
-            login = fake.users[token]
-            if fake.fail_with is not None:
-                return self._reply(fake.fail_with, {"message": "injected failure"})
-            if url.path == "/user" and self.command == "GET":
-                if token in fake.app_tokens:
-                    return self._reply(403, {"message": "Resource not accessible by integration"})
-                return self._reply(200, {"login": login, "type": "User"})
-            listing, one = _LIST.fullmatch(url.path), _ONE.fullmatch(url.path)
-            if listing and self.command == "GET":
-                query = parse_qs(url.query)
-                per_page = int(query.get("per_page", ["30"])[0])
-                page = int(query.get("page", ["1"])[0])
-                thread = fake.comments.get((listing[1], int(listing[2])), [])
-                return self._reply(200, thread[(page - 1) * per_page : page * per_page])
-            if listing and self.command == "POST":
-                comment = fake.add(listing[1], int(listing[2]), self._body()["body"], login)
-                return self._reply(201, comment)
-            if one and self.command == "PATCH":
-                comment = fake.find(int(one[2]))
-                if comment is None:
-                    return self._reply(404, {"message": "Not Found"})
-                if comment["user"]["login"] != login:
-                    return self._reply(403, {"message": "Must have admin rights to Repository."})
-                comment["body"] = self._body()["body"]
-                return self._reply(200, comment)
+    def _reply(self, status: int, payload: object) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> dict:
+        length = int(self.headers.get("Content-Length", "0"))
+        return json.loads(self.rfile.read(length) or b"{}")
+
+    def _handle(self) -> None:
+        fake = self.fake
+        fake.requests.append((self.command, self.path))
+        auth = self.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ")
+        if not auth.startswith("Bearer ") or token not in fake.users:
+            return self._reply(401, {"message": "Bad credentials"})
+        if fake.fail_with is not None:
+            return self._reply(fake.fail_with, {"message": "injected failure"})
+        return self._route(token, fake.users[token])
+
+    def _route(self, token: str, login: str) -> None:
+        url = urlparse(self.path)
+        if url.path == "/user" and self.command == "GET":
+            return self._user(token, login)
+        listing, one = _LIST.fullmatch(url.path), _ONE.fullmatch(url.path)
+        if listing and self.command == "GET":
+            return self._list(listing[1], int(listing[2]), parse_qs(url.query))
+        if listing and self.command == "POST":
+            comment = self.fake.add(listing[1], int(listing[2]), self._body()["body"], login)
+            return self._reply(201, comment)
+        if one and self.command == "PATCH":
+            return self._edit(int(one[2]), login)
+        return self._reply(404, {"message": "Not Found"})
+
+    def _user(self, token: str, login: str) -> None:
+        if token in self.fake.app_tokens:
+            return self._reply(403, {"message": "Resource not accessible by integration"})
+        return self._reply(200, {"login": login, "type": "User"})
+
+    def _list(self, repo: str, number: int, query: dict[str, list[str]]) -> None:
+        per_page = int(query.get("per_page", ["30"])[0])
+        page = int(query.get("page", ["1"])[0])
+        thread = self.fake.comments.get((repo, number), [])
+        return self._reply(200, thread[(page - 1) * per_page : page * per_page])
+
+    def _edit(self, comment_id: int, login: str) -> None:
+        comment = self.fake.find(comment_id)
+        if comment is None:
             return self._reply(404, {"message": "Not Found"})
+        if comment["user"]["login"] != login:
+            return self._reply(403, {"message": "Must have admin rights to Repository."})
+        comment["body"] = self._body()["body"]
+        return self._reply(200, comment)
 
-        do_GET = do_POST = do_PATCH = _handle  # noqa: N815 (http.server's naming)
+    do_GET = do_POST = do_PATCH = _handle  # noqa: N815 (http.server's naming)
 
-    return Handler
+
+def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    """A handler class bound to `fake` (http.server builds one handler per request)."""
+    return type("Handler", (_Handler,), {"fake": fake})
 
 
 @contextlib.contextmanager
