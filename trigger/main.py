@@ -165,88 +165,7 @@ def handle(
     scheduled = scheduled if scheduled is not None else [False]
     log: dict[str, Any] = {"schedule": None, "fire_time": None, "job_id": None}
     try:
-        settings = _instance.settings()
-        caller = identify(request.headers, settings.scheduler_invoker, settings.manual_runs)
-        log.update(caller=caller.email or None)
-        scheduled[0] = caller.scheduled
-        fire = _read_fire(request, settings, caller)
-        job_id = job_id_for(fire, settings.environment)
-        log.update(
-            schedule=fire.schedule,
-            fire_time=fire.fire_time.isoformat().replace("+00:00", "Z") if fire.fire_time else None,
-            job_id=job_id,
-            pipeline=fire.pipeline,
-        )
-        store = _instance.store()
-        template = store.load(store.resolve(fire.template, fire.pipeline))
-        log.update(template_uri=template.ref.uri, template_version=template.ref.version)
-        _check_template(template, fire, settings)
-        # Logical dates: a manual run's "fire" is the call time.
-        fired_at = fire.fire_time or datetime.now(UTC)
-        values, date_problems = logical_dates.render_parameters(
-            fire.parameters, fired_at, fire.time_zone
-        )
-        if date_problems:
-            raise TriggerError(
-                400,
-                "; ".join(f"parameter '{name}': {problem}" for name, problem in date_problems)
-                + " (field 'parameters')",
-            )
-        typed, errors = pipeline_params.check_caller_parameters(template.decls, values)
-        if errors:
-            raise TriggerError(
-                400,
-                f"{len(errors)} parameter problem(s) for pipeline '{fire.pipeline}' "
-                f"(field 'parameters'): " + "; ".join(str(e) for e in errors),
-            )
-
-        for name in RUNTIME_PARAMETERS & set(template.decls):
-            # `fire_time`: the slot this run belongs to, whatever day it runs (retries, backfills).
-            typed[name] = logical_dates.fields(fired_at, fire.time_zone)["fire_time"]
-
-        from gcp_clients import JobRequest
-
-        vertex = _instance.vertex()
-        name = vertex.job_name(job_id)
-        body: dict[str, Any] = {
-            "job": name,
-            "job_id": job_id,
-            "template_uri": template.ref.uri,
-            "template_version": template.ref.version,
-        }
-        slot = slots.Slot("unlimited")
-        if fire.max_concurrent_runs and fire.schedule:
-            slot = slots.take_slot(_instance.leases(), vertex, settings, fire, name)
-            if slot.outcome == "exists":
-                return _existing(vertex, name, body, log)
-            if slot.outcome == "full":
-                running = ", ".join(slot.running)
-                message = (
-                    f"skipped: max_concurrent_runs={fire.max_concurrent_runs} of schedule "
-                    f"'{fire.schedule}' reached ({len(slot.running)} still running: {running})"
-                )
-                log.update(outcome="skipped", running=list(slot.running))
-                return 200, {"outcome": "skipped", "message": message, **body}, log
-        job = JobRequest(
-            job_id=job_id,
-            template=template,
-            parameter_values=typed,
-            labels=job_labels(fire, settings.environment, template.ref.version),
-            pipeline_root=settings.pipeline_root,
-            service_account=settings.service_account,
-            network=settings.network,
-        )
-        try:
-            created_name, created = vertex.create(job)
-        except TriggerError:
-            if slot.outcome == "taken":
-                slots.release_slot(_instance.leases(), settings, fire, name)
-            raise
-        if not created:
-            return _existing(vertex, name, body, log)
-        log.update(outcome="created")
-        message = f"created PipelineJob {created_name}"
-        return 200, {"outcome": "created", "message": message, **body, "job": created_name}, log
+        return _serve(request, scheduled, log)
     except TriggerError as err:
         log.update(outcome=err.outcome)
         return err.status, {"outcome": err.outcome, "error": err.message}, log
@@ -254,6 +173,121 @@ def handle(
         log.update(outcome="error", stack_trace=traceback.format_exc())
         message = f"internal error: {type(err).__name__}: {err}"
         return 500, {"outcome": "error", "error": message}, log
+
+
+def _serve(
+    request: Any, scheduled: list[bool], log: dict[str, Any]
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """`handle` without its error handling: TriggerError for a call answered without a job."""
+    settings = _instance.settings()
+    caller = identify(request.headers, settings.scheduler_invoker, settings.manual_runs)
+    log.update(caller=caller.email or None)
+    scheduled[0] = caller.scheduled
+    fire = _read_fire(request, settings, caller)
+    job_id = job_id_for(fire, settings.environment)
+    log.update(
+        schedule=fire.schedule,
+        fire_time=fire.fire_time.isoformat().replace("+00:00", "Z") if fire.fire_time else None,
+        job_id=job_id,
+        pipeline=fire.pipeline,
+    )
+    store = _instance.store()
+    template = store.load(store.resolve(fire.template, fire.pipeline))
+    log.update(template_uri=template.ref.uri, template_version=template.ref.version)
+    _check_template(template, fire, settings)
+    typed = _typed_parameters(fire, template)
+
+    vertex = _instance.vertex()
+    name = vertex.job_name(job_id)
+    body: dict[str, Any] = {
+        "job": name,
+        "job_id": job_id,
+        "template_uri": template.ref.uri,
+        "template_version": template.ref.version,
+    }
+    slot = slots.Slot("unlimited")
+    if fire.max_concurrent_runs and fire.schedule:
+        slot = slots.take_slot(_instance.leases(), vertex, settings, fire, name)
+        if slot.outcome == "exists":
+            return _existing(vertex, name, body, log)
+        if slot.outcome == "full":
+            return _skipped(fire, slot, body, log)
+    return _create(settings, fire, template, typed, slot, body, log)
+
+
+def _typed_parameters(fire: Fire, template: Template) -> dict[str, Any]:
+    """The fire's parameters with logical dates filled in, typed against the template (400)."""
+    # Logical dates: a manual run's "fire" is the call time.
+    fired_at = fire.fire_time or datetime.now(UTC)
+    values, date_problems = logical_dates.render_parameters(
+        fire.parameters, fired_at, fire.time_zone
+    )
+    if date_problems:
+        raise TriggerError(
+            400,
+            "; ".join(f"parameter '{name}': {problem}" for name, problem in date_problems)
+            + " (field 'parameters')",
+        )
+    typed, errors = pipeline_params.check_caller_parameters(template.decls, values)
+    if errors:
+        raise TriggerError(
+            400,
+            f"{len(errors)} parameter problem(s) for pipeline '{fire.pipeline}' "
+            f"(field 'parameters'): " + "; ".join(str(e) for e in errors),
+        )
+    for name in RUNTIME_PARAMETERS & set(template.decls):
+        # `fire_time`: the slot this run belongs to, whatever day it runs (retries, backfills).
+        typed[name] = logical_dates.fields(fired_at, fire.time_zone)["fire_time"]
+    return typed
+
+
+def _skipped(
+    fire: Fire, slot: slots.Slot, body: dict[str, Any], log: dict[str, Any]
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """The answer when the schedule's max_concurrent_runs are all still running."""
+    running = ", ".join(slot.running)
+    message = (
+        f"skipped: max_concurrent_runs={fire.max_concurrent_runs} of schedule "
+        f"'{fire.schedule}' reached ({len(slot.running)} still running: {running})"
+    )
+    log.update(outcome="skipped", running=list(slot.running))
+    return 200, {"outcome": "skipped", "message": message, **body}, log
+
+
+def _create(
+    settings: Settings,
+    fire: Fire,
+    template: Template,
+    typed: dict[str, Any],
+    slot: slots.Slot,
+    body: dict[str, Any],
+    log: dict[str, Any],
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """Create the PipelineJob; a slot taken for it is given back when creation fails."""
+    from gcp_clients import JobRequest
+
+    vertex = _instance.vertex()
+    name = body["job"]
+    job = JobRequest(
+        job_id=body["job_id"],
+        template=template,
+        parameter_values=typed,
+        labels=job_labels(fire, settings.environment, template.ref.version),
+        pipeline_root=settings.pipeline_root,
+        service_account=settings.service_account,
+        network=settings.network,
+    )
+    try:
+        created_name, created = vertex.create(job)
+    except TriggerError:
+        if slot.outcome == "taken":
+            slots.release_slot(_instance.leases(), settings, fire, name)
+        raise
+    if not created:
+        return _existing(vertex, name, body, log)
+    log.update(outcome="created")
+    message = f"created PipelineJob {created_name}"
+    return 200, {"outcome": "created", "message": message, **body, "job": created_name}, log
 
 
 def _existing(

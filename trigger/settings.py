@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,63 +41,28 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ = os.environ) -> Settings:
         """Read and check the environment; ValueError naming every variable that is wrong."""
-        problems: list[str] = []
-
-        def number(name: str, default: float) -> float:
-            raw = env.get(name, "")
-            try:
-                value = float(raw) if raw else default
-            except ValueError:
-                value = -1.0
-            if not 0 <= value < 1e9:
-                problems.append(f"{name} must be a non-negative number, got '{raw:.40}'")
-            return value
-
-        def required(name: str, pattern: Any, what: str) -> str:
-            value = env.get(name, "")
-            if not value:
-                problems.append(f"{name} is not set ({what})")
-            elif not pattern.match(value):
-                problems.append(f"{name} '{value:.80}' is not {what}")
-            return value.rstrip("/")
-
-        project = env.get("PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or ""
-        region = env.get("REGION", "")
-        if not project:
-            problems.append("PROJECT is not set")
-        if not region:
-            problems.append("REGION is not set")
-        environment = required("ENVIRONMENT", ENV_NAME, "an environment name like dev or prod")
-        base = None
-        try:
-            base = parse_base(env.get("TEMPLATE_BASE", ""))
-        except ValueError as err:
-            problems.append(str(err))
-        root = required("PIPELINE_ROOT", BUCKET_URI, "a gs://BUCKET[/PATH] URI")
-        account = required(
+        read = _EnvReader(env)
+        project, region = read.project_and_region()
+        environment = read.required("ENVIRONMENT", ENV_NAME, "an environment name like dev or prod")
+        base = read.template_base()
+        root = read.required("PIPELINE_ROOT", BUCKET_URI, "a gs://BUCKET[/PATH] URI")
+        account = read.required(
             "PIPELINE_SERVICE_ACCOUNT",
             ACCOUNT,
             "a service account e-mail (jobs never run as the default compute account)",
         )
-        invoker = required(
+        invoker = read.required(
             "SCHEDULER_INVOKER", ACCOUNT, "the service account e-mail Cloud Scheduler calls as"
         )
-        manual = env.get("MANUAL_RUNS", "allow")
-        if manual not in ("allow", "deny"):
-            problems.append(f"MANUAL_RUNS must be 'allow' or 'deny', got '{manual:.40}'")
-        lease_root = env.get("LEASE_ROOT") or (f"{root}/trigger-leases" if root else "")
-        match = BUCKET_URI.match(lease_root)
-        if lease_root and not match:
-            problems.append(f"LEASE_ROOT '{lease_root:.80}' is not a gs://BUCKET[/PATH] URI")
-        max_body = int(number("MAX_BODY_BYTES", 65536))
-        latest_ttl = number("LATEST_CACHE_SECONDS", 60)
-        timeout = number("RPC_TIMEOUT_SECONDS", 20)
-        grace = number("LEASE_GRACE_SECONDS", lease.DEFAULT_GRACE)
-        alerts_topic = env.get("ALERTS_TOPIC", "")
-        bad_topic = alerting.topic_problem(alerts_topic)
-        if bad_topic:
-            problems.append(bad_topic)
-        alerts_timeout = number("ALERTS_TIMEOUT_SECONDS", 5.0)
+        manual = read.manual_runs()
+        match = read.lease_root(root)
+        max_body = int(read.number("MAX_BODY_BYTES", 65536))
+        latest_ttl = read.number("LATEST_CACHE_SECONDS", 60)
+        timeout = read.number("RPC_TIMEOUT_SECONDS", 20)
+        grace = read.number("LEASE_GRACE_SECONDS", lease.DEFAULT_GRACE)
+        alerts_topic = read.alerts_topic()
+        alerts_timeout = read.number("ALERTS_TIMEOUT_SECONDS", 5.0)
+        problems = read.problems
         if problems or base is None or match is None:
             raise ValueError("; ".join(problems))
         return cls(
@@ -119,3 +85,66 @@ class Settings:
             alerts_topic=alerts_topic,
             alerts_timeout=alerts_timeout or 5.0,
         )
+
+
+class _EnvReader:
+    """Reads variables from `env`, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, env: dict[str, str] | os._Environ) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.env.get(name, "")
+        try:
+            value = float(raw) if raw else default
+        except ValueError:
+            value = -1.0
+        if not 0 <= value < 1e9:
+            self.problems.append(f"{name} must be a non-negative number, got '{raw:.40}'")
+        return value
+
+    def required(self, name: str, pattern: Any, what: str) -> str:
+        value = self.env.get(name, "")
+        if not value:
+            self.problems.append(f"{name} is not set ({what})")
+        elif not pattern.match(value):
+            self.problems.append(f"{name} '{value:.80}' is not {what}")
+        return value.rstrip("/")
+
+    def project_and_region(self) -> tuple[str, str]:
+        project = self.env.get("PROJECT") or self.env.get("GOOGLE_CLOUD_PROJECT") or ""
+        region = self.env.get("REGION", "")
+        if not project:
+            self.problems.append("PROJECT is not set")
+        if not region:
+            self.problems.append("REGION is not set")
+        return project, region
+
+    def template_base(self) -> Base | None:
+        try:
+            return parse_base(self.env.get("TEMPLATE_BASE", ""))
+        except ValueError as err:
+            self.problems.append(str(err))
+            return None
+
+    def manual_runs(self) -> str:
+        manual = self.env.get("MANUAL_RUNS", "allow")
+        if manual not in ("allow", "deny"):
+            self.problems.append(f"MANUAL_RUNS must be 'allow' or 'deny', got '{manual:.40}'")
+        return manual
+
+    def lease_root(self, root: str) -> re.Match[str] | None:
+        """LEASE_ROOT (default: trigger-leases under the pipeline root) split into bucket/path."""
+        lease_root = self.env.get("LEASE_ROOT") or (f"{root}/trigger-leases" if root else "")
+        match = BUCKET_URI.match(lease_root)
+        if lease_root and not match:
+            self.problems.append(f"LEASE_ROOT '{lease_root:.80}' is not a gs://BUCKET[/PATH] URI")
+        return match
+
+    def alerts_topic(self) -> str:
+        topic = self.env.get("ALERTS_TOPIC", "")
+        bad_topic = alerting.topic_problem(topic)
+        if bad_topic:
+            self.problems.append(bad_topic)
+        return topic

@@ -79,26 +79,7 @@ def parse_body(data: bytes) -> dict[str, Any]:
         raise TriggerError(
             400, f"body nests {depth} levels deep; at most {BODY_DEPTH} are accepted"
         )
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
-    def finite(text: str) -> float:
-        number = float(text)
-        if number in (float("inf"), float("-inf")):
-            raise ValueError(f"number {text:.40} is too large for a double")
-        return number
-
-    try:
-        body = json.loads(data, parse_constant=no_constants, parse_float=finite)
-    except UnicodeDecodeError as err:
-        raise TriggerError(400, f"body is not UTF-8 text: {err.reason}") from None
-    except json.JSONDecodeError as err:
-        raise TriggerError(
-            400, f"body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}"
-        ) from None
-    except (ValueError, RecursionError) as err:
-        raise TriggerError(400, f"body is not valid JSON: {err}") from None
+    body = _decode_json(data)
     if not isinstance(body, dict):
         raise TriggerError(400, f"body must be a JSON object, got {type(body).__name__}")
     problems = []
@@ -107,6 +88,31 @@ def parse_body(data: bytes) -> dict[str, Any]:
     if problems:
         raise TriggerError(400, "; ".join(problems[:10]))
     return body
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text:.40} is too large for a double")
+    return number
+
+
+def _decode_json(data: bytes) -> Any:
+    """Strict JSON (no NaN/Infinity, no number overflowing a double), or 400 saying where."""
+    try:
+        return json.loads(data, parse_constant=_no_constants, parse_float=_finite)
+    except UnicodeDecodeError as err:
+        raise TriggerError(400, f"body is not UTF-8 text: {err.reason}") from None
+    except json.JSONDecodeError as err:
+        raise TriggerError(
+            400, f"body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}"
+        ) from None
+    except (ValueError, RecursionError) as err:
+        raise TriggerError(400, f"body is not valid JSON: {err}") from None
 
 
 def parse_schedule_time(value: str) -> datetime:
@@ -135,55 +141,11 @@ def parse_schedule_time(value: str) -> datetime:
 
 def build_fire(body: dict[str, Any], schedule_time: str | None, scheduler_job: str | None) -> Fire:
     """Check the body's fields (every problem named) and combine them with the headers."""
-    problems = []
-    unknown = sorted(set(body) - set(BODY_FIELDS))
-    if unknown:
-        problems.append(
-            f"unknown field(s) {', '.join(repr(k) for k in unknown)}"
-            f" (expected: {', '.join(BODY_FIELDS)})"
-        )
-    pipeline = body.get("pipeline")
-    if pipeline is None:
-        problems.append("field 'pipeline' is required (the pipeline to run, e.g. churn-training)")
-    elif not isinstance(pipeline, str) or not _PIPELINE.fullmatch(pipeline) or ".." in pipeline:
-        problems.append(f"field 'pipeline' must be a pipeline name, got {pipeline!r:.80}")
-    template = body.get("template", "latest")
-    if not isinstance(template, str) or not template.strip():
-        problems.append(
-            f"field 'template' must be 'latest', a version tag or a gs:// URI, got {template!r:.80}"
-        )
-    parameters = body.get("parameters")
-    if parameters is None:
-        parameters = {}
-    elif not isinstance(parameters, dict):
-        problems.append(f"field 'parameters' must be a JSON object, got {parameters!r:.80}")
-    schedule = body.get("schedule")
-    if schedule is not None:
-        problems += _schedule_problems(schedule, "field 'schedule'")
-    limit = body.get("max_concurrent_runs")
-    if limit is not None and (
-        isinstance(limit, bool)
-        or not isinstance(limit, int)
-        or not 1 <= limit <= MAX_CONCURRENT_RUNS
-    ):
-        problems.append(
-            f"field 'max_concurrent_runs' must be an integer from 1 to {MAX_CONCURRENT_RUNS}, "
-            f"got {limit!r:.40}"
-        )
-    time_zone = body.get("time_zone", "UTC")
-    try:
-        logical_dates.zone(time_zone)
-    except ValueError as err:
-        problems.append(f"field 'time_zone': {err}")
+    problems = _field_problems(body)
     if problems:
         raise TriggerError(400, "; ".join(problems))
-
     fire_time = parse_schedule_time(schedule_time) if schedule_time else None
-    if schedule is None and scheduler_job:
-        schedule = scheduler_job.rstrip("/").rsplit("/", 1)[-1]
-        problems = _schedule_problems(schedule, "header X-CloudScheduler-JobName")
-        if problems:
-            raise TriggerError(400, "; ".join(problems))
+    schedule = _schedule_of(body.get("schedule"), scheduler_job)
     if fire_time is not None and not schedule:
         raise TriggerError(
             400,
@@ -191,15 +153,74 @@ def build_fire(body: dict[str, Any], schedule_time: str | None, scheduler_job: s
             "name its PipelineJob",
         )
     return Fire(
-        pipeline=pipeline,
-        template=template.strip(),
-        parameters=parameters,
+        pipeline=body["pipeline"],
+        template=body.get("template", "latest").strip(),
+        parameters=body.get("parameters") or {},
         schedule=schedule,
         fire_time=fire_time,
-        max_concurrent_runs=limit,
+        max_concurrent_runs=body.get("max_concurrent_runs"),
         scheduler_job=scheduler_job,
-        time_zone=time_zone,
+        time_zone=body.get("time_zone", "UTC"),
     )
+
+
+def _field_problems(body: dict[str, Any]) -> list[str]:
+    """Every problem in the body's fields, in the order of BODY_FIELDS' documentation."""
+    problems = []
+    unknown = sorted(set(body) - set(BODY_FIELDS))
+    if unknown:
+        problems.append(
+            f"unknown field(s) {', '.join(repr(k) for k in unknown)}"
+            f" (expected: {', '.join(BODY_FIELDS)})"
+        )
+    problems += _pipeline_problems(body.get("pipeline"))
+    template = body.get("template", "latest")
+    if not isinstance(template, str) or not template.strip():
+        problems.append(
+            f"field 'template' must be 'latest', a version tag or a gs:// URI, got {template!r:.80}"
+        )
+    parameters = body.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        problems.append(f"field 'parameters' must be a JSON object, got {parameters!r:.80}")
+    schedule = body.get("schedule")
+    if schedule is not None:
+        problems += _schedule_problems(schedule, "field 'schedule'")
+    problems += _limit_problems(body.get("max_concurrent_runs"))
+    try:
+        logical_dates.zone(body.get("time_zone", "UTC"))
+    except ValueError as err:
+        problems.append(f"field 'time_zone': {err}")
+    return problems
+
+
+def _pipeline_problems(pipeline: Any) -> list[str]:
+    if pipeline is None:
+        return ["field 'pipeline' is required (the pipeline to run, e.g. churn-training)"]
+    if not isinstance(pipeline, str) or not _PIPELINE.fullmatch(pipeline) or ".." in pipeline:
+        return [f"field 'pipeline' must be a pipeline name, got {pipeline!r:.80}"]
+    return []
+
+
+def _limit_problems(limit: Any) -> list[str]:
+    if limit is None or (
+        not isinstance(limit, bool) and isinstance(limit, int) and 1 <= limit <= MAX_CONCURRENT_RUNS
+    ):
+        return []
+    return [
+        f"field 'max_concurrent_runs' must be an integer from 1 to {MAX_CONCURRENT_RUNS}, "
+        f"got {limit!r:.40}"
+    ]
+
+
+def _schedule_of(schedule: str | None, scheduler_job: str | None) -> str | None:
+    """The body's schedule, else the last part of Cloud Scheduler's job name header (checked)."""
+    if schedule is not None or not scheduler_job:
+        return schedule
+    schedule = scheduler_job.rstrip("/").rsplit("/", 1)[-1]
+    problems = _schedule_problems(schedule, "header X-CloudScheduler-JobName")
+    if problems:
+        raise TriggerError(400, "; ".join(problems))
+    return schedule
 
 
 def _schedule_problems(schedule: Any, where: str) -> list[str]:
