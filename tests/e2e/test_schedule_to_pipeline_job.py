@@ -114,7 +114,11 @@ def test_run_job_creates_one_pipeline_job_from_the_published_template(
     assert vertex.calls["CreatePipelineJob"] == 1
     [job] = vertex.created()
     assert dict(job.pipeline_spec) == published_spec("v2")
-    assert dict(job.runtime_config.parameter_values) == applied["parameters"]
+    fired = delivery.schedule_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert dict(job.runtime_config.parameter_values) == {
+        **applied["parameters"],
+        "fire_time": fired,
+    }
     assert job.labels["schedule"] == SCHEDULE
     assert job.labels["template-version"] == "v2"
     fire_time = delivery.schedule_time.strftime("%Y%m%dt%H%M%Sz")

@@ -133,8 +133,11 @@ def test_backfill_over_the_spring_dst_change_submits_each_slot_as_its_fire(ops, 
         # The ids and labels of a scheduled fire, not of a manual run.
         assert job.name.endswith(f"/pipelineJobs/{h.ENV}-{NAME}-{job.labels['fire-time']}")
         assert job.labels["trigger"] == "scheduler"
+        slot = job.labels["fire-time"]  # 20260329t013000z -> 2026-03-29T01:30:00Z
+        fired = f"{slot[:4]}-{slot[4:6]}-{slot[6:8]}T{slot[9:11]}:{slot[11:13]}:{slot[13:15]}Z"
         assert dict(job.runtime_config.parameter_values) == {
-            "customers_path": "customers/latest.csv"
+            "customers_path": "customers/latest.csv",
+            "fire_time": fired,  # the slot's own time: a backfilled run is dated by its slot
         }
     assert services["iam"].issued == [(h.INVOKER, services["url"])]  # one token, reused
 

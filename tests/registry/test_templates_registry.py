@@ -35,7 +35,8 @@ def test_training_declares_model_and_metrics_artifacts_and_the_margin(target):
     params = tpl["root"]["inputDefinitions"]["parameters"]
     assert params["promotion_margin"]["defaultValue"] == 0.0
     assert "promote_to_uri" not in params
-    outputs = set(tpl["root"]["outputDefinitions"]["parameters"])
+    # the run's results are the last step's outputs (no pipeline outputs inside an exit handler)
+    outputs = set(tpl["components"]["comp-training-summary"]["outputDefinitions"]["parameters"])
     assert {
         "model_version",
         "promoted",
@@ -60,7 +61,8 @@ def test_scoring_resolves_its_model_once_and_reports_the_version(target):
     assert params["model"]["defaultValue"] == "churn@champion"
     assert "model_uri" not in params and "model_name" not in params
     assert artifact_types(tpl, "comp-resolve-model") == {"scoring_model": "system.Model"}
-    assert {"model_version", "model_uri"} <= set(tpl["root"]["outputDefinitions"]["parameters"])
+    summary = tpl["components"]["comp-scoring-summary"]["outputDefinitions"]["parameters"]
+    assert {"model_version", "model_uri"} <= set(summary)
     executors = tpl["deploymentSpec"]["executors"]
     assert sum("resolve-model" in name for name in executors) == 1
 

@@ -60,7 +60,8 @@ def test_scheduled_fire_creates_one_job_from_the_published_template(
     assert job.name == answer["job"]
     assert dict(job.pipeline_spec) == published("v2")
     values = dict(job.runtime_config.parameter_values)
-    assert values == PARAMS
+    # the template declares fire_time: the trigger sets it to the fire's slot (never the body)
+    assert values == {**PARAMS, "fire_time": "2026-11-30T02:00:00Z"}
     assert job.runtime_config.gcs_output_directory == h.PIPELINE_ROOT
     assert job.service_account == h.RUNNER
     assert dict(job.labels) == {
