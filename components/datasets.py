@@ -17,10 +17,13 @@ def describe_prepared(
     """Point `prepared` at preprocess's Parquet with its report's figures; the row count."""
     import json
 
-    from components.objects import read_text
+    from model_registry.store import open_store
 
     base = prepared_uri.rstrip("/")
-    report = json.loads(read_text(f"{base}/report.json"))
+    found = open_store(base).read("report.json")
+    if found is None:
+        raise FileNotFoundError(f"{base}/report.json: preprocess wrote no report")
+    report = json.loads(found.data)
     prepared.uri = f"{base}/data"
     figures = {k: v for k, v in report.items() if isinstance(v, (int, float, str))}
     prepared.metadata.update({**figures, "format": "parquet", "source": raw_data.uri})

@@ -18,15 +18,19 @@ def evaluate(
     """Log scalar metrics, the ROC curve and the confusion matrix; compare the gate metric.
 
     `model_dir` is a train/tune output folder holding metrics.json, read through the Cloud
-    Storage API when it is a gs:// URI (components/objects.py says why not the /gcs/ mount).
+    Storage API when it is a gs:// URI (the registry's store), never through the /gcs/ FUSE
+    mount, which shows a folder only where a placeholder object exists.
     """
     import json
     from collections import namedtuple
 
-    from components.objects import read_text
     from contract.metrics import passes
+    from model_registry.store import open_store
 
-    report = json.loads(read_text(model_dir.rstrip("/") + "/metrics.json"))
+    found = open_store(model_dir.rstrip("/")).read("metrics.json")
+    if found is None:
+        raise FileNotFoundError(f"{model_dir.rstrip('/')}/metrics.json: the job wrote no metrics")
+    report = json.loads(found.data)
 
     scalars = {k: v for k, v in report.items() if isinstance(v, (int, float))}
     for name, value in sorted(scalars.items()):

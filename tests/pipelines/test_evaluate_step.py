@@ -7,7 +7,6 @@ from google.cloud import storage
 from kfp import dsl
 
 from components.evaluate import evaluate
-from components.objects import read_text
 from fakes.gcs import gcs_emulator
 
 BUCKET = "acme-churn-test-pipelines"
@@ -55,10 +54,12 @@ def test_lower_is_better_metrics_gate_the_other_way(run_folder):
     assert gate.passed is False  # 0.43 is worse than a 0.40 ceiling
 
 
-def test_a_missing_object_or_a_bucket_only_uri_is_an_error(run_folder):
-    from google.api_core.exceptions import NotFound
-
-    with pytest.raises(NotFound):
-        read_text(run_folder + "/nothing.json")
-    with pytest.raises(ValueError, match="gs://BUCKET/OBJECT"):
-        read_text(f"gs://{BUCKET}")
+def test_a_folder_without_metrics_is_a_clear_error(run_folder):
+    with pytest.raises(FileNotFoundError, match=r"metrics\.json: the job wrote no metrics"):
+        evaluate.python_func(
+            model_dir=run_folder + "/nothing",
+            gate_metric="auc_pr",
+            gate_threshold=0.5,
+            metrics=dsl.Metrics(uri="unused"),
+            classification=dsl.ClassificationMetrics(uri="unused"),
+        )

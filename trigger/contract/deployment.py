@@ -105,11 +105,6 @@ class Deployment:
             return ""
         return f"projects/{self.project}/regions/{self.region}/subnetworks/{self.subnetwork}"
 
-    @property
-    def spark_code_uri_base(self) -> str:
-        """Published Spark code lives at `<template_base>/<version>/spark`."""
-        return self.template_base
-
     def buckets(self) -> dict[str, str]:
         """Every bucket this environment uses, by what it holds."""
         uris = {
