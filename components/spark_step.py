@@ -88,26 +88,30 @@ def local_spark_job(job: str, code_dir: str, args: list) -> str:
 
     The job's output is echoed as it comes (run.py files it in the step's log); the job's last
     `summary: ...` line (churn.cli) is the step's output, the figure run.py shows for the step.
+    When run.py started a warm Python for the run (CHURN_WARM_PYTHON, tooling/warm_python.py),
+    the job is a child of it, with the Spark client already imported; otherwise a new process.
     """
-    import subprocess
+    import os
     import sys
     import time
+
+    from tooling.warm_python import job_output
 
     command = [sys.executable, f"{code_dir.removeprefix('file://')}/{job}.py", *map(str, args)]
     print("$ " + " ".join(command), flush=True)
     started = time.monotonic()
     summary = ""
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            print(line, end="", flush=True)
-            if line.startswith("summary: "):
-                summary = line[len("summary: ") :].strip()
+    returncode = 1
+    for line in job_output(command, os.environ.get("CHURN_WARM_PYTHON", "")):
+        if isinstance(line, int):
+            returncode = line
+            break
+        print(line, end="", flush=True)
+        if line.startswith("summary: "):
+            summary = line[len("summary: ") :].strip()
     elapsed = time.monotonic() - started
-    if process.returncode != 0:
-        raise RuntimeError(f"spark job '{job}' failed with exit code {process.returncode}")
+    if returncode != 0:
+        raise RuntimeError(f"spark job '{job}' failed with exit code {returncode}")
     print(f"spark job '{job}' finished in {elapsed:.1f} s", flush=True)
     return summary
 

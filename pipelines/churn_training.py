@@ -65,7 +65,7 @@ def build(spark_step: SparkStep):
     def churn_training(
         raw_data_path: str,
         model_name: str = "churn",
-        classifier: str = "rf",
+        classifier: str = "lr",
         gate_metric: str = "auc_pr",
         gate_threshold: float = 0.5,
         promotion_margin: float = 0.0,

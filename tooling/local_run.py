@@ -29,7 +29,8 @@ from contract.params import ParamDecl, declared_parameters
 from tooling import compiling, params, step_text
 from tooling.local_spec import NOTHING_DECLARED, LocalRun, SampleData
 from tooling.run_console import PIPELINE_LOG, LogRouter, StepConsole, StepRecord
-from tooling.spark_server import LocalSparkServer, ServerError, remote_env
+from tooling.spark_server import LocalSparkServer, ServerError, scoped_env
+from tooling.warm_python import WarmPython, WarmPythonError
 
 ROOT = Path(__file__).resolve().parents[1]
 SPARK_DIR = ROOT / "spark"
@@ -207,7 +208,7 @@ def _execute(
     run_dir: Path,
     names: dict[str, str],
     options: RunOptions,
-    remote: str | None,
+    shared: SharedProcesses | None,
 ) -> tuple[dict[str, Any], StepConsole, float]:
     from kfp import local
     from kfp.components import load_component_from_file
@@ -228,7 +229,7 @@ def _execute(
     root.addFilter(console)
     started = time.monotonic()
     try:
-        with contextlib.redirect_stdout(router), remote_env(remote):
+        with contextlib.redirect_stdout(router), scoped_env(shared.env() if shared else {}):
             task = load_component_from_file(str(template_path))(**values)
     finally:
         root.removeFilter(console)
@@ -282,31 +283,24 @@ def run_pipeline(
     run_dir.mkdir(parents=True)
     out.write(f"run {run_id} ({pipeline}, local): logs in {run_dir / 'logs'}\n")
     out.flush()
-    server = (
-        LocalSparkServer(run_dir / "logs" / "spark-server.log") if options.shared_spark else None
-    )
+    shared = SharedProcesses(run_dir / "logs") if options.shared_spark else None
     try:
-        if server is not None:
-            server.start()  # its JVM starts while the template and sample are written
+        if shared is not None:
+            shared.start()  # the JVM starts while the template and sample are written
         template_path = run_dir / "pipeline.yaml"
         template_path.write_text(template_text, encoding="utf-8")
         for path, sample in plan.samples:
             generate_sample(path, sample)
-        if server is not None:
-            _wait_for(server, out)
+        if shared is not None:
+            shared.wait_ready(out)
         outputs, console, total = _execute(
-            template_path,
-            values,
-            run_dir,
-            display_names(template),
-            options,
-            server.remote if server is not None else None,
+            template_path, values, run_dir, display_names(template), options, shared
         )
-    except ServerError as err:
+    except (ServerError, WarmPythonError) as err:
         raise RunError(str(err)) from err
     finally:
-        if server is not None:
-            server.stop()
+        if shared is not None:
+            shared.stop()
     if not outputs and spec.outputs_step:
         outputs = step_outputs(run_dir, spec.outputs_step)
     if not outputs or any(s.status not in (None, "SUCCESS") for s in console.steps.values()):
@@ -327,13 +321,37 @@ def run_pipeline(
     return result
 
 
-def _wait_for(server: LocalSparkServer, out: TextIO) -> None:
-    started = time.monotonic()
-    out.write(f"  {'spark (one JVM per run)':<24}")
-    out.flush()
-    server.wait_ready()
-    out.write(f"{time.monotonic() - started:6.1f} s  {server.remote}\n")
-    out.flush()
+class SharedProcesses:
+    """What the Spark steps of one local run share: a Spark Connect server (one JVM) and a
+    warm Python their clients fork from (tooling/spark_server.py, tooling/warm_python.py)."""
+
+    def __init__(self, logs: Path) -> None:
+        self.server = LocalSparkServer(logs / "spark-server.log")
+        self.warm = WarmPython(logs / "warm-python.log")
+
+    def start(self) -> None:
+        """Start both; returns at once."""
+        self.server.start()
+        self.warm.start()
+
+    def wait_ready(self, out: TextIO) -> None:
+        """Block until both answer; one console line with the seconds waited."""
+        started = time.monotonic()
+        out.write(f"  {'spark (one JVM per run)':<24}")
+        out.flush()
+        self.warm.wait_ready()
+        self.server.wait_ready()
+        out.write(f"{time.monotonic() - started:6.1f} s  {self.server.remote}\n")
+        out.flush()
+
+    def env(self) -> dict[str, str]:
+        """What the steps' processes need to find them."""
+        return {"SPARK_REMOTE": self.server.remote, "CHURN_WARM_PYTHON": self.warm.address}
+
+    def stop(self) -> None:
+        """Stop both (a step still running in the warm Python is stopped with it)."""
+        self.warm.stop()
+        self.server.stop()
 
 
 def _write_outputs(result: RunResult) -> None:

@@ -146,20 +146,18 @@ class LocalSparkServer:
 
 
 @contextlib.contextmanager
-def remote_env(remote: str | None):
-    """`SPARK_REMOTE` set to `remote` (or left alone when None) for the duration."""
-    if remote is None:
-        yield
-        return
-    before = os.environ.get("SPARK_REMOTE")
-    os.environ["SPARK_REMOTE"] = remote
+def scoped_env(values: dict[str, str]):
+    """The environment variables `values` set for the duration (previous values restored)."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop("SPARK_REMOTE", None)
-        else:
-            os.environ["SPARK_REMOTE"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def main(argv: list[str] | None = None) -> int:

