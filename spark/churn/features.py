@@ -100,34 +100,40 @@ def feature_stages() -> list[Transformer | Estimator]:
     ]
 
 
-def make_classifier(name: str, seed: int, params: dict[str, Any] | None = None) -> list[Any]:
-    """The classifier stage(s) for ``name`` (LR gets a scaler so coefficients are comparable)."""
+def scaler_stage() -> Estimator:
+    """LR's input scaling: features divided by their standard deviation, into SCALED_COL.
+
+    Scaling outside the model (and standardization off inside) is the same fit as LR's own
+    standardization, but leaves coefficients on a common scale for importances.
+    """
+    from pyspark.ml.feature import StandardScaler
+
+    return StandardScaler(inputCol=FEATURES_COL, outputCol=SCALED_COL, withMean=False)
+
+
+def classifier_stage(name: str, seed: int, params: dict[str, Any] | None = None) -> Estimator:
+    """The classifier estimator for ``name`` alone (LR reads SCALED_COL, trees FEATURES_COL)."""
     from pyspark.ml.classification import (
         GBTClassifier,
         LogisticRegression,
         RandomForestClassifier,
     )
-    from pyspark.ml.feature import StandardScaler
 
+    if name not in CLASSIFIERS:
+        raise InputError(f"--classifier: unknown classifier {name!r}; choose one of {CLASSIFIERS}")
     settings = {**DEFAULT_PARAMS[name], **(params or {})}
-    if name == "rf":
-        return [
-            RandomForestClassifier(
-                featuresCol=FEATURES_COL, labelCol=LABEL_COL, seed=seed, **settings
-            )
-        ]
-    if name == "gbt":
-        return [GBTClassifier(featuresCol=FEATURES_COL, labelCol=LABEL_COL, seed=seed, **settings)]
     if name == "lr":
-        # Scaling outside the model (and standardization off inside) is the same fit as LR's
-        # own standardization, but leaves coefficients on a common scale for importances.
-        return [
-            StandardScaler(inputCol=FEATURES_COL, outputCol=SCALED_COL, withMean=False),
-            LogisticRegression(
-                featuresCol=SCALED_COL, labelCol=LABEL_COL, standardization=False, **settings
-            ),
-        ]
-    raise InputError(f"--classifier: unknown classifier {name!r}; choose one of {CLASSIFIERS}")
+        return LogisticRegression(
+            featuresCol=SCALED_COL, labelCol=LABEL_COL, standardization=False, **settings
+        )
+    family = RandomForestClassifier if name == "rf" else GBTClassifier
+    return family(featuresCol=FEATURES_COL, labelCol=LABEL_COL, seed=seed, **settings)
+
+
+def make_classifier(name: str, seed: int, params: dict[str, Any] | None = None) -> list[Any]:
+    """The classifier stage(s) for ``name``: LR behind its scaler, a tree model alone."""
+    stage = classifier_stage(name, seed, params)
+    return [scaler_stage(), stage] if name == "lr" else [stage]
 
 
 def build_pipeline(classifier: str, seed: int, params: dict[str, Any] | None = None) -> Any:

@@ -167,9 +167,14 @@ def tune(
     from pyspark.ml import Pipeline
 
     train_df, test_df = _split(read_prepared(spark, input_uri), test_fraction, seed)
-    # Indexing/encoding does not depend on the fold, so it is fitted once, not once per fit.
-    prep = Pipeline(stages=features.feature_stages()).fit(train_df)
-    train_features = prep.transform(train_df).select(features.FEATURES_COL, features.LABEL_COL)
+    # Indexing, encoding and LR's scaling are unsupervised and do not depend on the fold: fitted
+    # once on the training split, not once per fit; each candidate fits its classifier alone.
+    encoding = Pipeline(stages=[*features.feature_stages(), features.scaler_stage()])
+    train_features = (
+        encoding.fit(train_df)
+        .transform(train_df)
+        .select(features.FEATURES_COL, features.SCALED_COL, features.LABEL_COL)
+    )
     folded = tuning.with_folds(train_features, folds, seed)
 
     candidates = [
@@ -177,13 +182,13 @@ def tune(
         for family, family_grid in grids.items()
         for combo in grid.expand(family_grid)
     ]
-    stage_sets = [features.make_classifier(f, seed, combo) for f, combo in candidates]
+    stage_sets = [[features.classifier_stage(f, seed, combo)] for f, combo in candidates]
     found = tuning.cross_validate(folded, stage_sets, folds, features.LABEL_COL, search)
     family, combo = candidates[found.best]
     folded.unpersist()
     # The winner refitted whole (features included) on the training split, as train.py fits:
-    # the same deterministic encoding as `prep`, and no fitted stage kept from the start of the
-    # search (a Spark Connect server keeps at most 100 fitted objects and evicts the oldest).
+    # the same deterministic encoding, and no fitted stage kept from the start of the search
+    # (a Spark Connect server keeps at most 100 fitted objects and evicts the oldest).
     model = features.fit_model(train_df, family, seed, combo)
     params = {
         "classifier": family,

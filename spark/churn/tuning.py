@@ -36,7 +36,7 @@ class SearchResult:
     seconds: list[float] = dataclasses.field(default_factory=list)
 
 
-def survivors(scores: Sequence[float], keep_share: float = 1 / 3, minimum: int = 2) -> list[int]:
+def survivors(scores: Sequence[float], keep_share: float = 1 / 4, minimum: int = 2) -> list[int]:
     """Indices of the best `keep_share` of candidates (at least `minimum`), best first."""
     keep = max(minimum, math.ceil(len(scores) * keep_share))
     ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
