@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--search",
         default=os.environ.get("CHURN_TUNE_SEARCH", "halving"),
-        help="halving (default: all candidates on one fold, the best third on every fold) or "
+        help="halving (default: all candidates on one fold, the best quarter on every fold) or "
         "grid (every candidate on every fold); CHURN_TUNE_SEARCH sets the default "
         "(bench/pipelines.py compares the two)",
     )

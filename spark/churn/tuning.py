@@ -1,8 +1,8 @@
 """tune's search: successive halving over cross-validation folds.
 
 A full grid search fits every candidate on every fold (8 candidates x 3 folds = 24 fits). Here
-every candidate is first scored on one fold; only the best third (at least two) go on to the
-remaining folds, and the winner is the best mean over all folds among those: 14 fits instead
+every candidate is first scored on one fold; only the best quarter (at least two) go on to the
+remaining folds, and the winner is the best mean over all folds among those: 12 fits instead
 of 24 for the default grid. `--search grid` keeps the full search; bench/pipelines.py runs
 both and prints the held-out quality of what each picks.
 

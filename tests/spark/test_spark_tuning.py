@@ -13,10 +13,11 @@ def one_by_one(score):
     return lambda pairs: [score(c, f) for c, f in pairs]
 
 
-def test_survivors_keep_the_best_third_but_at_least_two():
+def test_survivors_keep_the_best_quarter_but_at_least_two():
     assert survivors([0.5, 0.9, 0.7, 0.8, 0.6, 0.4]) == [1, 3]
     assert survivors([0.1, 0.3, 0.2]) == [1, 2]
     assert survivors([0.5, 0.9, 0.7, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1]) == [1, 3, 2]
+    assert survivors([0.5, 0.9, 0.7, 0.8, 0.6, 0.4, 0.3, 0.2]) == [1, 3]
 
 
 def test_halving_scores_losers_on_one_fold_and_finalists_on_all():
