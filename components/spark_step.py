@@ -6,6 +6,9 @@ A pipeline calls `spark_step(job, args, run=..., settings=...)` for each Spark j
 lightweight component running the same `spark/<job>.py` on local Spark. Nothing else differs.
 """
 
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,6 +36,46 @@ class DataprocSettings:
     spark_history_cluster: Any
     container_image: Any
     spark_properties: Any
+
+
+#: The pipeline parameters behind DataprocSettings (all deployment-owned), with their defaults.
+DATAPROC_PARAMETERS: dict[str, tuple[type, Any]] = {
+    "runtime_version": (str, DEFAULT_RUNTIME_VERSION),
+    "service_account": (str, ""),
+    "subnetwork_uri": (str, ""),
+    "spark_history_cluster": (str, ""),
+    "container_image": (str, ""),
+    "spark_properties": (dict, {}),
+}
+
+
+def with_dataproc_settings(body: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a pipeline function the Dataproc settings parameters, written here once.
+
+    `body` ends with a keyword-only `settings: DataprocSettings`. The function this returns (what
+    `dsl.pipeline` reads) has `body`'s other parameters followed by DATAPROC_PARAMETERS, and
+    calls `body` with those six gathered into one DataprocSettings.
+    """
+    signature = inspect.signature(body)
+    own = [p for name, p in signature.parameters.items() if name != "settings"]
+    if list(signature.parameters)[-1:] != ["settings"]:
+        raise TypeError(f"{body.__name__}: the last parameter must be `settings`")
+    added = [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=d, annotation=t)
+        for name, (t, d) in DATAPROC_PARAMETERS.items()
+    ]
+    public = signature.replace(parameters=[*own, *added])
+
+    @functools.wraps(body)
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        bound = public.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        settings = DataprocSettings(**{name: values.pop(name) for name in DATAPROC_PARAMETERS})
+        return body(**values, settings=settings)
+
+    pipeline.__signature__ = public  # type: ignore[attr-defined]
+    return pipeline
 
 
 class SparkStep(Protocol):
@@ -95,7 +138,7 @@ def local_spark_job(job: str, code_dir: str, args: list) -> str:
     import sys
     import time
 
-    from tooling.warm_python import job_output
+    from components.local_jobs import job_output
 
     command = [sys.executable, f"{code_dir.removeprefix('file://')}/{job}.py", *map(str, args)]
     print("$ " + " ".join(command), flush=True)

@@ -25,7 +25,7 @@ from components.load_warehouse import load_predictions
 from components.notify import notify_failure
 from components.registry_steps import resolve_model
 from components.run_layout import prepare_run
-from components.spark_step import DEFAULT_RUNTIME_VERSION, DataprocSettings, SparkStep
+from components.spark_step import DataprocSettings, SparkStep, with_dataproc_settings
 from components.summaries import scoring_summary
 
 NAME = "churn-scoring"
@@ -35,6 +35,7 @@ def build(spark_step: SparkStep):
     """The churn-scoring pipeline with its Spark step made by `spark_step`."""
 
     @dsl.pipeline(name=NAME, description="Score customers with a trained churn model.")
+    @with_dataproc_settings
     def churn_scoring(
         customers_path: str,
         model: str = "churn@champion",
@@ -48,12 +49,9 @@ def build(spark_step: SparkStep):
         predictions_uri: str = "",
         bq_dataset: str = "",
         spark_code_uri: str = "",
-        runtime_version: str = DEFAULT_RUNTIME_VERSION,
-        service_account: str = "",
-        subnetwork_uri: str = "",
-        spark_history_cluster: str = "",
-        container_image: str = "",
-        spark_properties: dict = {},  # noqa: B006 - KFP reads the default from the signature
+        # the Dataproc settings parameters follow (components/spark_step.py)
+        *,
+        settings: DataprocSettings,
     ):
         notify = no_cache(
             notify_failure(alerts_topic=alerts_topic, environment=environment, fire_time=fire_time),
@@ -62,14 +60,6 @@ def build(spark_step: SparkStep):
         # Every step runs inside the handler: whatever fails, a Dataproc batch included,
         # notify-failure runs after it with the run's final status and alerts the environment.
         with dsl.ExitHandler(notify, name="run"):
-            settings = DataprocSettings(
-                runtime_version=runtime_version,
-                service_account=service_account,
-                subnetwork_uri=subnetwork_uri,
-                spark_history_cluster=spark_history_cluster,
-                container_image=container_image,
-                spark_properties=spark_properties,
-            )
             run = no_cache(
                 prepare_run(
                     pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,

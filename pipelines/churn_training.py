@@ -52,7 +52,7 @@ from components.registry_steps import (
 )
 from components.run_layout import prepare_run
 from components.select_model import select_model
-from components.spark_step import DEFAULT_RUNTIME_VERSION, DataprocSettings, SparkStep
+from components.spark_step import DataprocSettings, SparkStep, with_dataproc_settings
 from components.summaries import training_summary
 
 NAME = "churn-training"
@@ -62,6 +62,7 @@ def build(spark_step: SparkStep):
     """The churn-training pipeline with Spark steps made by `spark_step`."""
 
     @dsl.pipeline(name=NAME, description="Preprocess, train, evaluate, gate, tune the churn model.")
+    @with_dataproc_settings
     def churn_training(
         raw_data_path: str,
         model_name: str = "churn",
@@ -83,12 +84,9 @@ def build(spark_step: SparkStep):
         bq_dataset: str = "",
         serving_image: str = "",
         spark_code_uri: str = "",
-        runtime_version: str = DEFAULT_RUNTIME_VERSION,
-        service_account: str = "",
-        subnetwork_uri: str = "",
-        spark_history_cluster: str = "",
-        container_image: str = "",
-        spark_properties: dict = {},  # noqa: B006 - KFP reads the default from the signature
+        # the Dataproc settings parameters follow (components/spark_step.py)
+        *,
+        settings: DataprocSettings,
     ):
         notify = no_cache(
             notify_failure(alerts_topic=alerts_topic, environment=environment, fire_time=fire_time),
@@ -97,14 +95,6 @@ def build(spark_step: SparkStep):
         # Every step runs inside the handler: whatever fails, a Dataproc batch included,
         # notify-failure runs after it with the run's final status and alerts the environment.
         with dsl.ExitHandler(notify, name="run"):
-            settings = DataprocSettings(
-                runtime_version=runtime_version,
-                service_account=service_account,
-                subnetwork_uri=subnetwork_uri,
-                spark_history_cluster=spark_history_cluster,
-                container_image=container_image,
-                spark_properties=spark_properties,
-            )
             run = no_cache(
                 prepare_run(
                     pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,

@@ -259,3 +259,39 @@ def test_step_bodies_import_no_module_that_needs_kfp_at_run_time(name):
         for module in regex.findall(r"from (components\.\w+) import", text):
             source = (ROOT / (module.replace(".", "/") + ".py")).read_text()
             assert not regex.search(r"^(from kfp|import kfp)", source, regex.M), (label, module)
+
+
+@pytest.mark.parametrize("name", PIPELINES)
+def test_the_dataproc_settings_reach_every_spark_step_from_one_declaration(name):
+    # components/spark_step.py declares the six parameters once; each pipeline gets them all,
+    # with their defaults, and every batch reads them from the pipeline's inputs.
+    from components.spark_step import DATAPROC_PARAMETERS
+
+    spec = template("vertex", name)
+    declared = spec["root"]["inputDefinitions"]["parameters"]
+    for parameter, (_, default) in DATAPROC_PARAMETERS.items():
+        assert declared[parameter].get("defaultValue", None) == default, parameter
+    fields = {
+        "runtime_config_version": "runtime_version",
+        "service_account": "service_account",
+        "subnetwork_uri": "subnetwork_uri",
+        "spark_history_dataproc_cluster": "spark_history_cluster",
+        "container_image": "container_image",
+        "runtime_config_properties": "spark_properties",
+    }
+    batches = [t for t in all_tasks(spec).values() if "batch_id" in t["inputs"]["parameters"]]
+    assert batches
+    for task in batches:
+        params = task["inputs"]["parameters"]
+        for field, parameter in fields.items():
+            assert params[field]["componentInputParameter"].endswith(parameter), (field, task)
+
+
+def test_a_pipeline_body_without_settings_is_refused():
+    from components.spark_step import with_dataproc_settings
+
+    def body(raw_data_path: str):
+        return raw_data_path
+
+    with pytest.raises(TypeError, match="body: the last parameter must be `settings`"):
+        with_dataproc_settings(body)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tooling.warm_python import EXIT_MARKER, WarmPython, job_output, run_script
+from components.local_jobs import EXIT_MARKER, job_output, run_script
+from tooling.warm_python import WarmPython
 
 SCRIPT = textwrap.dedent(
     """
