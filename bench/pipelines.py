@@ -1,12 +1,16 @@
 """Issue 14's figures: the local churn-training, before and after, and the lab baseline.
 
-  python bench/pipelines.py [--repeats 3] [--rows 7043] [--compile-runs 0] [--skip-before]
+  python bench/pipelines.py [--repeats 3] [--rows 7043] [--before REV | --skip-before]
+                            [--compile-runs 0]
 
 Runs `run.py churn-training` on the seeded sample `--repeats` times in each configuration and
-prints the median wall time per step and in total:
+prints the median wall time per step and of the whole `run.py` process:
 
-- before: a Spark JVM per step and tune's full grid (every candidate on every fold);
-- after:  one Spark Connect server per run and successive halving (what `make run` does).
+- before: the code at `--before` (a git revision, checked out in a temporary worktree and run
+  with this checkout's .venv, so only the code differs). The default is the last commit before
+  the speed work of 2026-11-27: one Spark Connect server per run, a client process per Spark
+  step, RF as train's default, 60-round GBT candidates, the best third going on.
+- after: this checkout, what `make run` does.
 
 Then the held-out AUC-ROC / AUC-PR of the default (train) and tuned models of each
 configuration (quality must not drop), and the lab approach's preprocess + train
@@ -17,6 +21,7 @@ the ratio of our whole pipeline to it. Figures depend on the machine's load: run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -24,20 +29,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = {
-    "before": (["--jvm-per-step"], {"CHURN_TUNE_SEARCH": "grid"}),
-    "after": ([], {"CHURN_TUNE_SEARCH": "halving"}),
-}
+#: ba9e7b7: main before this bench's speed work (2026-11-27), the same DAG as today.
+BEFORE = "ba9e7b7"
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+def timed(command: list[str], cwd: Path = ROOT) -> float:
     started = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}
-    )
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=dict(os.environ))
     if done.returncode != 0:
         sys.exit(
             f"bench: {' '.join(command)} failed (exit {done.returncode}):\n{done.stderr[-3000:]}"
@@ -68,24 +70,34 @@ def held_out(run_dir: Path) -> dict[str, tuple[float, float]]:
     return found
 
 
-def one_run(data: Path, runs: Path, config: str) -> tuple[dict[str, float], float, dict]:
-    """Run the pipeline once; (step seconds, process wall seconds, held-out figures)."""
-    flags, env = CONFIGS[config]
+def one_run(code: Path, data: Path, runs: Path) -> tuple[dict[str, float], float, dict]:
+    """Run the pipeline of the checkout at `code` once; (step seconds, wall seconds, quality)."""
     before = set(runs.glob("*/outputs.json"))
     wall = timed(
-        [
-            sys.executable,
-            "run.py",
-            "churn-training",
-            f"--data={data}",
-            f"--runs-dir={runs}",
-            *flags,
-        ],
-        env,
+        [sys.executable, "run.py", "churn-training", f"--data={data}", f"--runs-dir={runs}"],
+        cwd=code,
     )
     (new,) = set(runs.glob("*/outputs.json")) - before
     steps = json.loads(new.read_text())["step_seconds"]
     return steps, wall, held_out(new.parent)
+
+
+@contextlib.contextmanager
+def checkout(revision: str, parent: Path) -> Iterator[Path]:
+    """`revision` checked out in a temporary git worktree under `parent`, removed afterwards."""
+    path = parent / f"code-{revision}"
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(path), revision],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield path
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, capture_output=True
+        )
 
 
 def bench_lab(data: Path, work: Path) -> float:
@@ -116,6 +128,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=7043)
     parser.add_argument("--compile-runs", type=int, default=0)
+    parser.add_argument("--before", default=BEFORE, help=f"git revision to compare ({BEFORE})")
     parser.add_argument("--skip-before", action="store_true")
     args = parser.parse_args()
     if args.compile_runs:
@@ -129,17 +142,24 @@ def main() -> int:
             check=True,
             capture_output=True,
         )
-        configs = ["after"] if args.skip_before else ["before", "after"]
         walls = {}
-        for config in configs:
-            runs = work / f"runs-{config}"
-            results = [one_run(data, runs, config) for _ in range(args.repeats)]
-            walls[config] = report(config, results)
+        with contextlib.ExitStack() as stack:
+            codes = {"after": ROOT}
+            if not args.skip_before:
+                label = f"before ({args.before})"
+                codes = {label: stack.enter_context(checkout(args.before, work)), **codes}
+            for config, code in codes.items():
+                runs = work / f"runs-{len(walls)}"
+                results = [one_run(code, data, runs) for _ in range(args.repeats)]
+                walls[config] = report(config, results)
         labs = [bench_lab(data, work) for _ in range(args.repeats)]
     lab = statistics.median(labs)
     print(f"\nlab approach, preprocess + train only: median {lab:.1f} s")
     for config, wall in walls.items():
         print(f"  whole pipeline ({config}) / lab preprocess + train: {wall / lab:.2f}")
+    if len(walls) == 2:
+        before, after = walls.values()
+        print(f"after / before: {after / before:.2f}")
     return 0
 
 
