@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 N_BINS = 1000
+#: Bins of the AUC tune ranks candidates by (binned_auc_roc).
+AUC_BINS = 10_000
 MAX_CURVE_POINTS = 200
 EPS = 1e-15
 LABELS = ["No", "Yes"]
@@ -79,6 +81,49 @@ def curves_from_histogram(
         "thresholds": [round(pr_thr[i], 6) for i in pr_idx],
     }
     return roc, pr
+
+
+def auc_from_histogram(hist: dict[int, tuple[int, int]]) -> float:
+    """Area under the ROC curve of scores binned as {bin: (positives, negatives)}.
+
+    Each negative counts the positives in higher bins, and half of those in its own bin (the
+    trapezoid rule, so tied scores count half, as in the exact area). 0.5 without both classes.
+    """
+    pos_total = sum(p for p, _ in hist.values())
+    neg_total = sum(n for _, n in hist.values())
+    if not pos_total or not neg_total:
+        return 0.5
+    above = 0  # positives in higher bins
+    area = 0.0
+    for b in sorted(hist, reverse=True):
+        positives, negatives = hist[b]
+        area += negatives * (above + positives / 2)
+        above += positives
+    return area / (pos_total * neg_total)
+
+
+def binned_auc_roc(predictions: DataFrame, label_col: str = "label", bins: int = AUC_BINS) -> float:
+    """AUC-ROC of `predictions` from one aggregation over `bins` equal-width probability bins.
+
+    tune scores every (candidate, fold) pair with it: BinaryClassificationEvaluator sorts the
+    scores (three Spark jobs), this is one. Pairs sharing a bin count half, so it differs from
+    the exact area by at most half the share of positive-negative pairs closer than 1/bins:
+    1.5e-5 on the sample's folds, far below the differences between candidates.
+    """
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F  # noqa: N812
+
+    p = vector_to_array("probability")[1]
+    positive = F.col(label_col) == 1.0
+    rows = (
+        predictions.groupBy(F.least(F.floor(p * bins), F.lit(bins - 1)).alias("bin"))
+        .agg(
+            F.sum(F.when(positive, 1).otherwise(0)).alias("pos"),
+            F.sum(F.when(positive, 0).otherwise(1)).alias("neg"),
+        )
+        .collect()  # at most `bins` rows
+    )
+    return auc_from_histogram({int(r["bin"]): (int(r["pos"]), int(r["neg"])) for r in rows})
 
 
 def evaluate(predictions: DataFrame, label_col: str = "label") -> dict[str, Any]:

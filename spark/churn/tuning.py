@@ -92,17 +92,17 @@ def cross_validate(
     search: str = "halving",
     parallelism: int = 2,
 ) -> SearchResult:
-    """Search `stage_sets` (each a list of pipeline stages) by areaUnderROC; see SEARCHES.
+    """Search `stage_sets` (each a list of pipeline stages) by AUC-ROC; see SEARCHES.
 
     `parallelism` fits run at once: on small data each Spark job is mostly scheduling latency,
     so two fits in flight keep two cores busy.
     """
     from pyspark.ml import Pipeline
-    from pyspark.ml.evaluation import BinaryClassificationEvaluator
     from pyspark.sql import functions as F  # noqa: N812
 
+    from churn.metrics import binned_auc_roc
+
     session = data.sparkSession
-    evaluator = BinaryClassificationEvaluator(labelCol=label_col, metricName="areaUnderROC")
     seconds = [0.0] * len(stage_sets)
 
     def score(pair: tuple[int, int]) -> float:
@@ -112,7 +112,7 @@ def cross_validate(
         valid = data.where(F.col(FOLD_COL) == fold)
         started = time.monotonic()
         model = Pipeline(stages=list(stage_sets[candidate])).fit(train)
-        value = float(evaluator.evaluate(model.transform(valid)))
+        value = binned_auc_roc(model.transform(valid), label_col)
         seconds[candidate] += time.monotonic() - started
         return value
 
