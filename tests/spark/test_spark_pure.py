@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io as pyio
+import itertools
 import os
 from pathlib import Path
 
@@ -156,6 +157,38 @@ def test_binned_auc_matches_the_exact_area_and_counts_ties_half() -> None:
     assert metrics.auc_from_histogram({9: (4, 0), 1: (0, 6)}) == 1.0
     assert metrics.auc_from_histogram({9: (0, 4), 1: (6, 0)}) == 0.0
     assert metrics.auc_from_histogram({3: (5, 0)}) == 0.5
+
+
+def _exact_auc_pr(scores: list[float], labels: list[int]) -> float:
+    """Spark's definition on raw scores: a point per distinct score, from (0, first precision)."""
+    pairs = sorted(zip(scores, labels, strict=True), reverse=True)
+    positives = sum(labels)
+    points, tp, fp, i = [], 0, 0, 0
+    while i < len(pairs):
+        score = pairs[i][0]
+        while i < len(pairs) and pairs[i][0] == score:
+            tp += pairs[i][1]
+            fp += 1 - pairs[i][1]
+            i += 1
+        points.append((tp / positives, tp / (tp + fp)))
+    points.insert(0, (0.0, points[0][1]))
+    return sum((r2 - r1) * (p1 + p2) / 2 for (r1, p1), (r2, p2) in itertools.pairwise(points))
+
+
+def test_binned_pr_area_matches_sparks_definition() -> None:
+    import random
+
+    rng = random.Random(11)
+    labels = [int(rng.random() < 0.27) for _ in range(1500)]
+    scores = [min(0.999999, max(0.0, rng.gauss(0.3 + 0.3 * y, 0.18))) for y in labels]
+    binned = metrics.auc_pr_from_histogram(_histogram(scores, labels, metrics.AUC_BINS))
+    assert binned == pytest.approx(_exact_auc_pr(scores, labels), abs=5e-4)
+    centred = [(int(s * 100) + 0.5) / 100 for s in scores]
+    assert metrics.auc_pr_from_histogram(_histogram(centred, labels, 100)) == pytest.approx(
+        _exact_auc_pr(centred, labels)
+    )
+    assert metrics.auc_pr_from_histogram({9: (3, 0), 2: (0, 5)}) == 1.0
+    assert metrics.auc_pr_from_histogram({2: (0, 5)}) == 0.0
 
 
 def test_curves_from_histogram_perfect_and_bounded() -> None:

@@ -217,6 +217,9 @@ def test_evaluate_metrics_from_aggregates(spark) -> None:
     )
     m = evaluate(df)
     assert m["auc_roc"] == pytest.approx(15 / 16)
+    # PR points (recall, precision) down the scores 0.9 0.8 0.6 | 0.55(neg) | 0.5: from (0, 1)
+    # to (.75, 1), down to (.75, .75), to (1, .8); lower scores are negatives (recall stays 1)
+    assert m["auc_pr"] == pytest.approx(0.75 + 0.25 * (0.75 + 0.8) / 2)
     assert m["confusion_matrix"]["matrix"] == [[3, 1], [0, 4]]
     assert m["accuracy"] == pytest.approx(7 / 8)
     assert m["precision"] == pytest.approx(0.8)
