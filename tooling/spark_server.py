@@ -18,10 +18,10 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tooling.background import BackgroundProcess
 
 SPARK_DIR = Path(__file__).resolve().parents[1] / "spark"
 READY = "spark connect server ready"
@@ -86,14 +86,16 @@ def serve(port: int) -> None:
     signal.pause()
 
 
-class LocalSparkServer:
+class LocalSparkServer(BackgroundProcess):
     """A `python -m tooling.spark_server` process: `start()` returns at once, `wait_ready()`
     blocks until it listens (so its JVM start overlaps the run's other preparations)."""
 
+    what = "the local Spark Connect server"
+    error = ServerError
+
     def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
+        super().__init__(log_path, READY, poll_seconds=0.2)
         self.port = free_port()
-        self.process: subprocess.Popen | None = None
 
     @property
     def remote(self) -> str:
@@ -102,45 +104,8 @@ class LocalSparkServer:
 
     def start(self) -> None:
         """Launch the server process (output to the log file)."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
-        with open(self.log_path, "w", encoding="utf-8") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tooling.spark_server", "--port", str(self.port)],
-                cwd=Path(__file__).resolve().parents[1],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
-
-    def wait_ready(self, timeout: float = 180.0) -> None:
-        """Block until the server answers on its port, or raise ServerError."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise ServerError(
-                    "the local Spark Connect server exited before it was ready; "
-                    f"see {self.log_path}"
-                )
-            if READY in self.log_path.read_text(encoding="utf-8", errors="replace"):
-                return
-            time.sleep(0.2)
-        raise ServerError(
-            f"the local Spark Connect server was not ready after {timeout:.0f} s; "
-            f"see {self.log_path}"
-        )
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self.launch("tooling.spark_server", ["--port", str(self.port)], env)
 
     def __enter__(self) -> LocalSparkServer:
         self.start()

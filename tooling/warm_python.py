@@ -32,14 +32,13 @@ import runpy
 import select
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import time
 import traceback
 from pathlib import Path
 
 from components.local_jobs import EXIT_MARKER
+from tooling.background import BackgroundProcess
 
 READY = "warm python ready"
 #: Imported once in the server: what every Spark job's client imports before its first query.
@@ -180,51 +179,29 @@ def serve(socket_path: str) -> None:
             _serve_one(listener, conn)
 
 
-class WarmPython:
+class WarmPython(BackgroundProcess):
     """A `python -m tooling.warm_python` process for one run (socket in a private temp dir)."""
 
+    what = "the warm Python"
+    error = WarmPythonError
+
     def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
+        super().__init__(log_path, READY, poll_seconds=0.05)
         self._dir = tempfile.mkdtemp(prefix="churn-warm-")
         self.address = os.path.join(self._dir, "socket")
-        self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         """Launch the process (output to the log file); returns at once."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **SINGLE_THREADED}
-        with open(self.log_path, "w", encoding="utf-8") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tooling.warm_python", "--socket", self.address],
-                cwd=Path(__file__).resolve().parents[1],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
+        self.launch("tooling.warm_python", ["--socket", self.address], env)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until it listens, or raise WarmPythonError."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise WarmPythonError(
-                    f"the warm Python exited before it was ready; see {self.log_path}"
-                )
-            if READY in self.log_path.read_text(encoding="utf-8", errors="replace"):
-                return
-            time.sleep(0.05)
-        raise WarmPythonError(f"the warm Python was not ready after {timeout:.0f} s")
+        super().wait_ready(timeout)
 
     def stop(self) -> None:
-        """Stop the process and remove its socket."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Stop the process (and a job it runs) and remove its socket."""
+        super().stop()
         with contextlib.suppress(OSError):
             os.unlink(self.address)
         with contextlib.suppress(OSError):
