@@ -1,10 +1,8 @@
 """`notify_failure`: the exit-handler step that publishes a failure alert to Pub/Sub.
 
-Wired by a pipeline as (the lead's pipelines do this):
+Wired by a pipeline with `alert_on_failure`:
 
-    notify = notify_failure(alerts_topic=alerts_topic, environment=environment,
-                            fire_time=fire_time)
-    with dsl.ExitHandler(notify):
+    with alert_on_failure(alerts_topic, environment, fire_time):
         ...every step...
 
 An exit task runs whatever happened inside the handler, and KFP fills `status` (a
@@ -14,9 +12,11 @@ own error. Nothing is published for a run that succeeded, or when the environmen
 `alerts.pubsub_topic` (then `alerts_topic` is '').
 """
 
+from typing import Any
+
 from kfp import dsl
 
-from components.images import component
+from components.images import component, no_cache
 
 
 @component
@@ -46,3 +46,14 @@ def notify_failure(
 from components.failure_alerts import ATTEMPTS, publish, publish_failure, publisher_client  # noqa: E402
 
 __all__ = ["ATTEMPTS", "notify_failure", "publish", "publish_failure", "publisher_client"]
+
+
+def alert_on_failure(alerts_topic: Any, environment: Any, fire_time: Any) -> dsl.ExitHandler:
+    """The exit handler a pipeline runs all its steps in: whatever fails, a Dataproc batch
+    included, notify-failure runs after it with the run's final status and alerts the
+    environment."""
+    notify = no_cache(
+        notify_failure(alerts_topic=alerts_topic, environment=environment, fire_time=fire_time),
+        "notify-failure",
+    )
+    return dsl.ExitHandler(notify, name="run")

@@ -22,7 +22,7 @@ from kfp import dsl
 
 from components.images import no_cache
 from components.load_warehouse import load_predictions
-from components.notify import notify_failure
+from components.notify import alert_on_failure
 from components.registry_steps import resolve_model
 from components.run_layout import prepare_run
 from components.spark_step import DataprocSettings, SparkStep, with_dataproc_settings
@@ -53,13 +53,7 @@ def build(spark_step: SparkStep):
         *,
         settings: DataprocSettings,
     ):
-        notify = no_cache(
-            notify_failure(alerts_topic=alerts_topic, environment=environment, fire_time=fire_time),
-            "notify-failure",
-        )
-        # Every step runs inside the handler: whatever fails, a Dataproc batch included,
-        # notify-failure runs after it with the run's final status and alerts the environment.
-        with dsl.ExitHandler(notify, name="run"):
+        with alert_on_failure(alerts_topic, environment, fire_time):
             run = no_cache(
                 prepare_run(
                     pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,

@@ -21,6 +21,8 @@ class BackgroundProcess:
     #: What the messages call it, and the exception they raise.
     what = "the helper process"
     error: type[Exception] = RuntimeError
+    #: How long `wait_ready()` waits by default.
+    ready_timeout = 180.0
 
     def __init__(self, log_path: Path, ready: str, poll_seconds: float) -> None:
         self.log_path = log_path
@@ -41,8 +43,9 @@ class BackgroundProcess:
                 env=env,
             )
 
-    def wait_ready(self, timeout: float = 180.0) -> None:
+    def wait_ready(self, timeout: float | None = None) -> None:
         """Block until the ready line is in the log, or raise `self.error`."""
+        timeout = self.ready_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:

@@ -107,13 +107,6 @@ class LocalSparkServer(BackgroundProcess):
         env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
         self.launch("tooling.spark_server", ["--port", str(self.port)], env)
 
-    def __enter__(self) -> LocalSparkServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 @contextlib.contextmanager
 def scoped_env(values: dict[str, str]):

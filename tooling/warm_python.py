@@ -184,6 +184,7 @@ class WarmPython(BackgroundProcess):
 
     what = "the warm Python"
     error = WarmPythonError
+    ready_timeout = 60.0
 
     def __init__(self, log_path: Path) -> None:
         super().__init__(log_path, READY, poll_seconds=0.05)
@@ -194,10 +195,6 @@ class WarmPython(BackgroundProcess):
         """Launch the process (output to the log file); returns at once."""
         env = {**os.environ, **SINGLE_THREADED}
         self.launch("tooling.warm_python", ["--socket", self.address], env)
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Block until it listens, or raise WarmPythonError."""
-        super().wait_ready(timeout)
 
     def stop(self) -> None:
         """Stop the process (and a job it runs) and remove its socket."""

@@ -182,8 +182,8 @@ def tune(
         for family, family_grid in grids.items()
         for combo in grid.expand(family_grid)
     ]
-    stage_sets = [[features.classifier_stage(f, seed, combo)] for f, combo in candidates]
-    found = tuning.cross_validate(folded, stage_sets, folds, features.LABEL_COL, search)
+    estimators = [features.classifier_stage(f, seed, combo) for f, combo in candidates]
+    found = tuning.cross_validate(folded, estimators, folds, features.LABEL_COL, search)
     family, combo = candidates[found.best]
     folded.unpersist()
     # The winner refitted whole (features included) on the training split, as train.py fits:

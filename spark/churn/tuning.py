@@ -86,24 +86,24 @@ def with_folds(df: DataFrame, folds: int, seed: int) -> DataFrame:
 
 def cross_validate(
     data: DataFrame,
-    stage_sets: Sequence[list[Any]],
+    estimators: Sequence[Any],
     folds: int,
     label_col: str,
     search: str = "halving",
     parallelism: int = 2,
 ) -> SearchResult:
-    """Search `stage_sets` (each a list of pipeline stages) by AUC-ROC; see SEARCHES.
+    """Search the candidate `estimators` (each fitted on `data` as it is) by AUC-ROC; see
+    SEARCHES.
 
     `parallelism` fits run at once: on small data each Spark job is mostly scheduling latency,
     so two fits in flight keep two cores busy.
     """
-    from pyspark.ml import Pipeline
     from pyspark.sql import functions as F  # noqa: N812
 
     from churn.metrics import binned_auc_roc
 
     session = data.sparkSession
-    seconds = [0.0] * len(stage_sets)
+    seconds = [0.0] * len(estimators)
 
     def score(pair: tuple[int, int]) -> float:
         candidate, fold = pair
@@ -111,7 +111,7 @@ def cross_validate(
         train = data.where(F.col(FOLD_COL) != fold)
         valid = data.where(F.col(FOLD_COL) == fold)
         started = time.monotonic()
-        model = Pipeline(stages=list(stage_sets[candidate])).fit(train)
+        model = estimators[candidate].fit(train)
         value = binned_auc_roc(model.transform(valid), label_col)
         seconds[candidate] += time.monotonic() - started
         return value
@@ -122,7 +122,7 @@ def cross_validate(
         with ThreadPoolExecutor(max_workers=parallelism) as pool:
             return list(pool.map(score, pairs))
 
-    result = SEARCHES[search](len(stage_sets), folds, score_batch)
+    result = SEARCHES[search](len(estimators), folds, score_batch)
     return dataclasses.replace(result, seconds=[round(s, 2) for s in seconds])
 
 
