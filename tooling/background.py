@@ -30,9 +30,14 @@ class BackgroundProcess:
         self.poll_seconds = poll_seconds
         self.process: subprocess.Popen | None = None
 
-    def launch(self, module: str, args: list[str], env: dict[str, str]) -> None:
-        """Start the process (returns at once)."""
+    def launch(
+        self, module: str, args: list[str], env: dict[str, str], detached: bool = False
+    ) -> None:
+        """Start the process (returns at once); `detached`: in a session of its own, so it
+        outlives this process and a Ctrl-C in its terminal."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # A new file, not the old one truncated: a process that wrote it may still be running.
+        self.log_path.unlink(missing_ok=True)
         with open(self.log_path, "w", encoding="utf-8") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", module, *args],
@@ -41,6 +46,7 @@ class BackgroundProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
+                start_new_session=detached,
             )
 
     def wait_ready(self, timeout: float | None = None) -> None:

@@ -27,7 +27,8 @@ import pipelines
 from contract.ownership import check_relative_path, owner_of
 from contract.params import ParamDecl, declared_parameters
 from tooling import compiling, params, step_text
-from tooling.local_spec import NOTHING_DECLARED, LocalRun, SampleData
+from tooling.kept_spark import KeptServerError, KeptSparkServer, idle_minutes_from_env
+from tooling.local_spec import NOTHING_DECLARED, SPARK_MODES, LocalRun, SampleData
 from tooling.run_console import PIPELINE_LOG, LogRouter, StepConsole, StepRecord
 from tooling.spark_server import LocalSparkServer, ServerError, scoped_env
 from tooling.warm_python import WarmPython, WarmPythonError
@@ -63,9 +64,14 @@ class RunOptions:
 
     data: Path | None = None
     verbose: bool = False
-    #: One Spark Connect server (one JVM) for every Spark step, instead of a JVM per step.
-    shared_spark: bool = True
+    #: SPARK_MODES: "kept" (one Spark Connect server kept warm between runs, run.py's
+    #: default), "run" (one for this run, stopped at its end), "step" (a JVM per Spark step).
+    spark: str = "run"
     out: TextIO | None = None
+
+    def __post_init__(self) -> None:
+        if self.spark not in SPARK_MODES:
+            raise RunError(f"spark mode {self.spark!r}: choose one of {', '.join(SPARK_MODES)}")
 
 
 def display_names(template: dict) -> dict[str, str]:
@@ -180,6 +186,15 @@ def _check_paths(spec: LocalRun, values: dict[str, Any]) -> None:
             raise RunError(f"--param {name}: {values[name]!r} {problem} (or use --data FILE)")
 
 
+def _check_spark(options: RunOptions) -> None:
+    """A kept server's idle time comes from the environment: checked before anything starts."""
+    if options.spark == "kept":
+        try:
+            idle_minutes_from_env()
+        except KeptServerError as err:
+            raise RunError(str(err)) from err
+
+
 def _find(pipeline: str) -> Any:
     known = {p.name: p for p in pipelines.discover()}
     if pipeline not in known:
@@ -279,11 +294,12 @@ def run_pipeline(
     except params.ParamError as err:
         raise RunError(str(err)) from err
     _check_paths(spec, values)
+    _check_spark(options)
 
     run_dir.mkdir(parents=True)
     out.write(f"run {run_id} ({pipeline}, local): logs in {run_dir / 'logs'}\n")
     out.flush()
-    shared = SharedProcesses(run_dir / "logs") if options.shared_spark else None
+    shared = SharedProcesses.for_mode(options.spark, run_dir / "logs", runs_dir)
     try:
         if shared is not None:
             shared.start()  # the JVM starts while the template and sample are written
@@ -296,7 +312,7 @@ def run_pipeline(
         outputs, console, total = _execute(
             template_path, values, run_dir, display_names(template), options, shared
         )
-    except (ServerError, WarmPythonError) as err:
+    except (ServerError, WarmPythonError, KeptServerError) as err:
         raise RunError(str(err)) from err
     finally:
         if shared is not None:
@@ -325,9 +341,19 @@ class SharedProcesses:
     """What the Spark steps of one local run share: a Spark Connect server (one JVM) and a
     warm Python their clients fork from (tooling/spark_server.py, tooling/warm_python.py)."""
 
-    def __init__(self, logs: Path) -> None:
-        self.server = LocalSparkServer(logs / "spark-server.log")
+    def __init__(self, logs: Path, kept: KeptSparkServer | None = None) -> None:
+        #: kept: the server outlives the run (tooling/kept_spark.py); else it is the run's own.
+        self.server: LocalSparkServer | KeptSparkServer = kept or LocalSparkServer(
+            logs / "spark-server.log"
+        )
         self.warm = WarmPython(logs / "warm-python.log")
+
+    @classmethod
+    def for_mode(cls, spark: str, logs: Path, runs_dir: Path) -> SharedProcesses | None:
+        """What a run in Spark mode `spark` (SPARK_MODES) shares: None for a JVM per step."""
+        if spark == "step":
+            return None
+        return cls(logs, KeptSparkServer(runs_dir) if spark == "kept" else None)
 
     def start(self) -> None:
         """Start both; returns at once."""
@@ -337,11 +363,11 @@ class SharedProcesses:
     def wait_ready(self, out: TextIO) -> None:
         """Block until both answer; one console line with the seconds waited."""
         started = time.monotonic()
-        out.write(f"  {'spark (one JVM per run)':<24}")
+        out.write(f"  {self.server.label:<24}")
         out.flush()
         self.warm.wait_ready()
         self.server.wait_ready()
-        out.write(f"{time.monotonic() - started:6.1f} s  {self.server.remote}\n")
+        out.write(f"{time.monotonic() - started:6.1f} s  {self.server.detail}\n")
         out.flush()
 
     def env(self) -> dict[str, str]:
@@ -349,7 +375,8 @@ class SharedProcesses:
         return {"SPARK_REMOTE": self.server.remote, "CHURN_WARM_PYTHON": self.warm.address}
 
     def stop(self) -> None:
-        """Stop both (a step still running in the warm Python is stopped with it)."""
+        """Stop both (a step still running in the warm Python is stopped with it); a kept
+        server only loses this run's lease."""
         self.warm.stop()
         self.server.stop()
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: How a local run gets its Spark: "kept" (one Spark Connect server kept warm between runs,
+#: tooling/kept_spark.py), "run" (one for the run, stopped at its end), "step" (a JVM per step).
+SPARK_MODES = ("kept", "run", "step")
+
 #: The size of the public Telco churn file; the sample a local run generates has as many rows.
 SAMPLE_ROWS = 7043
 

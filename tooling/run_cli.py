@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tooling.kept_spark import DEFAULT_IDLE_MINUTES, IDLE_ENV
+from tooling.local_spec import SPARK_MODES
+
 if TYPE_CHECKING:
     from tooling.local_run import RunResult
     from tooling.report import ReportData
 
+#: The Spark mode run.py uses when --spark is not given (tests set "run": nothing outlives them).
+SPARK_MODE_ENV = "CHURN_LOCAL_SPARK"
 SUMMARY_METRICS = ("auc_roc", "auc_pr", "accuracy", "f1", "precision", "recall", "log_loss")
 SUMMARY_COLUMNS = 5
 
@@ -43,9 +49,13 @@ def run_parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="stream every step's full output as well"
     )
     parser.add_argument(
-        "--jvm-per-step",
-        action="store_true",
-        help="start a Spark JVM in each Spark step instead of sharing one per run (slower)",
+        "--spark",
+        choices=SPARK_MODES,
+        default=os.environ.get(SPARK_MODE_ENV) or "kept",
+        help="kept (default): one Spark server kept warm between runs, stopped after "
+        f"{DEFAULT_IDLE_MINUTES:g} min unused ({IDLE_ENV}; `python -m tooling.kept_spark stop`); "
+        "run: one for this run only; step: a JVM per Spark step (slowest). "
+        f"{SPARK_MODE_ENV} sets the default",
     )
     return parser
 
@@ -108,10 +118,14 @@ def run_main(argv: list[str]) -> int:
     from tooling import local_run
 
     args = run_parser().parse_args(argv)
-    options = local_run.RunOptions(
-        data=args.data, verbose=args.verbose, shared_spark=not args.jvm_per_step
-    )
+    if args.spark not in SPARK_MODES:  # argparse checks --spark, not the environment's default
+        print(
+            f"error: {SPARK_MODE_ENV}={args.spark!r}: choose one of {', '.join(SPARK_MODES)}",
+            file=sys.stderr,
+        )
+        return 1
     try:
+        options = local_run.RunOptions(data=args.data, verbose=args.verbose, spark=args.spark)
         result = local_run.run_pipeline(
             args.pipeline, args.param, runs_dir=args.runs_dir, options=options
         )

@@ -68,8 +68,9 @@ def server_settings(port: int, base: dict[str, str]) -> dict[str, str]:
     }
 
 
-def serve(port: int) -> None:
-    """Start a local Spark session with the Connect plugin on `port` and wait until killed."""
+def serve(port: int, keep_dir: Path | None = None, idle_minutes: float = 0.0) -> None:
+    """Start a local Spark session with the Connect plugin on `port`; serve until killed or,
+    kept between runs (`keep_dir`, tooling/kept_spark.py), until idle for `idle_minutes`."""
     if str(SPARK_DIR) not in sys.path:
         sys.path.insert(0, str(SPARK_DIR))
     os.environ.pop("SPARK_REMOTE", None)
@@ -81,9 +82,19 @@ def serve(port: int) -> None:
     builder = SparkSession.builder.master("local[*]").appName("churn-local-run")
     for key, value in server_settings(port, local_settings()).items():
         builder = builder.config(key, value)
-    builder.getOrCreate()
+    spark = builder.getOrCreate()
     print(f"{READY} on sc://127.0.0.1:{port}", flush=True)
-    signal.pause()
+    if keep_dir is None:
+        signal.pause()
+        return
+    from tooling.kept_spark import KeptDir, serve_until_idle
+
+    def between_runs() -> None:
+        spark.catalog.clearCache()
+        print("no run holds the server: cached data dropped", flush=True)
+
+    why = serve_until_idle(KeptDir(keep_dir.parent), port, idle_minutes * 60, between_runs)
+    print(f"stopping: {why}", flush=True)
 
 
 class LocalSparkServer(BackgroundProcess):
@@ -93,19 +104,35 @@ class LocalSparkServer(BackgroundProcess):
     what = "the local Spark Connect server"
     error = ServerError
 
-    def __init__(self, log_path: Path) -> None:
+    #: What the run's console calls it.
+    label = "spark (one JVM per run)"
+
+    def __init__(
+        self, log_path: Path, keep_dir: Path | None = None, idle_minutes: float = 0.0
+    ) -> None:
         super().__init__(log_path, READY, poll_seconds=0.2)
         self.port = free_port()
+        #: Kept between runs (tooling/kept_spark.py): outlives this process, stops when idle.
+        self.keep_dir = keep_dir
+        self.idle_minutes = idle_minutes
 
     @property
     def remote(self) -> str:
         """The `SPARK_REMOTE` value clients use."""
         return f"sc://127.0.0.1:{self.port}"
 
+    @property
+    def detail(self) -> str:
+        """What the run's console shows once it is ready."""
+        return self.remote
+
     def start(self) -> None:
         """Launch the server process (output to the log file)."""
         env = {k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"}
-        self.launch("tooling.spark_server", ["--port", str(self.port)], env)
+        args = ["--port", str(self.port)]
+        if self.keep_dir is not None:
+            args += ["--keep-dir", str(self.keep_dir), "--idle-minutes", str(self.idle_minutes)]
+        self.launch("tooling.spark_server", args, env, detached=self.keep_dir is not None)
 
 
 @contextlib.contextmanager
@@ -124,13 +151,15 @@ def scoped_env(values: dict[str, str]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`--port N`: serve until SIGTERM / SIGINT."""
+    """`--port N [--keep-dir D --idle-minutes M]`: serve until SIGTERM / SIGINT (or idle)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--keep-dir", type=Path, help="kept between runs: its .spark-server dir")
+    parser.add_argument("--idle-minutes", type=float, default=0.0)
     args = parser.parse_args(argv)
     # Exit cleanly on SIGTERM: the JVM (pyspark's gateway) ends when this process's pipe closes.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve(args.port)
+    serve(args.port, args.keep_dir, args.idle_minutes)
     return 0
 
 

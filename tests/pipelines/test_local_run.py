@@ -1,17 +1,19 @@
 """The local template end to end through kfp.local on small generated data (local Spark).
 
-One Spark Connect server per run (tooling/spark_server.py) serves every Spark step, as in
-`make run`; the gate-failing run uses a JVM per step, so both ways stay working.
+One Spark Connect server per run (tooling/spark_server.py) serves every Spark step; run.py
+itself (as `make run`) keeps its server warm for the next run (tooling/kept_spark.py), and the
+gate-failing run uses a JVM per step, so every way stays working.
 """
 
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tooling import local_run, report
+from tooling import kept_spark, local_run, report
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.spark
@@ -35,8 +37,12 @@ def customers(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("runs")
+def runs(tmp_path_factory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("runs")
+    yield path
+    # run.py keeps its Spark server for the next run: nothing of a test outlives it
+    for state in path.rglob(f"{kept_spark.DIR_NAME}/{kept_spark.STATE_FILE}"):
+        kept_spark.stop(state.parent.parent)
 
 
 def run_py(*args: str) -> subprocess.CompletedProcess:
@@ -89,7 +95,7 @@ def test_gate_failing_skips_tuning_with_a_jvm_per_step(customers, runs):
         ["gate_metric=auc_roc", "gate_threshold=1.01"],
         runs_dir=runs,
         run_id="gate-fails",
-        options=local_run.RunOptions(data=customers, shared_spark=False),
+        options=local_run.RunOptions(data=customers, spark="step"),
     )
     assert result.outputs["gate_passed"] is False
     assert result.outputs["model_source"] == "base"
@@ -115,10 +121,14 @@ def test_run_py_prints_a_short_account_and_an_html_report(passed_run, runs, cust
     html = Path(next(line for line in lines if line.startswith("report: ")).split()[1])
     assert html.name == "report.html" and "data:image/png;base64," in html.read_text()
     assert "executor_input" not in done.stdout and "WARN" not in done.stdout
-    # a second run compares itself with the first
+    started = next(line for line in lines if "spark (started, kept)" in line)
+    remote = next(word for word in started.split() if word.startswith("sc://"))
+    # a second run compares itself with the first, on the Spark server the first one kept
     again = run_py(*args, f"--runs-dir={runs / 'cli'}")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "change vs churn-training-" in again.stdout
+    reused = next(line for line in again.stdout.splitlines() if "spark (kept warm)" in line)
+    assert remote in reused
 
 
 def test_a_failing_step_names_itself_its_error_and_its_log(customers, runs):
