@@ -1,6 +1,7 @@
 """The Spark-step factory: one pipeline definition, two targets.
 
-A pipeline calls `spark_step(job, args, run=..., settings=...)` for each Spark job. For the
+A pipeline calls `spark_step(job, args, run=..., settings=...)` for each Spark job (`run` is the
+prepare-run task, or a `SparkRun` of the same values passed into a sub-pipeline). For the
 `vertex` target that is a Dataproc Serverless batch (GCPC `DataprocPySparkBatchOp`) running
 `<code_uri>/<job>.py` with the shared `churn` package as `churn.zip`; for the `local` target it is a
 lightweight component running the same `spark/<job>.py` on local Spark. Nothing else differs.
@@ -9,7 +10,7 @@ lightweight component running the same `spark/<job>.py` on local Spark. Nothing 
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
 from kfp import dsl
@@ -36,6 +37,11 @@ class DataprocSettings:
     spark_history_cluster: Any
     container_image: Any
     spark_properties: Any
+
+    def arguments(self) -> dict[str, Any]:
+        """The settings as the keyword arguments of a pipeline `with_dataproc_settings` made
+        (a sub-pipeline declares them as its caller does)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 #: The pipeline parameters behind DataprocSettings (all deployment-owned), with their defaults.
@@ -78,16 +84,37 @@ def with_dataproc_settings(body: Callable[..., Any]) -> Callable[..., Any]:
     return pipeline
 
 
+@dataclass(frozen=True)
+class SparkRun:
+    """What a Spark step reads from prepare-run: its outputs, or (inside a sub-pipeline, which
+    cannot refer to its caller's tasks) the sub-pipeline's inputs of the same names."""
+
+    code_uri: Any
+    python_file_uris: Any
+    batch_labels: Any
+
+    @classmethod
+    def of(cls, run: "dsl.PipelineTask | SparkRun") -> "SparkRun":
+        """`run` itself, or the prepare-run task's outputs."""
+        if isinstance(run, SparkRun):
+            return run
+        return cls(**{f.name: run.outputs[f.name] for f in fields(cls)})
+
+    def arguments(self) -> dict[str, Any]:
+        """The values as keyword arguments of a sub-pipeline declaring these three inputs."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 class SparkStep(Protocol):
     """Makes the pipeline task that runs `spark/<job>.py` with `args`."""
 
     def __call__(
-        self, job: str, args: list, *, run: dsl.PipelineTask, settings: DataprocSettings
+        self, job: str, args: list, *, run: dsl.PipelineTask | SparkRun, settings: DataprocSettings
     ) -> dsl.PipelineTask: ...
 
 
 def dataproc_step(
-    job: str, args: list, *, run: dsl.PipelineTask, settings: DataprocSettings
+    job: str, args: list, *, run: dsl.PipelineTask | SparkRun, settings: DataprocSettings
 ) -> dsl.PipelineTask:
     """A Dataproc Serverless PySpark batch running `<code_uri>/<job>.py`.
 
@@ -105,16 +132,17 @@ def dataproc_step(
                 f"spark step '{job}': argument {item!r} is not a string; write it as "
                 f"f'--name={{value}}' so Dataproc receives a string"
             )
+    spark_run = SparkRun.of(run)
     task = DataprocPySparkBatchOp(
         location=PIPELINE_LOCATION_PLACEHOLDER,
-        main_python_file_uri=f"{run.outputs['code_uri']}/{job}.py",
-        python_file_uris=run.outputs["python_file_uris"],
+        main_python_file_uri=f"{spark_run.code_uri}/{job}.py",
+        python_file_uris=spark_run.python_file_uris,
         args=args,
         # Left empty on purpose: GCPC's launcher then makes a fresh id for every attempt
         # ("dataprocpysparkbatch-<time>-<hex>"), so neither a second run nor a retry reuses one.
         # The labels tie each batch to its pipeline job and environment.
         batch_id="",
-        labels=run.outputs["batch_labels"],
+        labels=spark_run.batch_labels,
         runtime_config_version=settings.runtime_version,
         runtime_config_properties=settings.spark_properties,
         service_account=settings.service_account,
@@ -160,11 +188,11 @@ def local_spark_job(job: str, code_dir: str, args: list) -> str:
 
 
 def local_step(
-    job: str, args: list, *, run: dsl.PipelineTask, settings: DataprocSettings
+    job: str, args: list, *, run: dsl.PipelineTask | SparkRun, settings: DataprocSettings
 ) -> dsl.PipelineTask:
     """The same job on local Spark (Dataproc settings do not apply locally)."""
     del settings
-    task = local_spark_job(job=job, code_dir=run.outputs["code_uri"], args=args)
+    task = local_spark_job(job=job, code_dir=SparkRun.of(run).code_uri, args=args)
     return no_cache(task, job)
 
 

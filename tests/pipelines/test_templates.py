@@ -295,3 +295,18 @@ def test_a_pipeline_body_without_settings_is_refused():
 
     with pytest.raises(TypeError, match="body: the last parameter must be `settings`"):
         with_dataproc_settings(body)
+
+
+def test_a_sub_pipeline_gets_the_settings_and_run_values_by_the_names_it_declares():
+    from components.spark_step import DATAPROC_PARAMETERS, DataprocSettings, SparkRun
+
+    settings = DataprocSettings(*"abcdef")
+    assert list(settings.arguments()) == list(DATAPROC_PARAMETERS)
+    assert settings.arguments()["spark_properties"] == "f"
+    run = SparkRun("code", ["churn.zip"], {"environment": "prod"})
+    assert SparkRun.of(run) is run
+    assert run.arguments() == {
+        "code_uri": "code",
+        "python_file_uris": ["churn.zip"],
+        "batch_labels": {"environment": "prod"},
+    }
