@@ -80,27 +80,48 @@ def prepare_run_outputs(values: dict[str, Any], job_name: str) -> dict[str, Any]
     return result._asdict()
 
 
-def dataproc_tasks(spec: dict) -> list[tuple[str, dict]]:
-    dags = [spec["root"]["dag"]] + [c["dag"] for c in spec["components"].values() if "dag" in c]
-    found = []
-    for dag in dags:
+def is_dataproc_batch(spec: dict, component: dict) -> bool:
+    executor = spec["deploymentSpec"]["executors"].get(component.get("executorLabel"), {})
+    return "create_pyspark_batch.launcher" in " ".join(
+        executor.get("container", {}).get("command", [])
+    )
+
+
+def dataproc_tasks(
+    spec: dict, values: dict[str, Any], prepared: dict[str, Any], mode: str
+) -> list[tuple[str, dict, dict[str, Any]]]:
+    """Each Dataproc task (display name, task, its resolved inputs), from every DAG.
+
+    Resolved DAG by DAG as Vertex does: a task's inputs come from the inputs of its own DAG
+    (the pipeline's parameters at the root; the task's inputs for a condition or sub-pipeline
+    DAG it runs) or from a task of the same DAG; `prepared` are prepare-run's outputs.
+    """
+    found: list[tuple[str, dict, dict[str, Any]]] = []
+
+    def walk(dag: dict, scope: dict[str, Any]) -> None:
         for task in dag["tasks"].values():
             component = spec["components"][task["componentRef"]["name"]]
-            executor = spec["deploymentSpec"]["executors"].get(component.get("executorLabel"), {})
-            if "create_pyspark_batch.launcher" in " ".join(
-                executor.get("container", {}).get("command", [])
-            ):
-                found.append((task["taskInfo"]["name"], task))
+            if "dag" in component:
+                declared = component.get("inputDefinitions", {}).get("parameters", {})
+                defaults = {
+                    k: d["defaultValue"] for k, d in declared.items() if "defaultValue" in d
+                }
+                walk(component["dag"], defaults | task_inputs(task, dag, scope, prepared, mode))
+            elif is_dataproc_batch(spec, component):
+                inputs = task_inputs(task, dag, scope, prepared, mode)
+                found.append((task["taskInfo"]["name"], task, inputs))
+
+    walk(spec["root"]["dag"], values)
     return found
 
 
-def channel(channels: dict[str, Any], key: str) -> Any:
-    """A resolved value; string outputs of steps other than prepare-run get a stand-in URI."""
-    if key in channels:
-        return channels[key]
-    name = key.removeprefix("pipelinechannel--").replace("/", "-")
-    assert "prepare-run" not in name, key
-    return f"gs://acme-churn-prod-models/churn/{name}"
+def task_output(dag: dict, source: dict, prepared: dict[str, Any]) -> Any:
+    """prepare-run's real output; string outputs of other steps get a stand-in URI."""
+    producer = dag["tasks"][source["producerTask"]]["taskInfo"]["name"]
+    key = source["outputParameterKey"]
+    if producer == "prepare-run":
+        return prepared[key]
+    return f"gs://acme-churn-prod-models/churn/{producer}-{key}"
 
 
 def render(value: Any, channels: dict[str, Any], mode: str) -> Any:
@@ -113,10 +134,10 @@ def render(value: Any, channels: dict[str, Any], mode: str) -> Any:
         return value
     whole = PLACEHOLDER.fullmatch(value)
     if whole and mode == "typed":
-        return channel(channels, whole.group(1))
+        return channels[whole.group(1)]
 
     def text(match: re.Match) -> str:
-        item = channel(channels, match.group(1))
+        item = channels[match.group(1)]
         if isinstance(item, bool):
             return "true" if item else "false"
         if isinstance(item, int) and mode == "float-text":
@@ -126,17 +147,21 @@ def render(value: Any, channels: dict[str, Any], mode: str) -> Any:
     return PLACEHOLDER.sub(text, value)
 
 
-def task_inputs(task: dict, channels: dict[str, Any], mode: str) -> dict[str, Any]:
+def task_inputs(
+    task: dict, dag: dict, scope: dict[str, Any], prepared: dict[str, Any], mode: str
+) -> dict[str, Any]:
+    """The task's inputs: from its DAG's inputs (`scope`) or a step of its DAG, then constants
+    with placeholders of the task's own inputs substituted."""
     resolved = {}
+    constants = {}
     for key, source in task["inputs"]["parameters"].items():
         if "runtimeValue" in source:
-            resolved[key] = render(source["runtimeValue"]["constant"], channels, mode)
+            constants[key] = source["runtimeValue"]["constant"]
         elif "componentInputParameter" in source:
-            resolved[key] = channel(channels, source["componentInputParameter"])
+            resolved[key] = scope[source["componentInputParameter"]]
         else:
-            out = source["taskOutputParameter"]
-            resolved[key] = channel(channels, f"{out['producerTask']}/{out['outputParameterKey']}")
-    return resolved
+            resolved[key] = task_output(dag, source["taskOutputParameter"], prepared)
+    return resolved | {key: render(value, resolved, mode) for key, value in constants.items()}
 
 
 def batch_request(spec: dict, task: dict, inputs: dict[str, Any]) -> tuple[dict, list[str]]:
@@ -172,19 +197,16 @@ def test_every_dataproc_batch_parses_strictly_and_meets_the_api_rules(name, mode
     values = pipeline_values(spec, name)
     job_name = job_id("prod", LONG_SCHEDULE, datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
     outputs = prepare_run_outputs(values, job_name)
-    channels: dict[str, Any] = {}
-    for key, value in values.items():
-        channels[key] = channels[f"pipelinechannel--{key}"] = value
-    for key, value in outputs.items():
-        channels[f"prepare-run/{key}"] = channels[f"pipelinechannel--prepare-run-{key}"] = value
 
-    tasks = dataproc_tasks(spec)
-    assert {t for t, _ in tasks} >= (
-        {"preprocess", "train", "tune"} if name == "churn-training" else {"score"}
+    tasks = dataproc_tasks(spec, values, outputs, mode)
+    assert sorted(t for t, _, _ in tasks) == (
+        ["evaluate_champion", "preprocess", "train", "tune"]
+        if name == "churn-training"
+        else ["score"]
     )
-    for step, task in tasks:
+    for step, task, inputs in tasks:
         assert task.get("cachingOptions", {}).get("enableCache") is not True, step
-        request, launcher_args = batch_request(spec, task, task_inputs(task, channels, mode))
+        request, launcher_args = batch_request(spec, task, inputs)
         batch = dataproc_v1.Batch()
         json_format.ParseDict(request, dataproc_v1.Batch.pb(batch))  # strict: no unknown fields
 

@@ -1,5 +1,7 @@
 """The compiled templates: they load, they are valid Vertex AI PipelineJobs, the DAG is right."""
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,18 +21,55 @@ SAMPLE_VALUES = {
     "churn-training": {"raw_data_path": "raw/latest.csv", "gate_threshold": 0.6},
     "churn-scoring": {"customers_path": "customers/latest.csv", "model": "churn@champion"},
 }
+PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
 
 
 def template(target: str, name: str) -> dict:
     return yaml.safe_load((BUILD / target / f"{name}.yaml").read_text())
 
 
-def all_tasks(spec: dict) -> dict[str, dict]:
-    """Every task in the root DAG and in nested (condition) DAGs, by task key."""
-    tasks = dict(spec["root"]["dag"]["tasks"])
-    for component in spec["components"].values():
-        tasks.update((component.get("dag") or {}).get("tasks") or {})
-    return tasks
+def dags(spec: dict) -> dict[str, dict]:
+    """Every DAG of a template by its component name ("root" for the pipeline's own)."""
+    found = {"root": spec["root"]["dag"]}
+    found.update((name, c["dag"]) for name, c in spec["components"].items() if "dag" in c)
+    return found
+
+
+def all_tasks(spec: dict) -> dict[tuple[str, str], dict]:
+    """Every task of every DAG (exit handler, conditions, sub-pipelines) by (DAG, task key):
+    a key can repeat in another DAG (the tuning sub-pipeline's `evaluate` beside the outer one)."""
+    return {
+        (name, key): task for name, dag in dags(spec).items() for key, task in dag["tasks"].items()
+    }
+
+
+def caller(spec: dict, dag: str) -> tuple[str, dict]:
+    """The DAG and the task that run the DAG component `dag` (here each runs from one task)."""
+    found = [(d, t) for (d, _), t in all_tasks(spec).items() if t["componentRef"]["name"] == dag]
+    assert len(found) == 1, (dag, found)
+    return found[0]
+
+
+def origin(spec: dict, dag: str, source: dict) -> str:
+    """Where a task input of `dag` comes from, followed up through the DAGs around it:
+    `prepare-run.code_uri` (a step's output, by display name) or `param:seed` (a parameter)."""
+    while "componentInputParameter" in source:
+        name = source["componentInputParameter"]
+        if dag == "root":
+            return f"param:{name}"
+        dag, task = caller(spec, dag)
+        source = task["inputs"]["parameters"][name]
+    if "taskOutputParameter" not in source:
+        return f"constant:{json.dumps(source)}"
+    out = source["taskOutputParameter"]
+    producer = dags(spec)[dag]["tasks"][out["producerTask"]]
+    return f"{producer['taskInfo']['name']}.{out['outputParameterKey']}"
+
+
+def with_origins(spec: dict, dag: str, task: dict, text: str) -> str:
+    """`text` (a constant input of `task`) with each placeholder replaced by `<its origin>`."""
+    params = task["inputs"]["parameters"]
+    return PLACEHOLDER.sub(lambda m: f"<{origin(spec, dag, params[m.group(1)])}>", text)
 
 
 def executor_image(spec: dict, task: dict) -> str:
@@ -79,12 +118,13 @@ def test_vertex_template_makes_a_valid_pipeline_job_message(name):
 
 def test_vertex_spark_steps_are_dataproc_batches_with_the_jobs_arguments():
     spec = template("vertex", "churn-training")
-    tasks = all_tasks(spec)
     spark = {
-        t["taskInfo"]["name"]: t for t in tasks.values() if "batch_id" in t["inputs"]["parameters"]
+        t["taskInfo"]["name"]: (dag, t)
+        for (dag, _), t in all_tasks(spec).items()
+        if "batch_id" in t["inputs"]["parameters"]
     }
     assert set(spark) == {"preprocess", "train", "tune", "evaluate_champion"}
-    for job, task in spark.items():
+    for job, (dag, task) in spark.items():
         image = executor_image(spec, task)
         assert "google-cloud-pipeline-components" in image
         command = spec["deploymentSpec"]["executors"][
@@ -96,27 +136,22 @@ def test_vertex_spark_steps_are_dataproc_batches_with_the_jobs_arguments():
         )
         params = task["inputs"]["parameters"]
         main = params["main_python_file_uri"]["runtimeValue"]["constant"]
-        assert main.endswith(f"/{job}.py") and "prepare-run-code_uri" in main
-        # whole list / mapping values come from prepare-run, not placeholders nested inside them
+        assert with_origins(spec, dag, task, main) == f"<prepare-run.code_uri>/{job}.py"
+        # whole list / mapping values come from prepare-run (passed down through the condition
+        # and sub-pipeline DAGs around a step), not placeholders nested inside them
         for field, key in (("python_file_uris", "python_file_uris"), ("labels", "batch_labels")):
-            source = params[field]
-            if "taskOutputParameter" in source:
-                assert source["taskOutputParameter"]["outputParameterKey"] == key
-            else:  # inside the gate's branch the parent passes prepare-run's output through
-                assert source["componentInputParameter"].endswith(f"prepare-run-{key}")
+            assert origin(spec, dag, params[field]) == f"prepare-run.{key}", (job, field)
         assert params["batch_id"]["runtimeValue"]["constant"] == ""  # fresh id per attempt
         assert (
             params["location"]["runtimeValue"]["constant"] == "{{$.pipeline_google_cloud_location}}"
         )
-        assert params["runtime_config_version"]["componentInputParameter"].endswith(
-            "runtime_version"
-        )
+        assert origin(spec, dag, params["runtime_config_version"]) == "param:runtime_version"
         args = params["args"]["runtimeValue"]["constant"]
         assert all(isinstance(a, str) and a.startswith("--") and "=" in a for a in args), args
         output = next(a for a in args if a.startswith("--output="))
         folder = {"evaluate_champion": "champion"}.get(job, job)
-        assert output.endswith(f"/{folder}") and "prepare-run-work_uri" in output
-    train_args = spark["train"]["inputs"]["parameters"]["args"]["runtimeValue"]["constant"]
+        assert with_origins(spec, dag, task, output) == f"--output=<prepare-run.work_uri>/{folder}"
+    train_args = spark["train"][1]["inputs"]["parameters"]["args"]["runtimeValue"]["constant"]
     assert any(a.startswith("--classifier=") for a in train_args)
 
 
@@ -196,18 +231,18 @@ def test_compiling_is_deterministic_in_process_and_across_processes(tmp_path):
 def artifact_edges(spec: dict) -> set[tuple[str, str, str]]:
     """(producer task, artifact type, consumer task) for every artifact passed between tasks."""
     tasks = all_tasks(spec)
-    names = {key: task["taskInfo"]["name"] for key, task in tasks.items()}
     edges = set()
-    for task in tasks.values():
+    for (dag, _), task in tasks.items():
         for source in (task.get("inputs", {}).get("artifacts") or {}).values():
             out = source.get("taskOutputArtifact")
             if not out:
                 continue
-            producer = spec["components"][tasks[out["producerTask"]]["componentRef"]["name"]]
-            kind = producer["outputDefinitions"]["artifacts"][out["outputArtifactKey"]]
+            producer = tasks[(dag, out["producerTask"])]  # a producer is in the consumer's DAG
+            outputs = spec["components"][producer["componentRef"]["name"]]["outputDefinitions"]
+            kind = outputs["artifacts"][out["outputArtifactKey"]]
             edges.add(
                 (
-                    names[out["producerTask"]],
+                    producer["taskInfo"]["name"],
                     kind["artifactType"]["schemaTitle"],
                     task["taskInfo"]["name"],
                 )
@@ -279,12 +314,16 @@ def test_the_dataproc_settings_reach_every_spark_step_from_one_declaration(name)
         "container_image": "container_image",
         "runtime_config_properties": "spark_properties",
     }
-    batches = [t for t in all_tasks(spec).values() if "batch_id" in t["inputs"]["parameters"]]
+    batches = [
+        (dag, t)
+        for (dag, _), t in all_tasks(spec).items()
+        if "batch_id" in t["inputs"]["parameters"]
+    ]
     assert batches
-    for task in batches:
+    for dag, task in batches:
         params = task["inputs"]["parameters"]
         for field, parameter in fields.items():
-            assert params[field]["componentInputParameter"].endswith(parameter), (field, task)
+            assert origin(spec, dag, params[field]) == f"param:{parameter}", (field, task)
 
 
 def test_a_pipeline_body_without_settings_is_refused():
