@@ -75,14 +75,22 @@ class RunOptions:
 
 
 def display_names(template: dict) -> dict[str, str]:
-    """Task key -> the display name the pipeline gave it, across nested (condition) DAGs."""
-    names = {}
+    """kfp.local's name of a task -> the display name the pipeline gave it, in every DAG.
+
+    kfp.local names a task in its log lines (and its output folder) after the task's component,
+    `comp-<name>` -> `<name>` (kfp/local/task_dispatcher.py), not after its task key: keys
+    repeat across DAGs (a sub-pipeline's `evaluate` beside the outer one), component names do
+    not. A component that tasks of different display names share keeps its own name.
+    """
+    found: dict[str, set[str]] = {}
     dags = [template.get("root", {}).get("dag", {})]
     dags += [c.get("dag", {}) for c in template.get("components", {}).values()]
     for dag in dags:
         for key, task in (dag.get("tasks") or {}).items():
-            names[key] = (task.get("taskInfo") or {}).get("name", key)
-    return names
+            component = (task.get("componentRef") or {}).get("name", key).removeprefix("comp-")
+            shown = (task.get("taskInfo") or {}).get("name", key)
+            found.setdefault(component, set()).add(shown)
+    return {name: next(iter(shown)) if len(shown) == 1 else name for name, shown in found.items()}
 
 
 def new_run_id(pipeline: str) -> str:

@@ -349,3 +349,25 @@ def test_a_sub_pipeline_gets_the_settings_and_run_values_by_the_names_it_declare
         "python_file_uris": ["churn.zip"],
         "batch_labels": {"environment": "prod"},
     }
+
+
+@pytest.mark.parametrize("name", PIPELINES)
+def test_each_step_of_a_local_run_shows_under_its_own_display_name(name):
+    # kfp.local names a task after its component (comp-<name>; kfp/local/task_dispatcher.py),
+    # not its task key, which repeats across DAGs (the tuning sub-pipeline's `evaluate`)
+    from tooling.local_run import display_names
+
+    spec = template("local", name)
+    names = display_names(spec)
+    steps = [
+        task
+        for task in all_tasks(spec).values()
+        if "executorLabel" in spec["components"][task["componentRef"]["name"]]
+    ]
+    for task in steps:
+        shown = names[task["componentRef"]["name"].removeprefix("comp-")]
+        assert shown == task["taskInfo"]["name"], task
+    shown = [task["taskInfo"]["name"] for task in steps]
+    assert len(shown) == len(set(shown)), shown
+    if name == "churn-training":
+        assert {"evaluate", "evaluate-tuned", "select-model", "keep-base-model"} <= set(shown)
