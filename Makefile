@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.synced-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format
+.PHONY: help install run spark-stop test lint format
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ install: $(STAMP) ## create .venv and install the locked dependencies (uv.lock)
 
 run: install ## run the main job locally on generated sample data and print the metrics
 	$(PY) run.py churn-training
+
+spark-stop: install ## stop the Spark server `make run` keeps warm between runs
+	$(PY) -m tooling.kept_spark stop
 
 test: install ## run lint and the whole test suite
 	$(VENV)/bin/ruff check .
