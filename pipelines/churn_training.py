@@ -1,4 +1,4 @@
-"""churn-training: preprocess -> train -> evaluate -> [gate passes] -> tune -> evaluate -> select.
+"""churn-training: preprocess -> train -> evaluate -> [gate passes] -> tuning (tune -> select).
 
 Steps:
 1. prepare-run: this run's working location under the pipeline root, its input
@@ -8,8 +8,10 @@ Steps:
 3. train (Spark): the base model (classifier by parameter) and its metrics.json;
 4. evaluate: metrics and ROC / confusion matrix for the console, and the gate
    (`gate_metric` >= `gate_threshold`; for log_loss, <=);
-5. when the gate passes: tune (Spark, cross-validation), evaluate the tuned model, and keep the
-   better of the two; otherwise the base model stands, untuned;
+5. when the gate passes: the `tuning` sub-pipeline (`tuning()` below): tune (Spark,
+   cross-validation), evaluate-tuned, and select-model, which keeps the better of the two; its
+   outputs model_uri and source are the winner's; otherwise keep-base-model: the base model
+   stands, untuned;
 6. register-model: the winning model becomes a new immutable version of `model_name` in the
    registry under the environment's `models_uri` (a `Model` artifact pointing at it);
 7. resolve-champion: the current `champion` and the pointer generation read;
@@ -37,6 +39,8 @@ of both on the same test split; champion_value is 0.0 when there was no champion
 environment's Pub/Sub topic when any step failed, a Dataproc batch included.
 """
 
+from typing import Any, NamedTuple
+
 from kfp import dsl
 
 from components.datasets import describe_prepared
@@ -52,14 +56,93 @@ from components.registry_steps import (
 )
 from components.run_layout import prepare_run
 from components.select_model import select_model
-from components.spark_step import DataprocSettings, SparkStep, with_dataproc_settings
+from components.spark_step import DataprocSettings, SparkRun, SparkStep, with_dataproc_settings
 from components.summaries import training_summary
 
 NAME = "churn-training"
 
 
+class WorkFolders(NamedTuple):
+    """Where the Spark steps write under the run's working location (`work`, a channel)."""
+
+    prepared: str
+    base: str
+    tuned: str
+    champion: str
+
+    @classmethod
+    def under(cls, work: Any) -> "WorkFolders":
+        """The folders under `work`, f-strings of the channel (placeholders in the template)."""
+        return cls(f"{work}/preprocess", f"{work}/train", f"{work}/tune", f"{work}/champion")
+
+
+class Selection(NamedTuple):
+    """The tuning sub-pipeline's outputs: the winner's folder and `base` or `tuned`."""
+
+    model_uri: str
+    source: str
+
+
+def tuning(spark_step: SparkStep):
+    """The tuning branch as a sub-pipeline: tune -> evaluate-tuned -> select-model.
+
+    Its inputs are plain values (channels), never f-strings of them: the paths are built here
+    from `work_uri` (kfp.local 2.17 gives a sub-pipeline f"{channel}/tune" as "null/tune"), and
+    what the Spark step reads from prepare-run comes in as SparkRun's three inputs. It declares
+    the Dataproc settings as its caller does (`with_dataproc_settings`).
+    """
+
+    @dsl.pipeline(name="tuning", description="Tune, evaluate the tuned model, keep the better.")
+    @with_dataproc_settings
+    def tune_and_select(
+        work_uri: str,
+        code_uri: str,
+        python_file_uris: list,
+        batch_labels: dict,
+        gate_metric: str,
+        gate_threshold: float,
+        base_value: float,
+        tune_folds: int,
+        seed: int,
+        *,
+        settings: DataprocSettings,
+    ) -> Selection:
+        folders = WorkFolders.under(work_uri)
+        tune = spark_step(
+            "tune",
+            [
+                f"--input={folders.prepared}",
+                f"--output={folders.tuned}",
+                f"--folds={tune_folds}",
+                f"--seed={seed}",
+            ],
+            run=SparkRun(code_uri, python_file_uris, batch_labels),
+            settings=settings,
+        )
+        tuned_eval = no_cache(
+            evaluate(
+                model_dir=folders.tuned, gate_metric=gate_metric, gate_threshold=gate_threshold
+            ).after(tune),
+            "evaluate-tuned",
+        )
+        pick = no_cache(
+            select_model(
+                gate_metric=gate_metric,
+                base_dir=folders.base,
+                base_value=base_value,
+                tuned_dir=folders.tuned,
+                tuned_value=tuned_eval.outputs["value"],
+            ),
+            "select-model",
+        )
+        return Selection(model_uri=pick.outputs["model_uri"], source=pick.outputs["source"])
+
+    return tune_and_select
+
+
 def build(spark_step: SparkStep):
     """The churn-training pipeline with Spark steps made by `spark_step`."""
+    tune_and_select = tuning(spark_step)
 
     @dsl.pipeline(name=NAME, description="Preprocess, train, evaluate, gate, tune the churn model.")
     @with_dataproc_settings
@@ -101,9 +184,8 @@ def build(spark_step: SparkStep):
                 "prepare-run",
             )
             work = run.outputs["work_uri"]
-            prepared_uri = f"{work}/preprocess"
-            base_uri = f"{work}/train"
-            tuned_uri = f"{work}/tune"
+            folders = WorkFolders.under(work)
+            prepared_uri, base_uri = folders.prepared, folders.base
 
             prep = spark_step(
                 "preprocess",
@@ -136,32 +218,18 @@ def build(spark_step: SparkStep):
             )
 
             with dsl.If(base_eval.outputs["passed"] == True, name="gate-passed"):  # noqa: E712
-                tune = spark_step(
-                    "tune",
-                    [
-                        f"--input={prepared_uri}",
-                        f"--output={tuned_uri}",
-                        f"--folds={tune_folds}",
-                        f"--seed={seed}",
-                    ],
-                    run=run,
-                    settings=settings,
-                ).after(base_eval)
-                tuned_eval = no_cache(
-                    evaluate(
-                        model_dir=tuned_uri, gate_metric=gate_metric, gate_threshold=gate_threshold
-                    ).after(tune),
-                    "evaluate-tuned",
-                )
                 tuned_pick = no_cache(
-                    select_model(
+                    tune_and_select(
+                        work_uri=work,
+                        **SparkRun.of(run).arguments(),
                         gate_metric=gate_metric,
-                        base_dir=base_uri,
+                        gate_threshold=gate_threshold,
                         base_value=base_eval.outputs["value"],
-                        tuned_dir=tuned_uri,
-                        tuned_value=tuned_eval.outputs["value"],
+                        tune_folds=tune_folds,
+                        seed=seed,
+                        **settings.arguments(),
                     ),
-                    "select-model",
+                    "tuning",
                 )
             with dsl.Else(name="gate-failed"):
                 base_pick = no_cache(
@@ -204,7 +272,7 @@ def build(spark_step: SparkStep):
                 "challenger": registered.outputs["model"],
             }
             with dsl.If(champion.outputs["version"] != "", name="has-champion"):
-                champion_uri = f"{work}/champion"
+                champion_uri = folders.champion
                 champion_eval = spark_step(
                     "evaluate_champion",
                     [

@@ -6,6 +6,7 @@ gate-failing run uses a JVM per step, so every way stays working.
 """
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,16 +67,24 @@ def test_gate_passing_runs_tuning_and_names_the_winner(passed_run):
     assert passed_run.outputs["gate_passed"] is True
     assert passed_run.outputs["model_source"] in {"base", "tuned"}
     steps = passed_run.steps
-    for name in ("prepare-run", "preprocess", "train", "evaluate", "tune", "evaluate-tuned"):
+    tuning = ("tune", "evaluate-tuned", "select-model")  # the tuning sub-pipeline's steps
+    for name in ("prepare-run", "preprocess", "train", "evaluate", *tuning):
         assert steps[name].status == "SUCCESS" and steps[name].seconds > 0, name
     # each Spark step's figure is its job's own summary line
     assert steps["preprocess"].figure.startswith("600 rows")
     assert "auc_roc" in steps["train"].figure and "passed=True" in steps["evaluate"].figure
+    assert "auc_roc" in steps["tune"].figure and "source=" in steps["select-model"].figure
     metrics = report.load_metrics(passed_run.outputs["model_uri"])  # a registry version
     assert 0.5 < metrics["auc_roc"] <= 1.0 and metrics["column_importances"]
     # every step's output went to its own log, none to the terminal
     logs = passed_run.run_dir / "logs"
     assert "summary: 600 rows" in (logs / "preprocess.log").read_text()
+    # steps inside the tuning sub-pipeline log under their own names, not under an outer step's
+    # (kfp.local names tasks by component; a sub-pipeline's task keys repeat the outer ones)
+    assert "spark job 'tune' finished" in (logs / "tune.log").read_text()
+    assert re.search(r'"model_dir": "[^"]*/train"', (logs / "evaluate.log").read_text())
+    assert re.search(r'"model_dir": "[^"]*/tune"', (logs / "evaluate-tuned.log").read_text())
+    assert re.search(r'"tuned_dir": "[^"]*/tune"', (logs / "select-model.log").read_text())
     assert "spark connect server ready" in (logs / "spark-server.log").read_text()
     saved = json.loads((passed_run.run_dir / "outputs.json").read_text())
     assert saved["outputs"] == passed_run.outputs

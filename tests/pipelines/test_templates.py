@@ -177,8 +177,9 @@ def test_lightweight_steps_run_in_the_components_image_and_install_nothing(name)
             assert container["image"] == COMPONENTS_IMAGE, label
 
 
-def test_gate_is_a_real_condition_and_tuning_lives_under_it():
-    spec = template("vertex", "churn-training")
+@pytest.mark.parametrize("target", ["vertex", "local"])
+def test_gate_is_a_real_condition_and_tuning_lives_under_it(target):
+    spec = template(target, "churn-training")
     root_tasks = spec["root"]["dag"]["tasks"]
     groups = [
         c["dag"]["tasks"] for k, c in spec["components"].items() if k.startswith("comp-condition-b")
@@ -191,8 +192,16 @@ def test_gate_is_a_real_condition_and_tuning_lives_under_it():
     gated = next(
         n for n in branches if "passed" in conditions[n] and not conditions[n].startswith("!(")
     )
-    gated_tasks = spec["components"][branches[gated]["componentRef"]["name"]]["dag"]["tasks"]
-    assert {t["taskInfo"]["name"] for t in gated_tasks.values()} >= {"tune", "evaluate-tuned"}
+    gated_dag = spec["components"][branches[gated]["componentRef"]["name"]]["dag"]
+    # the branch is one task, the tuning sub-pipeline, whose outputs leave the branch (OneOf)
+    (key, tuning), *others = gated_dag["tasks"].items()
+    assert not others and tuning["taskInfo"]["name"] == "tuning"
+    sources = gated_dag["outputs"]["parameters"].values()
+    assert {s["valueFromParameter"]["producerSubtask"] for s in sources} == {key}
+    inner = spec["components"][tuning["componentRef"]["name"]]["dag"]
+    names = {t["taskInfo"]["name"] for t in inner["tasks"].values()}
+    assert names == {"tune", "evaluate-tuned", "select-model"}
+    assert set(inner["outputs"]["parameters"]) == {"model_uri", "source"}
 
 
 def test_nothing_from_the_compiling_machine_is_baked_in():
