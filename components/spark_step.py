@@ -27,6 +27,12 @@ PIPELINE_LOCATION_PLACEHOLDER = "{{$.pipeline_google_cloud_location}}"
 DEFAULT_RUNTIME_VERSION = "3.0"
 
 
+def field_values(values: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, the values as they are (dataclasses.asdict would deep-copy
+    the pipeline channels)."""
+    return {f.name: getattr(values, f.name) for f in fields(values)}
+
+
 @dataclass(frozen=True)
 class DataprocSettings:
     """Dataproc Serverless settings of a run: pipeline parameters (or constants)."""
@@ -41,7 +47,7 @@ class DataprocSettings:
     def arguments(self) -> dict[str, Any]:
         """The settings as the keyword arguments of a pipeline `with_dataproc_settings` made
         (a sub-pipeline declares them as its caller does)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return field_values(self)
 
 
 #: The pipeline parameters behind DataprocSettings (all deployment-owned), with their defaults.
@@ -102,7 +108,7 @@ class SparkRun:
 
     def arguments(self) -> dict[str, Any]:
         """The values as keyword arguments of a sub-pipeline declaring these three inputs."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return field_values(self)
 
 
 class SparkStep(Protocol):

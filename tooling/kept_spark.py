@@ -34,6 +34,7 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import importlib.metadata
 import json
 import os
 import signal
@@ -85,11 +86,10 @@ def idle_minutes_from_env() -> float:
 
 def fingerprint() -> str:
     """A hash of everything that decides how a local Spark server runs (see the module doc)."""
-    import pyspark
-
     parts = {
         "python": sys.executable,
-        "pyspark": pyspark.__version__,
+        # the installed version, read without importing pyspark (half a second in run.py)
+        "pyspark": importlib.metadata.version("pyspark"),
         "env": {name: os.environ.get(name) for name in FINGERPRINT_ENV},
         "sources": {
             name: hashlib.sha256((ROOT / name).read_bytes()).hexdigest()
