@@ -118,11 +118,7 @@ def _read_fire(request: Any, settings: Settings, caller: Caller) -> Fire:
     body = parse_body(data)
     if not caller.scheduled:
         return build_fire(body, None, None)
-    return build_fire(
-        body,
-        request.headers.get("X-CloudScheduler-ScheduleTime"),
-        request.headers.get("X-CloudScheduler-JobName"),
-    )
+    return build_fire(body, caller.schedule_time, caller.job_name)
 
 
 def _check_template(template: Template, fire: Fire, settings: Settings) -> None:

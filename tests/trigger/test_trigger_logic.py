@@ -315,3 +315,13 @@ def test_connection_failures_are_transient():
 
     assert upstream_error(ConnectionRefusedError("refused"), "reading").status == 503
     assert upstream_error(RetryError("gave up", None), "reading").status == 503
+
+
+@pytest.mark.parametrize("name", ["SCHEDULER_INVOKER", "PIPELINE_SERVICE_ACCOUNT"])
+def test_service_account_settings_must_be_lower_case_as_google_issues_them(name):
+    env = {**GOOD_ENV, name: GOOD_ENV[name].replace("churn", "Churn")}
+
+    with pytest.raises(ValueError, match=f"{name} '.*' must be written in lower case"):
+        Settings.from_env(env)
+    with pytest.raises(ValueError, match=f"(?s){name} '.*' is not"):
+        Settings.from_env({**GOOD_ENV, name: GOOD_ENV[name] + "\n"})
