@@ -261,6 +261,19 @@ class Vertex:
                 out.add(name)
         return out
 
+    def exists(self, name: str) -> bool | None:
+        """Whether the job `name` exists: True, False (NOT_FOUND), or None when that cannot be
+        told right now (any other error)."""
+        from google.api_core import exceptions as gexc
+
+        try:
+            self._client.get_pipeline_job(name=name, retry=None, timeout=self._timeout)
+        except gexc.NotFound:
+            return False
+        except Exception:
+            return None
+        return True
+
     def state_of(self, name: str) -> str | None:
         """The job's state name, or None if it cannot be read right now (informational only)."""
         try:

@@ -259,7 +259,8 @@ def _create(
     body: dict[str, Any],
     log: dict[str, Any],
 ) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    """Create the PipelineJob; a slot taken for it is given back when creation fails."""
+    """Create the PipelineJob; a slot taken for it is given back when creation is known to
+    have failed."""
     from gcp_clients import JobRequest
 
     vertex = _instance.vertex()
@@ -275,8 +276,16 @@ def _create(
     )
     try:
         created_name, created = vertex.create(job)
-    except TriggerError:
-        if slot.outcome == "taken":
+    except TriggerError as err:
+        landed = _landed(vertex, name, err)
+        if landed:
+            log.update(outcome="created", create_error=err.message)
+            message = (
+                f"created PipelineJob {name} (Vertex AI answered: {err.message}; the job "
+                "exists, so the create landed and only its answer was lost)"
+            )
+            return 200, {"outcome": "created", "message": message, **body}, log
+        if slot.outcome == "taken" and landed is False:
             slots.release_slot(_instance.leases(), settings, fire, name)
         raise
     if not created:
@@ -284,6 +293,20 @@ def _create(
     log.update(outcome="created")
     message = f"created PipelineJob {created_name}"
     return 200, {"outcome": "created", "message": message, **body, "job": created_name}, log
+
+
+def _landed(vertex: Any, name: str, err: TriggerError) -> bool | None:
+    """After a failed CreatePipelineJob: whether the job exists all the same.
+
+    A transient answer (DEADLINE_EXCEEDED, UNAVAILABLE, ...) may come after the service created
+    the job, so its fixed id is looked up before the slot is given back, the call answered or
+    an alert sent: True -> the run exists; False -> it does not (the slot is released);
+    None -> unknown, the slot is kept (the lease's grace period frees it if no job appears,
+    and Cloud Scheduler's retry finds the job or creates it). A refusal (4xx) created nothing.
+    """
+    if err.outcome != "transient":
+        return False
+    return vertex.exists(name)
 
 
 def _existing(
