@@ -17,8 +17,14 @@ JOB_ID_MAX = 127
 LABEL_MAX = 63
 #: A published version tag: one path segment, what `compile.py --publish --version` accepts,
 #: what a schedule's `template:` and the trigger's `template` may name. No '+': a tag must be
-#: publishable and usable in a URI path without escaping.
-VERSION_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+#: publishable and usable in a URI path without escaping. No '..' anywhere: a tag is a folder of
+#: the template base, and `a..b` reads like a path trick (and like a range in git).
+VERSION_TAG = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+#: The rule above in words, for every message that refuses a tag.
+VERSION_TAG_RULE = (
+    "letters, digits, '.', '_' and '-', at most 128, starting with a letter or digit, "
+    "no '..', and not 'latest'"
+)
 #: The pointer to the newest published version; never itself a version tag.
 LATEST = "latest"
 

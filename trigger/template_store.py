@@ -94,8 +94,8 @@ def check_version(version: str, where: str) -> str:
     if not naming.is_version_tag(version):
         raise TriggerError(
             400,
-            f"{where}: '{version:.80}' is not a version tag (letters, digits, '.', '_', '-', "
-            "starting with a letter or digit) nor 'latest' nor a gs:// URI",
+            f"{where}: '{version:.80}' is not a version tag ({naming.VERSION_TAG_RULE}) nor "
+            "'latest' nor a gs:// URI",
         )
     return version
 

@@ -70,5 +70,8 @@ def test_manual_runs_have_no_fire_time_label():
 def test_version_tags_are_one_publishable_path_segment():
     assert all(map(is_version_tag, ["v1", "2026.11.30", "v1_rc-2", "a" * 128]))
     assert not any(
-        map(is_version_tag, ["latest", "v1+build", "../v1", ".v1", "a/b", "", "a" * 129])
+        map(
+            is_version_tag,
+            ["latest", "v1+build", "../v1", ".v1", "a/b", "", "a" * 129, "a..b", "v1..", "v1...2"],
+        )
     )

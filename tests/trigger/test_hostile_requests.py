@@ -118,6 +118,13 @@ HOSTILE = {
         "is not a published template",
     ),
     "version tag with a plus": (body(template="v1+build"), {}, 400, "is not a version tag"),
+    "version tag with ..": (body(template="a..b"), {}, 400, "'a..b' is not a version tag"),
+    "template URI with a .. version": (
+        body(template=f"{h.BASE}/a..b/templates/{h.PIPELINE}.yaml"),
+        {},
+        400,
+        "is not a published template",
+    ),
     "1e300 for an integer": (
         body(parameters={**PARAMS, "seed": 1e300}),
         {},
