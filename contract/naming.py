@@ -27,6 +27,10 @@ VERSION_TAG_RULE = (
 )
 #: The pointer to the newest published version; never itself a version tag.
 LATEST = "latest"
+#: A pipeline's name, as KFP requires it (kfp.dsl.utils.validate_pipeline_name:
+#: ^[a-z0-9][a-z0-9-]{0,127}$): what `pipelineInfo.name` and `<version>/templates/<name>.yaml`
+#: carry, what a schedule's `pipeline:` and the trigger's `pipeline` name. Case-sensitive.
+PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
 
 
 def slug(text: str, allowed: str = "a-z0-9") -> str:
@@ -92,6 +96,11 @@ def run_label(pipeline_job: str) -> str:
 def is_version_tag(text: str) -> bool:
     """Whether `text` can be published as a version (and so named by a schedule or a call)."""
     return isinstance(text, str) and bool(VERSION_TAG.fullmatch(text)) and text != LATEST
+
+
+def is_pipeline_name(text: str) -> bool:
+    """Whether `text` can be a pipeline's name (lower case: `Churn-Training` is not one)."""
+    return isinstance(text, str) and bool(PIPELINE_NAME.fullmatch(text))
 
 
 def job_labels(

@@ -188,7 +188,7 @@ def _serve(
         pipeline=fire.pipeline,
     )
     store = _instance.store()
-    template = store.load(store.resolve(fire.template, fire.pipeline))
+    template = store.template_for(fire.template, fire.pipeline)
     log.update(template_uri=template.ref.uri, template_version=template.ref.version)
     _check_template(template, fire, settings)
     typed = _typed_parameters(fire, template)
