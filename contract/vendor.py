@@ -24,6 +24,7 @@ MODULES = (
     "logical_dates.py",
     "naming.py",
     "ownership.py",
+    "parameter_ranges.py",
     "params.py",
     "request.py",
     "values.py",

@@ -196,3 +196,39 @@ def test_deeply_nested_values_are_refused_without_a_traceback(
     assert len(found) == 1, found
     assert found[0].startswith("schedules/deep.yaml:5: ")
     assert fragment in found[0]
+
+
+def test_model_parameters_outside_their_documented_ranges_are_refused(empty_tree, templates_dir):
+    empty_tree.write(
+        "ranges.yaml",
+        TRAINING
+        + "  tune_folds: 1\n  gate_threshold: 60\n  promotion_margin: 1\n"
+        + "  classifier: xgb\n  gate_metric: AUC\n",
+    )
+    found = messages(validate_tree(empty_tree.root, templates_dir))
+    pipeline = "schedules/ranges.yaml:{}: pipeline 'churn-training': parameter '{}': must be {}"
+    assert found == [
+        pipeline.format(5, "tune_folds", "a whole number from 2 to 20, got 1"),
+        pipeline.format(6, "gate_threshold", "a number from 0 to 1, got 60.0"),
+        pipeline.format(7, "promotion_margin", "a number from 0 to 1 (excluded), got 1.0"),
+        pipeline.format(8, "classifier", "one of lr, gbt, rf, got 'xgb'"),
+        pipeline.format(
+            9,
+            "gate_metric",
+            "one of auc_roc, auc_pr, accuracy, f1, precision, recall, log_loss, got 'AUC'",
+        ),
+    ]
+
+
+def test_an_environment_default_out_of_range_is_refused_on_its_own_line(empty_tree, templates_dir):
+    empty_tree.write("ok.yaml", TRAINING)
+    empty_tree.edit(
+        "environments/dev.yaml",
+        "job_prefix: dev-\n",
+        "job_prefix: dev-\nparameters:\n  tune_folds: 50\n",
+    )
+    found = messages(validate_tree(empty_tree.root, templates_dir, only_env="dev"))
+    assert len(found) == 1, found
+    assert "schedules/environments/dev.yaml:" in found[0]
+    assert "parameter 'tune_folds': must be a whole number from 2 to 20, got 50" in found[0]
+    assert found[0].endswith("(environment default)")

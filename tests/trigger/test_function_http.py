@@ -219,6 +219,21 @@ BAD_REQUESTS = {
         400,
         "parameter 'gate_threshold': expected number, got string",
     ),
+    "tune_folds below 2": (
+        dict(payload=body(parameters={**PARAMS, "tune_folds": 1})),
+        400,
+        "parameter 'tune_folds': must be a whole number from 2 to 20, got 1",
+    ),
+    "gate_threshold above 1": (
+        dict(payload=body(parameters={**PARAMS, "gate_threshold": 60})),
+        400,
+        "parameter 'gate_threshold': must be a number from 0 to 1, got 60.0",
+    ),
+    "unknown classifier": (
+        dict(payload=body(parameters={**PARAMS, "classifier": "xgb"})),
+        400,
+        "parameter 'classifier': must be one of lr, gbt, rf, got 'xgb'",
+    ),
     "missing required parameter": (
         dict(payload=body(parameters={"gate_threshold": 0.6})),
         400,
