@@ -27,6 +27,7 @@ MODULES = (
     "parameter_ranges.py",
     "params.py",
     "request.py",
+    "time_zones.py",
     "values.py",
 )
 _HEADER = "# Copied from contract/{name} by `python -m contract.vendor`; edit the original.\n"

@@ -232,3 +232,22 @@ def test_an_environment_default_out_of_range_is_refused_on_its_own_line(empty_tr
     assert "schedules/environments/dev.yaml:" in found[0]
     assert "parameter 'tune_folds': must be a whole number from 2 to 20, got 50" in found[0]
     assert found[0].endswith("(environment default)")
+
+
+@pytest.mark.parametrize(
+    ("zone", "fragment"),
+    [
+        ("utc", "time zone 'utc': write 'UTC'"),
+        ("Utc", "time zone 'Utc': write 'UTC'"),
+        ("europe/amsterdam", "use 'Europe/Amsterdam'"),
+        ("EUROPE/AMSTERDAM", "use 'Europe/Amsterdam'"),
+    ],
+)
+def test_a_time_zone_must_be_written_exactly_as_the_tz_database_does(
+    empty_tree, templates_dir, zone, fragment
+):
+    empty_tree.write("zoned.yaml", TRAINING + f"time_zone: {zone}\n")
+    found = messages(validate_tree(empty_tree.root, templates_dir))
+    assert len(found) == 1, found
+    assert found[0].startswith("schedules/zoned.yaml:5: ")
+    assert fragment in found[0]

@@ -359,7 +359,12 @@ def test_cron_rejects_what_cloud_scheduler_rejects(expr, fragment):
 
 def test_time_zones():
     assert time_zone_error("Europe/Amsterdam") is None
-    assert time_zone_error("utc") is None
+    assert time_zone_error("UTC") is None
+    assert time_zone_error("utc").startswith("time zone 'utc': write 'UTC'")
+    assert time_zone_error("europe/amsterdam").startswith(
+        "time zone 'europe/amsterdam' is not written as the tz database writes it: use "
+        "'Europe/Amsterdam'"
+    )
     assert time_zone_error("Mars/Olympus") == "unknown time zone 'Mars/Olympus'"
     assert "did you mean 'America/New_York'" in time_zone_error("America/NewYork")
     assert time_zone_error("/etc/localtime") == "unknown time zone '/etc/localtime'"

@@ -152,6 +152,13 @@ HOSTILE = {
         "number 1e999 is too large for a double",
     ),
     "schedule name with no letters": (body(schedule="___"), {}, 400, "no letters or digits"),
+    "time zone in the wrong case": (
+        body(time_zone="europe/amsterdam"),
+        {},
+        400,
+        "field 'time_zone': time zone 'europe/amsterdam' is not written as the tz database",
+    ),
+    "utc in lower case": (body(time_zone="utc"), {}, 400, "time zone 'utc': write 'UTC'"),
 }
 # Parameters only the deployment sets (issue 10 A1): each refused by name, whatever its value.
 _ATTACKS = {
