@@ -158,6 +158,12 @@ HOSTILE = {
         400,
         "field 'time_zone': time zone 'europe/amsterdam' is not written as the tz database",
     ),
+    "pipeline name with a path in it": (
+        body(pipeline="../churn-training"),
+        {},
+        400,
+        "field 'pipeline': '../churn-training' is not a pipeline name",
+    ),
     "utc in lower case": (body(time_zone="utc"), {}, 400, "time zone 'utc': write 'UTC'"),
 }
 # Parameters only the deployment sets (issue 10 A1): each refused by name, whatever its value.
