@@ -1,4 +1,4 @@
-"""The caller is the one Cloud Run verified, over real HTTP (issue: a forged scheduler identity).
+"""The caller is the one Cloud Run verified, over real HTTP: a forged scheduler token gets nothing.
 
 Cloud Run checks X-Serverless-Authorization when a request carries it and passes Authorization on
 unverified. These calls model what reaches the function then: a valid token of some invoker in
