@@ -312,7 +312,8 @@ def _landed(vertex: Any, name: str, err: TriggerError) -> bool | None:
     the job, so its fixed id is looked up before the slot is given back, the call answered or
     an alert sent: True -> the run exists; False -> it does not (the slot is released);
     None -> unknown, the slot is kept (the lease's grace period frees it if no job appears,
-    and Cloud Scheduler's retry finds the job or creates it). A refusal (4xx) created nothing.
+    and Cloud Scheduler's retry finds the job or creates it). A refusal that is not transient
+    (4xx, PERMISSION_DENIED) created nothing.
     """
     if err.outcome != "transient":
         return False
