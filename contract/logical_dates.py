@@ -18,8 +18,9 @@ from __future__ import annotations
 import string
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from contract import time_zones
 from contract.naming import fire_stamp
 
 FIELDS = ("fire_date", "fire_time", "fire_stamp")
@@ -48,17 +49,9 @@ def template_problems(value: str) -> list[str]:
 
 
 def zone(name: str) -> ZoneInfo:
-    """The schedule's time zone; ValueError for anything that is not an IANA zone name."""
-    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
-        raise ValueError(f"time zone {name!r:.60} is not an IANA time zone name")
-    if name.lower() == "utc":
-        return ZoneInfo("UTC")
-    if name in ("localtime", "posixrules", "Factory") or name.startswith(("right/", "posix/")):
-        raise ValueError(f"time zone {name!r:.60} is machine-dependent; use an IANA name")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"time zone {name!r:.60} is not an IANA time zone name") from None
+    """The schedule's time zone; ValueError for anything that is not an exact tz database zone
+    name (`contract.time_zones`: the one rule `schedule.py validate` and the trigger share)."""
+    return time_zones.zone(name)
 
 
 def fields(fire_time: datetime, time_zone: str) -> dict[str, str]:

@@ -24,8 +24,10 @@ MODULES = (
     "logical_dates.py",
     "naming.py",
     "ownership.py",
+    "parameter_ranges.py",
     "params.py",
     "request.py",
+    "time_zones.py",
     "values.py",
 )
 _HEADER = "# Copied from contract/{name} by `python -m contract.vendor`; edit the original.\n"

@@ -7,7 +7,8 @@ ALREADY_EXISTS on a reuse and INVALID_ARGUMENT for a malformed id (pattern, 128 
 more), parent or labels (patterns, lengths, more than 64) and for a job with no pipeline root
 (no runtime_config.gcs_output_directory and no defaultPipelineRoot in its spec);
 GetPipelineJob answers NOT_FOUND; ListPipelineJobs filters (AIP-160 subset, see `parse_filter`)
-and pages. Tests read what was created, set a job's state, inject faults and count calls.
+and pages. Tests read what was created, set a job's state, inject faults (also one that lets
+the call take effect and loses its answer) and count calls.
 
     python -m fakes.vertex --port 8085      # serve until Ctrl-C
 """
@@ -252,11 +253,14 @@ class _FilterParser:
 # --- the fake service ---------------------------------------------------------------------------
 @dataclasses.dataclass
 class Fault:
-    """An error the next matching calls answer with instead of doing anything."""
+    """An error the next matching calls answer with instead of doing anything, or, when
+    `lands`, after doing it (the request took effect and its answer was lost on the way back:
+    what a DEADLINE_EXCEEDED or UNAVAILABLE can hide from a client)."""
 
     code: grpc.StatusCode
     message: str
     remaining: int
+    lands: bool = False
 
 
 class FakePipelineService:
@@ -304,11 +308,18 @@ class FakePipelineService:
             self.jobs[job.name] = job
 
     def inject_fault(
-        self, method: str, code: grpc.StatusCode, times: int = 1, message: str = "injected fault"
+        self,
+        method: str,
+        code: grpc.StatusCode,
+        times: int = 1,
+        message: str = "injected fault",
+        lands: bool = False,
     ) -> None:
-        """Make the next `times` calls of `method` (e.g. 'CreatePipelineJob', or '*') fail."""
+        """Make the next `times` calls of `method` (e.g. 'CreatePipelineJob', or '*') fail;
+        with `lands`, each call is carried out first (a created job is stored) and only its
+        answer is replaced by the error."""
         with self._lock:
-            self._faults.setdefault(method, []).append(Fault(code, message, times))
+            self._faults.setdefault(method, []).append(Fault(code, message, times, lands))
 
     def reset(self) -> None:
         """Forget jobs, calls, faults and timings."""
@@ -428,9 +439,12 @@ class FakePipelineService:
                     fault = self._take_fault(method)
                 if self.latency:
                     time.sleep(self.latency)
+                if fault and not fault.lands:
+                    _abort(context, fault.code, fault.message)
+                answer = fn(request, context)
                 if fault:
                     _abort(context, fault.code, fault.message)
-                return fn(request, context)
+                return answer
             finally:
                 with self._lock:
                     self.busy_seconds += time.perf_counter() - started

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from croniter import croniter
+
+from contract import time_zones
 
 _MONTHS = {
     m: i
@@ -134,42 +135,14 @@ def _value(token: str, spec: _Field) -> int | None:
     return spec.names.get(token.upper())
 
 
-@lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    # Only IANA names: the installed tree may also list localtime, posixrules, right/*, ...
-    return frozenset(n for n in available_timezones() if not _machine_dependent(n))
-
-
 def time_zone_error(name: object) -> str | None:
-    """Why `name` is not an IANA time zone, or None when it is one."""
-    if not isinstance(name, str) or not name:
-        return "time_zone must be an IANA time zone name such as Europe/Amsterdam"
-    if _machine_dependent(name):
-        return (
-            f"time zone '{name}' depends on the machine's zone files (its meaning differs "
-            "between this computer and Cloud Scheduler); use an IANA name such as Europe/Amsterdam"
-        )
-    if name in _zone_names() or name.lower() == "utc":
-        return None
-    from contract.params import suggest
-
-    hint = suggest(name, _zone_names())
-    return f"unknown time zone '{name}'" + (f"; did you mean '{hint}'?" if hint else "")
-
-
-def _machine_dependent(name: str) -> bool:
-    """Names a local zoneinfo tree may load but Cloud Scheduler does not know as IANA zones:
-    `localtime` (this machine's own zone), `posixrules`, `Factory` and the `right/*` (leap
-    seconds) and `posix/*` copies."""
-    return name in _NOT_PORTABLE or name.startswith(("right/", "posix/"))
-
-
-#: Files in a zoneinfo tree that are not portable IANA zone names.
-_NOT_PORTABLE = frozenset({"localtime", "posixrules", "Factory"})
+    """Why `name` is not an exact tz database zone name (`contract.time_zones`), or None."""
+    return time_zones.problem(name)
 
 
 def zone(name: str) -> ZoneInfo:
-    """The ZoneInfo for a validated zone name ("utc" in any case means UTC, as in the API)."""
+    """The ZoneInfo of a schedule file's validated zone, or of a job's zone as Cloud Scheduler
+    reports it ("utc" in any case means UTC there, as its Job reference says)."""
     return ZoneInfo("UTC" if name.lower() == "utc" else name)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from google.cloud.scheduler_v1 import types
 from google.protobuf import duration_pb2
 
-from contract.naming import LATEST, is_version_tag
+from contract.naming import LATEST, VERSION_TAG_RULE, is_version_tag
 from scheduling.spec import Environment, Schedule, format_duration
 
 MARKER_HEADER = "X-Managed-By"
@@ -62,10 +62,10 @@ def template_problem(template: str, env: Environment) -> str | None:
                 f"{env.template_base}/ (the trigger runs nothing else)"
             )
         return None
-    if not is_version_tag(template) or ".." in template:
+    if not is_version_tag(template):
         return (
-            f"template {template!r:.200} is not 'latest', a version tag (letters, digits, . _ -; "
-            "no '..') or a gs:// URI under the template_base"
+            f"template {template!r:.200} is not 'latest', a version tag ({VERSION_TAG_RULE}) "
+            "or a gs:// URI under the template_base"
         )
     return None
 

@@ -14,7 +14,13 @@ from typing import Any
 import yaml
 
 from contract.ownership import DEPLOYMENT_PARAMETERS, RUNTIME_PARAMETERS
-from contract.params import ParamDecl, check_parameters, declared_parameters, suggest
+from contract.params import (
+    ParamDecl,
+    check_parameters,
+    declared_parameters,
+    range_errors,
+    suggest,
+)
 from contract.values import value_problems
 from scheduling.spec import Environment, Problem, Schedule
 
@@ -113,6 +119,7 @@ def check_schedule_parameters(
             )
             del values[name]
     typed, errors = check_parameters(decls, values)
+    errors += range_errors(decls, typed)
     for err in errors:
         if err.name in schedule.parameters:
             file, line = schedule.file, schedule.doc.line("parameters", err.name)

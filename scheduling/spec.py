@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -342,7 +343,26 @@ def _description(c: _Collector, data: dict[str, Any]) -> str:
         return ""
     if len(description) > MAX_DESCRIPTION:
         c.add(("description",), f"'description' is {len(description)} characters; at most 500")
+    hidden = control_characters(description)
+    if hidden:
+        shown = ", ".join(f"U+{ord(ch):04X} at character {i + 1}" for i, ch in hidden[:5])
+        c.add(
+            ("description",),
+            f"'description' contains control or bidirectional characters ({shown}); they would "
+            "reach the plan output and the Cloud Scheduler console as they are: write it as "
+            "plain text on one line",
+        )
     return description
+
+
+#: Bidirectional embeddings, overrides and isolates: they reorder what a terminal shows.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def control_characters(text: str) -> list[tuple[int, str]]:
+    """(index, character) of every control character (C0, DEL, C1: Unicode category Cc) and
+    bidirectional formatting character in `text`."""
+    return [(i, ch) for i, ch in enumerate(text) if unicodedata.category(ch) == "Cc" or ch in _BIDI]
 
 
 def _attempt_deadline(c: _Collector, data: dict[str, Any]) -> float:

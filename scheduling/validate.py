@@ -143,8 +143,16 @@ def _deployment_problems(schedule: Schedule, env: Environment) -> list[Problem]:
         )
     job_id = env.job_prefix + schedule.name
     if len(job_id) > MAX_JOB_ID:
+        # Cloud Scheduler's Job.name: the job id is letters, digits, '-' and '_', at most 500.
         problems.append(
-            Problem(schedule.file, 1, f"job id '{job_id[:40]}...' is over 500 characters")
+            Problem(
+                schedule.file,
+                0,
+                f"the job id job_prefix '{env.job_prefix[:20]}' + file name is {len(job_id)} "
+                f"characters (in environment {env.name}); Cloud Scheduler allows at most "
+                f"{MAX_JOB_ID}: shorten the file name to {MAX_JOB_ID - len(env.job_prefix)} "
+                "characters or fewer",
+            )
         )
     return problems
 
@@ -196,27 +204,22 @@ def _parameter_problems(
 
 
 def read_sources(directory: str | Path) -> tuple[list[SourceFile], list[Problem]]:
-    """The `*.yaml` / `*.yml` files directly in `directory` (paths shown relative to cwd), and
-    the problems of files that cannot be used: not UTF-8, or a name with stray whitespace."""
+    """The `*.yaml` files directly in `directory` (paths shown relative to cwd), and the
+    problems of every entry named like one that cannot be used: not UTF-8, a name with stray
+    whitespace, another spelling of the suffix (`.yml`, `.YAML`), a directory or a dangling
+    symbolic link. None of them is skipped in silence: a file one tool reads and another skips
+    (a case-insensitive disk, an editor that saves `.yml`) would make plan delete a job."""
     root = Path(directory)
     if not root.is_dir():
         return [], []
     files: list[SourceFile] = []
     problems: list[Problem] = []
     for path in sorted(root.iterdir()):
-        if not path.is_file():
+        unusable = _unusable_entry(path)
+        if unusable:
+            problems.append(Problem(_display(path), 0, unusable))
             continue
-        if path.name != path.name.strip() and path.name.strip().endswith((".yaml", ".yml")):
-            problems.append(
-                Problem(
-                    _display(path),
-                    0,
-                    f"file name {path.name!r} has leading or trailing whitespace "
-                    "(a newline, say); rename it",
-                )
-            )
-            continue
-        if path.suffix not in (".yaml", ".yml"):
+        if path.suffix != ".yaml" or not path.is_file():
             continue
         try:
             raw = path.read_bytes()
@@ -238,6 +241,33 @@ def read_sources(directory: str | Path) -> tuple[list[SourceFile], list[Problem]
             continue
         files.append((path.stem, _display(path), text))
     return files, problems
+
+
+def _unusable_entry(path: Path) -> str | None:
+    """Why an entry named like a YAML file cannot be read as one, or None (also for entries
+    that are not named like one at all)."""
+    name = path.name
+    if name != name.strip():
+        if name.strip().lower().endswith((".yaml", ".yml")):
+            return (
+                f"file name {name!r} has leading or trailing whitespace (a newline, say); rename it"
+            )
+        return None
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or suffix.lower() not in ("yaml", "yml"):
+        return None
+    if suffix != "yaml":
+        return (
+            f"file name {name!r} ends in '.{suffix}': these files end in '.yaml' exactly "
+            f"(one spelling, the same on every disk); rename it to '{stem}.yaml'"
+        )
+    if path.is_symlink() and not path.exists():
+        return f"is a symbolic link to '{os.readlink(path)}', which does not exist; remove it"
+    if path.is_dir():
+        return "is a directory, not a YAML file; rename or remove it"
+    if not path.is_file():
+        return "is not a regular file; remove it"
+    return None
 
 
 def _display(path: Path) -> str:

@@ -25,11 +25,10 @@ import yaml
 
 from components.images import COMPONENTS_IMAGE
 from contract.deployment import Deployment, deployment_from
-from contract.naming import VERSION_TAG
+from contract.naming import VERSION_TAG_RULE, is_version_tag
 from contract.ownership import DEPLOYMENT_PARAMETERS
 
 SPARK_DIR = Path("spark")
-VERSION_RE = re.compile(f"^{VERSION_TAG.pattern}$")  # the one tag rule (contract.naming)
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -71,10 +70,11 @@ class Bundle:
 
 
 def check_version(version: str) -> str:
-    if not VERSION_RE.match(version) or version == "latest":
+    """`version` if it is a version tag (the one rule, `contract.naming.is_version_tag`)."""
+    if not is_version_tag(version):
         raise PublishError(
-            f"--version '{version}': use letters, digits, '.', '_' or '-' (at most 128, "
-            "starting with a letter or digit), and not 'latest', which is the pointer's name"
+            f"--version '{version}' is not a version tag: use {VERSION_TAG_RULE} ('latest' is "
+            "the pointer's name)"
         )
     return version
 

@@ -115,20 +115,25 @@ class LeaseStore:
         self._client = storage.Client(project=project)
         self._timeout = timeout
 
-    def read(self, bucket: str, path: str) -> tuple[bytes | None, int]:
-        """(content, generation) of the object; (None, 0) when it does not exist."""
+    def read(self, bucket: str, path: str) -> tuple[bytes | None, int, float | None]:
+        """(content, generation, server time the generation was created, epoch seconds) of the
+        object; (None, 0, None) when it does not exist."""
         from google.api_core import exceptions as gexc
 
         try:
             blob = self._client.bucket(bucket).get_blob(path, timeout=self._timeout)
             if blob is None:
-                return None, 0
+                return None, 0, None
             generation = int(blob.generation)
+            # `timeCreated`, not `updated`: each write makes a new generation whose creation
+            # time Cloud Storage sets, while `updated` also moves on a metadata patch ("Objects"
+            # resource, https://cloud.google.com/storage/docs/json_api/v1/objects).
+            created = blob.time_created.timestamp() if blob.time_created else None
             # Read after the generation: if the object changed in between, the write below
             # names the older generation and is refused, so nothing is decided on mixed state.
-            return blob.download_as_bytes(timeout=self._timeout), generation
+            return blob.download_as_bytes(timeout=self._timeout), generation, created
         except gexc.NotFound:
-            return None, 0
+            return None, 0, None
         except Exception as err:
             raise upstream_error(err, f"reading the lease gs://{bucket}/{path}") from None
 
@@ -255,6 +260,19 @@ class Vertex:
             if getattr(job.state, "name", str(job.state)) not in FINISHED_STATES:
                 out.add(name)
         return out
+
+    def exists(self, name: str) -> bool | None:
+        """Whether the job `name` exists: True, False (NOT_FOUND), or None when that cannot be
+        told right now (any other error)."""
+        from google.api_core import exceptions as gexc
+
+        try:
+            self._client.get_pipeline_job(name=name, retry=None, timeout=self._timeout)
+        except gexc.NotFound:
+            return False
+        except Exception:
+            return None
+        return True
 
     def state_of(self, name: str) -> str | None:
         """The job's state name, or None if it cannot be read right now (informational only)."""

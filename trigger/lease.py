@@ -7,14 +7,20 @@ precondition (`if_generation_match`): of two fires that read the same generation
 write succeeds; the other re-reads, sees the new holder and decides again.
 
 A holder keeps its slot while Vertex AI says its job is not finished, or, for `grace` seconds
-after it was taken, while the job cannot be found yet (it is being created). This module is the
-pure part (the object's format and the decision); `gcp_clients.LeaseStore` does the reads and
-conditional writes.
+after it was taken, while the job cannot be found yet (it is being created). When it was taken is
+judged by the lease object's own server-side time, not only by the `since` its writer put in: a
+holder cannot have been written after the generation that lists it was created, so `parse` caps
+every `since` at that generation's `timeCreated` (Cloud Storage sets it and nobody can change it).
+A holder dated in the future (a writer's clock ahead, a tampered object) then blocks its schedule
+for at most `grace` seconds after that object was written. This module is the pure part (the
+object's format and the decision); `gcp_clients.LeaseStore` does the reads and conditional
+writes.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,8 +48,10 @@ class Decision:
     running: tuple[str, ...]
 
 
-def parse(data: bytes | None) -> list[Holder]:
-    """The holders a lease object lists; an absent or unreadable object holds nothing.
+def parse(data: bytes | None, written_at: float | None = None) -> list[Holder]:
+    """The holders a lease object lists, each dated no later than `written_at` (the server time,
+    epoch seconds, at which this generation of the object was created); an absent or unreadable
+    object holds nothing.
 
     Unreadable is not an error: the object is only ever written by this code, and the slots it
     would have held are still counted from Vertex AI's own list of running jobs.
@@ -52,9 +60,12 @@ def parse(data: bytes | None) -> list[Holder]:
         return []
     try:
         entries = json.loads(data).get("holders", [])
-        return [Holder(str(e["job"]), float(e["since"])) for e in entries]
-    except (ValueError, TypeError, KeyError, AttributeError):
+        holders = [Holder(str(e["job"]), float(e["since"])) for e in entries]
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return []
+    if written_at is None:
+        return [h for h in holders if math.isfinite(h.since)]
+    return [Holder(h.job, min(h.since, written_at)) for h in holders if not math.isnan(h.since)]
 
 
 def render(holders: tuple[Holder, ...], schedule: str) -> bytes:

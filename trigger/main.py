@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,21 +110,27 @@ def _check_at_start() -> None:
         _log("ERROR", err.message, outcome="misconfigured")
 
 
-def _read_fire(request: Any, settings: Settings, caller: Caller) -> Fire:
+@dataclass
+class _Call:
+    """What the entry point learns about a call besides its answer."""
+
+    scheduled: bool = False  # the caller is Cloud Scheduler's invoker with its headers
+    body_read: bool = False  # the request body was read to its end
+
+
+def _read_fire(request: Any, settings: Settings, caller: Caller, call: _Call) -> Fire:
     if request.method != "POST":
         raise TriggerError(405, f"method {request.method} not allowed; POST a JSON body")
     check_content_type(request.mimetype or "")
+    # A declared length over the limit is refused before a byte of the body is read.
     check_size(request.content_length, settings.max_body_bytes)
     data = request.stream.read(settings.max_body_bytes + 1)
     check_size(len(data), settings.max_body_bytes)
+    call.body_read = True
     body = parse_body(data)
     if not caller.scheduled:
         return build_fire(body, None, None)
-    return build_fire(
-        body,
-        request.headers.get("X-CloudScheduler-ScheduleTime"),
-        request.headers.get("X-CloudScheduler-JobName"),
-    )
+    return build_fire(body, caller.schedule_time, caller.job_name)
 
 
 def _check_template(template: Template, fire: Fire, settings: Settings) -> None:
@@ -155,17 +163,15 @@ def _check_template(template: Template, fire: Fire, settings: Settings) -> None:
         )
 
 
-def handle(
-    request: Any, scheduled: list[bool] | None = None
-) -> tuple[int, dict[str, Any], dict[str, Any]]:
+def handle(request: Any, call: _Call | None = None) -> tuple[int, dict[str, Any], dict[str, Any]]:
     """Serve one call: (HTTP status, response body, log fields). Never raises.
 
-    `scheduled[0]` is set to whether the caller is Cloud Scheduler's invoker with its headers.
+    `call` learns whether the caller is Cloud Scheduler and whether the body was read.
     """
-    scheduled = scheduled if scheduled is not None else [False]
+    call = call if call is not None else _Call()
     log: dict[str, Any] = {"schedule": None, "fire_time": None, "job_id": None}
     try:
-        return _serve(request, scheduled, log)
+        return _serve(request, call, log)
     except TriggerError as err:
         log.update(outcome=err.outcome)
         return err.status, {"outcome": err.outcome, "error": err.message}, log
@@ -176,14 +182,14 @@ def handle(
 
 
 def _serve(
-    request: Any, scheduled: list[bool], log: dict[str, Any]
+    request: Any, call: _Call, log: dict[str, Any]
 ) -> tuple[int, dict[str, Any], dict[str, Any]]:
     """`handle` without its error handling: TriggerError for a call answered without a job."""
     settings = _instance.settings()
     caller = identify(request.headers, settings.scheduler_invoker, settings.manual_runs)
     log.update(caller=caller.email or None)
-    scheduled[0] = caller.scheduled
-    fire = _read_fire(request, settings, caller)
+    call.scheduled = caller.scheduled
+    fire = _read_fire(request, settings, caller, call)
     job_id = job_id_for(fire, settings.environment)
     log.update(
         schedule=fire.schedule,
@@ -192,7 +198,7 @@ def _serve(
         pipeline=fire.pipeline,
     )
     store = _instance.store()
-    template = store.load(store.resolve(fire.template, fire.pipeline))
+    template = store.template_for(fire.template, fire.pipeline)
     log.update(template_uri=template.ref.uri, template_version=template.ref.version)
     _check_template(template, fire, settings)
     typed = _typed_parameters(fire, template)
@@ -263,7 +269,8 @@ def _create(
     body: dict[str, Any],
     log: dict[str, Any],
 ) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    """Create the PipelineJob; a slot taken for it is given back when creation fails."""
+    """Create the PipelineJob; a slot taken for it is given back when creation is known to
+    have failed."""
     from gcp_clients import JobRequest
 
     vertex = _instance.vertex()
@@ -279,8 +286,16 @@ def _create(
     )
     try:
         created_name, created = vertex.create(job)
-    except TriggerError:
-        if slot.outcome == "taken":
+    except TriggerError as err:
+        landed = _landed(vertex, name, err)
+        if landed:
+            log.update(outcome="created", create_error=err.message)
+            message = (
+                f"created PipelineJob {name} (Vertex AI answered: {err.message}; the job "
+                "exists, so the create landed and only its answer was lost)"
+            )
+            return 200, {"outcome": "created", "message": message, **body}, log
+        if slot.outcome == "taken" and landed is False:
             slots.release_slot(_instance.leases(), settings, fire, name)
         raise
     if not created:
@@ -288,6 +303,21 @@ def _create(
     log.update(outcome="created")
     message = f"created PipelineJob {created_name}"
     return 200, {"outcome": "created", "message": message, **body, "job": created_name}, log
+
+
+def _landed(vertex: Any, name: str, err: TriggerError) -> bool | None:
+    """After a failed CreatePipelineJob: whether the job exists all the same.
+
+    A transient answer (DEADLINE_EXCEEDED, UNAVAILABLE, ...) may come after the service created
+    the job, so its fixed id is looked up before the slot is given back, the call answered or
+    an alert sent: True -> the run exists; False -> it does not (the slot is released);
+    None -> unknown, the slot is kept (the lease's grace period frees it if no job appears,
+    and Cloud Scheduler's retry finds the job or creates it). A refusal that is not transient
+    (4xx, PERMISSION_DENIED) created nothing.
+    """
+    if err.outcome != "transient":
+        return False
+    return vertex.exists(name)
 
 
 def _existing(
@@ -326,15 +356,15 @@ def _alert_if_no_run(
         log["alert_error"] = f"{type(err).__name__}: {err}"
 
 
-def trigger(request: Any) -> tuple[str, int, dict[str, str]]:
+def trigger(request: Any) -> tuple[str | Iterator[str], int, dict[str, str]]:
     """HTTP entry point (functions-framework target `trigger`)."""
     started = time.perf_counter()
-    scheduled = [False]
-    status, body, log = handle(request, scheduled)
+    call = _Call()
+    status, body, log = handle(request, call)
     # `schedule.py backfill` waits out a `skipped` slot and offers it again: no alert for that.
     waits = bool(request.headers.get(alerting.BACKFILL_HEADER))
     if not (waits and body.get("outcome") == "skipped"):
-        _alert_if_no_run(scheduled[0], status, body, log)
+        _alert_if_no_run(call.scheduled, status, body, log)
     message = body.get("message") or body.get("error", "")
     severity = "INFO" if status < 400 else "WARNING" if status < 500 else "ERROR"
     trace = request.headers.get("X-Cloud-Trace-Context", "")
@@ -351,7 +381,14 @@ def trigger(request: Any) -> tuple[str, int, dict[str, str]]:
         **log,
         **extra,
     )
-    return json.dumps(body), status, {"Content-Type": "application/json"}
+    answer, headers = json.dumps(body), {"Content-Type": "application/json"}
+    if not call.body_read:
+        # functions-framework reads the whole request body before it sends an answer that is
+        # not streamed (its after_request hook `read_request`): a 413 for a body declared far
+        # over the limit, or a 403, would wait for (and buffer) that body. A streamed answer
+        # (Flask turns an iterator into one) goes out at once.
+        return iter([answer]), status, headers
+    return answer, status, headers
 
 
 _check_at_start()

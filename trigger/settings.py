@@ -46,13 +46,12 @@ class Settings:
         environment = read.required("ENVIRONMENT", ENV_NAME, "an environment name like dev or prod")
         base = read.template_base()
         root = read.required("PIPELINE_ROOT", BUCKET_URI, "a gs://BUCKET[/PATH] URI")
-        account = read.required(
+        account = read.account(
             "PIPELINE_SERVICE_ACCOUNT",
-            ACCOUNT,
             "a service account e-mail (jobs never run as the default compute account)",
         )
-        invoker = read.required(
-            "SCHEDULER_INVOKER", ACCOUNT, "the service account e-mail Cloud Scheduler calls as"
+        invoker = read.account(
+            "SCHEDULER_INVOKER", "the service account e-mail Cloud Scheduler calls as"
         )
         manual = read.manual_runs()
         match = read.lease_root(root)
@@ -108,9 +107,21 @@ class _EnvReader:
         value = self.env.get(name, "")
         if not value:
             self.problems.append(f"{name} is not set ({what})")
-        elif not pattern.match(value):
+        elif not pattern.fullmatch(value):
             self.problems.append(f"{name} '{value:.80}' is not {what}")
         return value.rstrip("/")
+
+    def account(self, name: str, what: str) -> str:
+        """A service-account e-mail, written as Google issues it: in lower case. The caller's
+        e-mail is compared with it exactly (identity.py says why case is not folded)."""
+        value = self.env.get(name, "")
+        if value and value != value.lower():
+            self.problems.append(
+                f"{name} '{value:.80}' must be written in lower case, as Google issues "
+                "service-account e-mails: callers are compared with it exactly"
+            )
+            return value
+        return self.required(name, ACCOUNT, what)
 
     def project_and_region(self) -> tuple[str, str]:
         project = self.env.get("PROJECT") or self.env.get("GOOGLE_CLOUD_PROJECT") or ""

@@ -46,8 +46,8 @@ def take_slot(leases: Any, vertex: Any, settings: Settings, fire: Fire, name: st
         "schedule": naming.schedule_label(fire.schedule),
     }
     for attempt in range(LEASE_ATTEMPTS):
-        data, generation = leases.read(settings.lease_bucket, path)
-        holders = lease.parse(data)
+        data, generation, written_at = leases.read(settings.lease_bucket, path)
+        holders = lease.parse(data, written_at)
         running = set(vertex.active_runs(labels, fire.max_concurrent_runs + 1))
         if name in running:
             return Slot("exists")
@@ -89,8 +89,8 @@ def release_slot(leases: Any, settings: Settings, fire: Fire, name: str) -> None
     path = lease_path(settings, fire.schedule)
     for _ in range(3):
         try:
-            data, generation = leases.read(settings.lease_bucket, path)
-            rest = lease.released(lease.parse(data), name)
+            data, generation, written_at = leases.read(settings.lease_bucket, path)
+            rest = lease.released(lease.parse(data, written_at), name)
             if leases.write(
                 settings.lease_bucket, path, lease.render(rest, fire.schedule), generation
             ):

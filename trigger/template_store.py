@@ -28,10 +28,13 @@ from trigger_request import TriggerError
 
 from contract import naming
 from contract import params as pipeline_params
+from contract.values import json_depth
 
 LATEST = naming.LATEST
 #: What a published template's file is called (`<base>/<version>/templates/<pipeline>.yaml`).
-_TEMPLATE_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.yaml")
+_TEMPLATE_FILE = re.compile(rf"({naming.PIPELINE_NAME.pattern})\.yaml")
+#: Nesting a publication's small JSON objects (latest.json, manifest.json) ever needs.
+_POINTER_DEPTH = 4
 
 
 class ObjectNotFoundError(Exception):
@@ -94,8 +97,8 @@ def check_version(version: str, where: str) -> str:
     if not naming.is_version_tag(version):
         raise TriggerError(
             400,
-            f"{where}: '{version:.80}' is not a version tag (letters, digits, '.', '_', '-', "
-            "starting with a letter or digit) nor 'latest' nor a gs:// URI",
+            f"{where}: '{version:.80}' is not a version tag ({naming.VERSION_TAG_RULE}) nor "
+            "'latest' nor a gs:// URI",
         )
     return version
 
@@ -132,6 +135,43 @@ def ref_from_uri(base: Base, uri: str) -> TemplateRef:
             f"{base.uri}/<version>/templates/<pipeline>.yaml (field 'template')",
         )
     return TemplateRef(bucket, path, parts[0])
+
+
+def _pointer_version(data: bytes, where: str) -> str:
+    """The `version` of a latest.json pointer's bytes; 500 naming `where` when it is anything
+    but `{"version": "<tag>"}` (checked before parsing: a deeply nested object would make
+    json.loads recurse until it fails)."""
+    malformed = f'{where} is malformed: expected {{"version": "..."}}'
+    depth = json_depth(data)
+    if depth > _POINTER_DEPTH:
+        raise TriggerError(500, f"{malformed}, and it nests {depth} levels deep", "error")
+    try:
+        version = json.loads(data)["version"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise TriggerError(500, malformed, "error") from None
+    if not isinstance(version, str):
+        raise TriggerError(
+            500, f"{where}: 'version' is {type(version).__name__}, not a string", "error"
+        )
+    return version
+
+
+def published_pipelines(manifest: bytes) -> list[str]:
+    """The pipelines a version's `manifest.json` lists templates of ([] when unreadable)."""
+    if json_depth(manifest) > _POINTER_DEPTH:
+        return []
+    try:
+        files = json.loads(manifest)["files"]
+        names = [name for name in files if isinstance(name, str)]
+    except (ValueError, KeyError, TypeError):
+        return []
+    out = []
+    for name in names:
+        folder, _, file = name.partition("/")
+        match = _TEMPLATE_FILE.fullmatch(file)
+        if folder == "templates" and match:
+            out.append(match.group(1))
+    return sorted(out)
 
 
 def load_template(ref: TemplateRef, data: bytes) -> Template:
@@ -195,24 +235,56 @@ class TemplateStore:
             return cached[1]
         path = self.base.path("latest.json")
         data = self._get(path, f"no published 'latest' under {self.base.uri}/")
-        try:
-            version = json.loads(data)["version"]
-        except (ValueError, KeyError, TypeError):
-            raise TriggerError(
-                500,
-                f'gs://{self.base.bucket}/{path} is malformed: expected {{"version": "..."}}',
-                "error",
-            ) from None
-        if not isinstance(version, str):
-            raise TriggerError(
-                500, f"gs://{self.base.bucket}/{path}: 'version' is not a string", "error"
-            )
+        version = _pointer_version(data, f"gs://{self.base.bucket}/{path}")
         try:
             check_version(version, f"gs://{self.base.bucket}/{path}")
         except TriggerError as err:
             raise TriggerError(500, err.message, "error") from None
         self._latest = (now, version)
         return version
+
+    def template_for(self, template: str, pipeline: str) -> Template:
+        """The template a call names (`resolve`, then `load`), for a pipeline name that is one.
+
+        A name in the wrong case (`Churn-Training`) or otherwise not a pipeline name is 400, and
+        a pipeline the version did not publish 404; both answers list what the version did
+        publish, so a caller sees the right spelling.
+        """
+        ref = self.resolve(template, pipeline)
+        if not naming.is_pipeline_name(pipeline):
+            raise TriggerError(
+                400,
+                f"field 'pipeline': '{pipeline:.128}' is not a pipeline name (lower-case letters, "
+                "digits and '-', as KFP names pipelines; names are case-sensitive); "
+                + self._published_text(ref.version, pipeline),
+            )
+        try:
+            return self.load(ref)
+        except TriggerError as err:
+            if err.status != 404:
+                raise
+            raise TriggerError(
+                404, f"{err.message}; {self._published_text(ref.version, pipeline)}"
+            ) from None
+
+    def _published_text(self, version: str, pipeline: str) -> str:
+        known = self.pipelines_of(version)
+        if not known:
+            return f"version '{version}' lists no pipelines (no readable manifest.json)"
+        hint = next((k for k in known if k.lower() == pipeline.lower()), None)
+        return f"version '{version}' publishes: {', '.join(known)}" + (
+            f"; did you mean '{hint}'?" if hint else ""
+        )
+
+    def pipelines_of(self, version: str) -> list[str]:
+        """The pipelines `version` published (from its manifest.json); [] if it cannot be read.
+
+        Only used to word an answer, so any failure to read gives [] rather than an error.
+        """
+        try:
+            return published_pipelines(self._get(self.base.path(version, "manifest.json"), ""))
+        except TriggerError:
+            return []
 
     def load(self, ref: TemplateRef) -> Template:
         """The template at `ref`, from the cache when this instance has read it before."""

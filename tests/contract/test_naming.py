@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contract.naming import (
+    is_pipeline_name,
     is_version_tag,
     job_id,
     job_labels,
@@ -70,5 +71,18 @@ def test_manual_runs_have_no_fire_time_label():
 def test_version_tags_are_one_publishable_path_segment():
     assert all(map(is_version_tag, ["v1", "2026.11.30", "v1_rc-2", "a" * 128]))
     assert not any(
-        map(is_version_tag, ["latest", "v1+build", "../v1", ".v1", "a/b", "", "a" * 129])
+        map(
+            is_version_tag,
+            ["latest", "v1+build", "../v1", ".v1", "a/b", "", "a" * 129, "a..b", "v1..", "v1...2"],
+        )
     )
+
+
+def test_pipeline_names_follow_kfp_and_are_case_sensitive():
+    from kfp.dsl.utils import validate_pipeline_name
+
+    for name in ("churn-training", "churn-scoring", "a", "0-x", "a" * 128):
+        assert is_pipeline_name(name)
+        validate_pipeline_name(name)  # KFP's own check accepts what ours accepts
+    for name in ("Churn-Training", "churn_training", "-x", "", "a" * 129, "a.b", "churn/x"):
+        assert not is_pipeline_name(name)

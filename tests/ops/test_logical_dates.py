@@ -47,7 +47,11 @@ def test_zones_are_iana_names_only():
     for bad in ("Mars/Olympus", "../../etc/passwd", "localtime", "right/UTC", ""):
         with pytest.raises(ValueError):
             ld.zone(bad)
-    assert str(ld.zone("utc")) == "UTC"
+    assert str(ld.zone("UTC")) == "UTC"
+    # exact tz database names only, the same on a case-insensitive disk (contract/time_zones.py)
+    for inexact in ("utc", "europe/amsterdam"):
+        with pytest.raises(ValueError, match=r"write 'UTC'|use 'Europe/Amsterdam'"):
+            ld.zone(inexact)
 
 
 def test_validate_refuses_bad_placeholders_and_fire_time_at_file_line(tmp_path, monkeypatch):

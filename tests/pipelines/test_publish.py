@@ -168,6 +168,7 @@ def test_publishing_is_byte_identical_for_the_same_code(emulator, bucket):
     [
         (["--version", "latest"], "not 'latest'"),
         (["--version", "../v1"], "--version '../v1'"),
+        (["--version", "a..b"], "--version 'a..b' is not a version tag"),
         (["--version", "v1", "--components-image", "python:3.11-slim"], "expected REGION-docker"),
         (
             [

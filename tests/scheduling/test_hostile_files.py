@@ -135,6 +135,7 @@ def test_machine_dependent_zones_are_refused_in_files(empty_tree, templates_dir,
         "gs://acme-churn-dev-pipelines/templates/v1/./templates/churn-training.yaml",
         "gs://acme-churn-dev-pipelines/templates//v1/templates/churn-training.yaml",
         "v1..v2",
+        "a..b",
         "../v1",
     ],
 )
@@ -195,3 +196,122 @@ def test_deeply_nested_values_are_refused_without_a_traceback(
     assert len(found) == 1, found
     assert found[0].startswith("schedules/deep.yaml:5: ")
     assert fragment in found[0]
+
+
+def test_model_parameters_outside_their_documented_ranges_are_refused(empty_tree, templates_dir):
+    empty_tree.write(
+        "ranges.yaml",
+        TRAINING
+        + "  tune_folds: 1\n  gate_threshold: 60\n  promotion_margin: 1\n"
+        + "  classifier: xgb\n  gate_metric: AUC\n",
+    )
+    found = messages(validate_tree(empty_tree.root, templates_dir))
+    pipeline = "schedules/ranges.yaml:{}: pipeline 'churn-training': parameter '{}': must be {}"
+    assert found == [
+        pipeline.format(5, "tune_folds", "a whole number from 2 to 20, got 1"),
+        pipeline.format(6, "gate_threshold", "a number from 0 to 1, got 60.0"),
+        pipeline.format(7, "promotion_margin", "a number from 0 to 1 (excluded), got 1.0"),
+        pipeline.format(8, "classifier", "one of lr, gbt, rf, got 'xgb'"),
+        pipeline.format(
+            9,
+            "gate_metric",
+            "one of auc_roc, auc_pr, accuracy, f1, precision, recall, log_loss, got 'AUC'",
+        ),
+    ]
+
+
+def test_an_environment_default_out_of_range_is_refused_on_its_own_line(empty_tree, templates_dir):
+    empty_tree.write("ok.yaml", TRAINING)
+    empty_tree.edit(
+        "environments/dev.yaml",
+        "job_prefix: dev-\n",
+        "job_prefix: dev-\nparameters:\n  tune_folds: 50\n",
+    )
+    found = messages(validate_tree(empty_tree.root, templates_dir, only_env="dev"))
+    assert len(found) == 1, found
+    assert "schedules/environments/dev.yaml:" in found[0]
+    assert "parameter 'tune_folds': must be a whole number from 2 to 20, got 50" in found[0]
+    assert found[0].endswith("(environment default)")
+
+
+@pytest.mark.parametrize(
+    ("zone", "fragment"),
+    [
+        ("utc", "time zone 'utc': write 'UTC'"),
+        ("Utc", "time zone 'Utc': write 'UTC'"),
+        ("europe/amsterdam", "use 'Europe/Amsterdam'"),
+        ("EUROPE/AMSTERDAM", "use 'Europe/Amsterdam'"),
+    ],
+)
+def test_a_time_zone_must_be_written_exactly_as_the_tz_database_does(
+    empty_tree, templates_dir, zone, fragment
+):
+    empty_tree.write("zoned.yaml", TRAINING + f"time_zone: {zone}\n")
+    found = messages(validate_tree(empty_tree.root, templates_dir))
+    assert len(found) == 1, found
+    assert found[0].startswith("schedules/zoned.yaml:5: ")
+    assert fragment in found[0]
+
+
+@pytest.mark.parametrize("name", ["weekly.YAML", "weekly.yml", "weekly.Yaml", "weekly.YML"])
+def test_another_spelling_of_the_suffix_is_refused_not_skipped(empty_tree, templates_dir, name):
+    empty_tree.write("daily.yaml", TRAINING)
+    empty_tree.write(name, TRAINING)
+    found = messages(validate_tree(empty_tree.root, templates_dir))
+    stem, suffix = name.split(".")
+    assert found == [
+        f"schedules/{name}: file name '{name}' ends in '.{suffix}': these files end in '.yaml' "
+        f"exactly (one spelling, the same on every disk); rename it to '{stem}.yaml'"
+    ]
+
+
+def test_a_directory_or_a_dangling_link_named_like_a_schedule_is_refused(empty_tree, templates_dir):
+    (empty_tree.root / "folder.yaml").mkdir()
+    (empty_tree.root / "gone.yaml").symlink_to("nowhere.yaml")
+    (empty_tree.root / "environments" / "stage.yaml").mkdir()
+    found = messages(validate_tree(empty_tree.root, templates_dir))
+    assert found == [
+        "schedules/environments/stage.yaml: is a directory, not a YAML file; rename or remove it",
+        "schedules/folder.yaml: is a directory, not a YAML file; rename or remove it",
+        "schedules/gone.yaml: is a symbolic link to 'nowhere.yaml', which does not exist; "
+        "remove it",
+    ]
+
+
+def test_a_link_to_a_schedule_file_is_read_as_that_file(empty_tree, templates_dir):
+    (empty_tree.root.parent / "elsewhere.yaml").write_text(TRAINING)
+    (empty_tree.root / "linked.yaml").symlink_to(empty_tree.root.parent / "elsewhere.yaml")
+    result = validate_tree(empty_tree.root, templates_dir)
+    assert messages(result) == []
+    assert [s.name for s in result.schedules] == ["linked"]
+
+
+def test_a_file_name_too_long_for_a_job_id_with_the_prefix_is_refused(empty_tree, templates_dir):
+    empty_tree.edit("environments/dev.yaml", "job_prefix: dev-\n", f"job_prefix: {'d' * 300}-\n")
+    name = "n" * 200
+    empty_tree.write(f"{name}.yaml", TRAINING)
+    found = messages(validate_tree(empty_tree.root, templates_dir, only_env="dev"))
+    assert found == [
+        f"schedules/{name}.yaml: the job id job_prefix '{'d' * 20}' + file name is 501 "
+        "characters (in environment dev); Cloud Scheduler allows at most 500: shorten the "
+        "file name to 199 characters or fewer"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ('"Weekly \\x1b[2K retrain"', "U+001B"),
+        ('"Weekly\\tretrain"', "U+0009"),
+        ("|\n  Weekly\n  retrain", "U+000A"),
+        ('"Weekly \\x85 retrain"', "U+0085"),
+        ('"Weekly \\u202e niartner"', "U+202E"),
+        ('"\\x00"', "U+0000"),
+    ],
+)
+def test_control_characters_in_a_description_are_refused(empty_tree, templates_dir, text, code):
+    empty_tree.write("described.yaml", TRAINING + f"description: {text}\n")
+    found = messages(validate_tree(empty_tree.root, templates_dir))
+    assert len(found) == 1, found
+    assert found[0].startswith("schedules/described.yaml:5: 'description' contains ")
+    assert code in found[0]

@@ -159,7 +159,10 @@ def test_duplicate_job_names_and_duplicate_keys(tree, templates_dir):
     tree.write("twin.yml", GOOD)
     tree.write("dupkey.yaml", GOOD + 'cron: "0 4 * * 1"\n')
     found = messages(validate_tree(tree.root, templates_dir))
-    assert any("duplicate job name 'twin'" in m for m in found), found
+    # a .yml twin is never read beside (or instead of) the .yaml: it is refused by name
+    assert any(
+        m.startswith("schedules/twin.yml: file name 'twin.yml' ends in '.yml'") for m in found
+    ), found
     assert "schedules/dupkey.yaml:13: key 'cron' appears more than once" in found
 
 
@@ -359,7 +362,12 @@ def test_cron_rejects_what_cloud_scheduler_rejects(expr, fragment):
 
 def test_time_zones():
     assert time_zone_error("Europe/Amsterdam") is None
-    assert time_zone_error("utc") is None
+    assert time_zone_error("UTC") is None
+    assert time_zone_error("utc").startswith("time zone 'utc': write 'UTC'")
+    assert time_zone_error("europe/amsterdam").startswith(
+        "time zone 'europe/amsterdam' is not written as the tz database writes it: use "
+        "'Europe/Amsterdam'"
+    )
     assert time_zone_error("Mars/Olympus") == "unknown time zone 'Mars/Olympus'"
     assert "did you mean 'America/New_York'" in time_zone_error("America/NewYork")
     assert time_zone_error("/etc/localtime") == "unknown time zone '/etc/localtime'"

@@ -161,3 +161,13 @@ def test_injected_faults_fail_the_next_calls_only(client, vertex):
         with pytest.raises(gexc.DeadlineExceeded):
             create(client, "run-1")
     assert create(client, "run-1").name.endswith("/run-1")
+
+
+def test_a_fault_that_lands_stores_the_job_and_loses_the_answer(client, vertex):
+    vertex.inject_fault("CreatePipelineJob", grpc.StatusCode.UNAVAILABLE, lands=True)
+
+    with pytest.raises(gexc.ServiceUnavailable):
+        create(client, "run-1")
+    assert client.get_pipeline_job(name=f"{PARENT}/pipelineJobs/run-1").name.endswith("/run-1")
+    with pytest.raises(gexc.AlreadyExists):  # the fault is spent: the retry sees the job
+        create(client, "run-1")

@@ -141,6 +141,57 @@ def test_latest_is_re_resolved_after_a_new_publish(function_url, vertex):
     assert vertex.created()[0].labels["template-version"] == "v1"
 
 
+@pytest.mark.parametrize(
+    ("pointer", "message"),
+    [
+        (b'{"version": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests 100001 levels deep"),
+        (b"[" * 5000 + b"]" * 5000, "nests 5000 levels deep"),
+        (b'{"version": 7}', "'version' is int, not a string"),
+        (b'{"version": {"v": "v1"}}', "'version' is dict, not a string"),
+        (b'"v1"', 'is malformed: expected {"version": "..."}'),
+        (b'{"version": "v1..v2"}', "'v1..v2' is not a version tag"),
+    ],
+    ids=["deep inside", "deep", "int", "object", "bare string", "dot dot"],
+)
+def test_a_tampered_latest_pointer_is_a_clear_json_answer(
+    pointer, message, function_url, vertex, function_log
+):
+    try:
+        h.upload("pipelines/latest.json", pointer)
+        resp = fire(function_url)
+    finally:
+        h.upload("pipelines/latest.json", b'{"version": "v2"}')
+
+    assert resp.status_code == 500, resp.text
+    assert resp.json()["outcome"] == "error"
+    assert "gs://acme-templates/pipelines/latest.json" in resp.json()["error"]
+    assert message in resp.json()["error"]
+    assert "Traceback" not in resp.text and "internal error" not in resp.text
+    line = h.log_lines(function_log)[-1]
+    assert "stack_trace" not in line and line["status"] == 500
+    assert vertex.calls["CreatePipelineJob"] == 0
+
+
+def test_a_pipeline_name_in_the_wrong_case_is_400_naming_the_published_pipelines(
+    function_url, vertex
+):
+    resp = fire(function_url, body(pipeline="Churn-Training"))
+
+    assert resp.status_code == 400, resp.text
+    error = resp.json()["error"]
+    assert "field 'pipeline': 'Churn-Training' is not a pipeline name" in error
+    assert "version 'v2' publishes: churn-scoring, churn-training" in error
+    assert "did you mean 'churn-training'?" in error
+    assert vertex.calls["CreatePipelineJob"] == 0
+
+
+def test_an_unpublished_pipeline_is_404_naming_the_published_ones(function_url, vertex):
+    resp = fire(function_url, body(pipeline="churn-forecast", template="v1"))
+
+    assert resp.status_code == 404, resp.text
+    assert "version 'v1' publishes: churn-scoring, churn-training" in resp.json()["error"]
+
+
 # Every bad request: its status, a message naming the problem, and no CreatePipelineJob at all.
 BAD_REQUESTS = {
     "garbage body": (dict(data="{not json"), 400, "not valid JSON"),
@@ -167,6 +218,21 @@ BAD_REQUESTS = {
         dict(payload=body(parameters={**PARAMS, "gate_threshold": "high"})),
         400,
         "parameter 'gate_threshold': expected number, got string",
+    ),
+    "tune_folds below 2": (
+        dict(payload=body(parameters={**PARAMS, "tune_folds": 1})),
+        400,
+        "parameter 'tune_folds': must be a whole number from 2 to 20, got 1",
+    ),
+    "gate_threshold above 1": (
+        dict(payload=body(parameters={**PARAMS, "gate_threshold": 60})),
+        400,
+        "parameter 'gate_threshold': must be a number from 0 to 1, got 60.0",
+    ),
+    "unknown classifier": (
+        dict(payload=body(parameters={**PARAMS, "classifier": "xgb"})),
+        400,
+        "parameter 'classifier': must be one of lr, gbt, rf, got 'xgb'",
     ),
     "missing required parameter": (
         dict(payload=body(parameters={"gate_threshold": 0.6})),

@@ -7,6 +7,8 @@ environment `test` by the real `compile.py --publish`.
 from __future__ import annotations
 
 import json
+import socket
+import time
 
 import pytest
 import requests
@@ -118,6 +120,13 @@ HOSTILE = {
         "is not a published template",
     ),
     "version tag with a plus": (body(template="v1+build"), {}, 400, "is not a version tag"),
+    "version tag with ..": (body(template="a..b"), {}, 400, "'a..b' is not a version tag"),
+    "template URI with a .. version": (
+        body(template=f"{h.BASE}/a..b/templates/{h.PIPELINE}.yaml"),
+        {},
+        400,
+        "is not a published template",
+    ),
     "1e300 for an integer": (
         body(parameters={**PARAMS, "seed": 1e300}),
         {},
@@ -143,6 +152,19 @@ HOSTILE = {
         "number 1e999 is too large for a double",
     ),
     "schedule name with no letters": (body(schedule="___"), {}, 400, "no letters or digits"),
+    "time zone in the wrong case": (
+        body(time_zone="europe/amsterdam"),
+        {},
+        400,
+        "field 'time_zone': time zone 'europe/amsterdam' is not written as the tz database",
+    ),
+    "pipeline name with a path in it": (
+        body(pipeline="../churn-training"),
+        {},
+        400,
+        "field 'pipeline': '../churn-training' is not a pipeline name",
+    ),
+    "utc in lower case": (body(time_zone="utc"), {}, 400, "time zone 'utc': write 'UTC'"),
 }
 # Parameters only the deployment sets (issue 10 A1): each refused by name, whatever its value.
 _ATTACKS = {
@@ -251,3 +273,64 @@ def test_a_template_published_for_another_environment_is_not_run(function_url, v
     assert resp.status_code == 500
     assert "was published for environment 'prod', and this trigger serves 'test'" in resp.text
     assert vertex.calls["CreatePipelineJob"] == 0
+
+
+def _answer_within(url: str, head: bytes, first_part: bytes, seconds: float) -> bytes:
+    """Send a request's head and the first part of its body, never the rest; what the server
+    answers within `seconds` (b'' if nothing)."""
+    host, port = url.split("//", 1)[1].strip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=seconds) as sock:
+        sock.sendall(head + b"\r\n" + first_part)
+        received = b""
+        deadline = time.monotonic() + seconds
+        while b"\r\n\r\n" not in received and time.monotonic() < deadline:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+def _head(framing: str, caller: str = h.INVOKER) -> bytes:
+    lines = [
+        "POST / HTTP/1.1",
+        "Host: trigger.example",
+        "Content-Type: application/json",
+        f"Authorization: {h.bearer(caller)}",
+        framing,
+    ]
+    return "".join(f"{line}\r\n" for line in lines).encode()
+
+
+def test_a_body_declared_over_the_limit_is_413_before_it_is_read(function_url, vertex):
+    started = time.monotonic()
+
+    answer = _answer_within(function_url, _head("Content-Length: 100000000"), b'{"pipe', 5)
+
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert time.monotonic() - started < 3
+    assert vertex.calls["CreatePipelineJob"] == 0
+
+
+def test_a_chunked_body_over_the_limit_is_413_without_waiting_for_its_end(function_url, vertex):
+    chunk = b"x" * 70_000
+    first = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"  # ... and no terminating chunk
+
+    answer = _answer_within(function_url, _head("Transfer-Encoding: chunked"), first, 5)
+
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert vertex.calls["CreatePipelineJob"] == 0
+
+
+def test_a_refused_caller_is_answered_without_its_body_being_read(function_url, vertex):
+    intruder = f"intruder@{h.PROJECT}.iam.gserviceaccount.com"
+    head = _head("Content-Length: 60000", caller=intruder)
+    head += b"X-CloudScheduler: true\r\nX-CloudScheduler-JobName: j\r\n"
+    head += b"X-CloudScheduler-ScheduleTime: 2026-11-30T02:00:00Z\r\n"
+
+    answer = _answer_within(function_url, head, b'{"pipe', 5)
+
+    assert answer.startswith(b"HTTP/1.1 403"), answer[:200]

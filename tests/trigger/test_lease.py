@@ -50,3 +50,29 @@ def test_the_object_round_trips_and_garbage_holds_nothing():
     assert tuple(parse(render(holders, "s"))) == holders
     assert parse(b"not json") == parse(b'{"holders": [{"job": 1}]}') == parse(None) == []
     assert released(list(holders), "a") == (Holder("b", 2.0),)
+
+
+def test_a_holder_dated_after_its_object_was_written_is_judged_by_the_object():
+    # a writer's clock ten years ahead, or a tampered object: the object itself was written
+    # (server time) 700 s ago, so the holder cannot be younger than that
+    written = render((Holder("future", NOW + 315_360_000),), "s")
+
+    holders = parse(written, written_at=NOW - 700)
+
+    assert holders == [Holder("future", NOW - 700)]
+    decision = decide(holders, set(), {"future"}, "j2", limit=1, now=NOW, grace=600)
+    assert decision.outcome == "take"
+    assert [h.job for h in decision.holders] == ["j2"]  # the capped holder is not written back
+
+
+def test_within_the_grace_period_a_future_dated_holder_still_holds():
+    holders = parse(render((Holder("future", NOW + 10**9),), "s"), written_at=NOW - 5)
+
+    assert decide(holders, set(), {"future"}, "j2", limit=1, now=NOW).outcome == "full"
+
+
+def test_non_numbers_for_since_hold_nothing():
+    data = b'{"holders": [{"job": "a", "since": NaN}, {"job": "b", "since": Infinity}]}'
+
+    assert parse(data) == []
+    assert parse(data, written_at=NOW) == [Holder("b", NOW)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from template_store import (
     ObjectNotFoundError,
     TemplateStore,
     parse_base,
+    published_pipelines,
     ref_from_uri,
 )
 from trigger_request import (
@@ -315,3 +317,29 @@ def test_connection_failures_are_transient():
 
     assert upstream_error(ConnectionRefusedError("refused"), "reading").status == 503
     assert upstream_error(RetryError("gave up", None), "reading").status == 503
+
+
+@pytest.mark.parametrize("name", ["SCHEDULER_INVOKER", "PIPELINE_SERVICE_ACCOUNT"])
+def test_service_account_settings_must_be_lower_case_as_google_issues_them(name):
+    env = {**GOOD_ENV, name: GOOD_ENV[name].replace("churn", "Churn")}
+
+    with pytest.raises(ValueError, match=f"{name} '.*' must be written in lower case"):
+        Settings.from_env(env)
+    with pytest.raises(ValueError, match=f"(?s){name} '.*' is not"):
+        Settings.from_env({**GOOD_ENV, name: GOOD_ENV[name] + "\n"})
+
+
+def test_the_published_pipelines_are_read_from_the_manifest():
+    manifest = {
+        "version": "v1",
+        "files": {
+            "templates/churn-training.yaml": "a",
+            "templates/churn-scoring.yaml": "b",
+            "spark/train.py": "c",
+            "templates/Upper.yaml": "d",
+            "templates/x/y.yaml": "e",
+        },
+    }
+    assert published_pipelines(json.dumps(manifest).encode()) == ["churn-scoring", "churn-training"]
+    for broken in (b"[]", b"{}", b"not json", b'{"files": ' + b"[" * 5000 + b"]" * 5000 + b"}"):
+        assert published_pipelines(broken) == []

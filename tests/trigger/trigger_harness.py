@@ -177,6 +177,13 @@ def bearer(email: str) -> str:
     return f"Bearer {oidc_token(email, 'https://trigger.example', datetime.now(UTC))}"
 
 
+def verified_bearer(email: str) -> str:
+    """A bearer token for `email` as Cloud Run hands on a token it verified: the signature is
+    replaced by SIGNATURE_REMOVED_BY_GOOGLE (Cloud Run troubleshooting, "signature-removed")."""
+    header, payload, _ = oidc_token(email, "https://trigger.example", datetime.now(UTC)).split(".")
+    return f"Bearer {header}.{payload}.SIGNATURE_REMOVED_BY_GOOGLE"
+
+
 def scheduler_headers(job: str, schedule_time: str, caller: str = INVOKER) -> dict[str, str]:
     """The headers Cloud Scheduler sends with an HTTP target call, signed in as `caller`."""
     return {

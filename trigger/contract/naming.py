@@ -18,10 +18,20 @@ JOB_ID_MAX = 127
 LABEL_MAX = 63
 #: A published version tag: one path segment, what `compile.py --publish --version` accepts,
 #: what a schedule's `template:` and the trigger's `template` may name. No '+': a tag must be
-#: publishable and usable in a URI path without escaping.
-VERSION_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+#: publishable and usable in a URI path without escaping. No '..' anywhere: a tag is a folder of
+#: the template base, and `a..b` reads like a path trick (and like a range in git).
+VERSION_TAG = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+#: The rule above in words, for every message that refuses a tag.
+VERSION_TAG_RULE = (
+    "letters, digits, '.', '_' and '-', at most 128, starting with a letter or digit, "
+    "no '..', and not 'latest'"
+)
 #: The pointer to the newest published version; never itself a version tag.
 LATEST = "latest"
+#: A pipeline's name, as KFP requires it (kfp.dsl.utils.validate_pipeline_name:
+#: ^[a-z0-9][a-z0-9-]{0,127}$): what `pipelineInfo.name` and `<version>/templates/<name>.yaml`
+#: carry, what a schedule's `pipeline:` and the trigger's `pipeline` name. Case-sensitive.
+PIPELINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
 
 
 def slug(text: str, allowed: str = "a-z0-9") -> str:
@@ -87,6 +97,11 @@ def run_label(pipeline_job: str) -> str:
 def is_version_tag(text: str) -> bool:
     """Whether `text` can be published as a version (and so named by a schedule or a call)."""
     return isinstance(text, str) and bool(VERSION_TAG.fullmatch(text)) and text != LATEST
+
+
+def is_pipeline_name(text: str) -> bool:
+    """Whether `text` can be a pipeline's name (lower case: `Churn-Training` is not one)."""
+    return isinstance(text, str) and bool(PIPELINE_NAME.fullmatch(text))
 
 
 def job_labels(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.ownership import RELATIVE_PATH_PARAMETERS, check_relative_path, refusal
+from contract.parameter_ranges import range_problems
 from contract.values import SAFE_INTEGER, value_problems
 
 #: KFP IR parameter types -> a word people understand in error messages.
@@ -177,7 +178,14 @@ def check_caller_parameters(
     typed, more = check_parameters(decls, allowed)
     # a refused parameter is not also "required but not given"
     errors += [e for e in more if e.name not in refused]
+    errors += range_errors(decls, typed)
     return typed, errors
+
+
+def range_errors(decls: dict[str, ParamDecl], typed: dict[str, Any]) -> list[ParameterError]:
+    """A ParameterError for every typed value outside its documented range
+    (`contract.parameter_ranges`); schedule files and request bodies are held to them."""
+    return [ParameterError(name, problem) for name, problem in range_problems(decls, typed)]
 
 
 def _integer(name: str, value: int | float) -> int:
