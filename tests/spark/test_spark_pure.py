@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io as pyio
 import itertools
-import os
 from pathlib import Path
 
 import pytest
@@ -292,21 +291,6 @@ def test_sniff_local_csv_header(tmp_path: Path) -> None:
         io.sniff_local_csv_header(str(latin))
     with pytest.raises(InputError, match="not found"):
         io.sniff_local_csv_header(str(tmp_path / "missing.csv"))
-
-
-def test_staged_output_commits_or_leaves_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    with io.staged_output(None, str(out)) as tmp:
-        io.write_text(None, io.join(tmp, "a.txt"), "first")
-    assert (out / "a.txt").read_text() == "first"
-    # a second run replaces the previous result
-    with io.staged_output(None, str(out)) as tmp:
-        io.write_text(None, io.join(tmp, "b.txt"), "second")
-    assert sorted(os.listdir(out)) == ["b.txt"]
-    with pytest.raises(RuntimeError), io.staged_output(None, str(tmp_path / "failed")) as tmp:
-        io.write_text(None, io.join(tmp, "c.txt"), "partial")
-        raise RuntimeError("boom")
-    assert sorted(os.listdir(tmp_path)) == ["out"]  # no failed/, no hidden temp sibling
 
 
 def test_read_json_errors_name_the_file(tmp_path: Path) -> None:
