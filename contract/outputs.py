@@ -201,11 +201,12 @@ def problems(
     return out
 
 
-def not_committed(folder: str) -> NotCommittedError:
+def not_committed(folder: str, what: str = "a committed output") -> NotCommittedError:
     """The refusal of a folder without a manifest."""
     return NotCommittedError(
-        f"{folder}: no {MANIFEST}, so nothing was committed there: the job that writes it "
-        "failed, was stopped, is still running, or wrote somewhere else. Re-run that job."
+        f"{folder}: not {what}: there is no {MANIFEST}, so nothing was committed there (the "
+        "job that writes it failed, was stopped, is still running, or wrote somewhere else). "
+        "Re-run that job."
     )
 
 
@@ -227,15 +228,17 @@ def checked(
     manifest_bytes: bytes | None,
     list_root: Callable[[str], Mapping[str, int]],
     exact_under: Iterable[str] = (),
+    what: str = "a committed output",
 ) -> Manifest:
     """The manifest of `folder`, once its files are found to match it.
 
     `manifest_bytes` is what `<folder>/manifest.json` holds (None: there is none); the caller
     does the I/O: `list_root(root)` lists the files under `<folder>/<root>` as
-    {path under it: size}.
+    {path under it: size}. `what` names the kind of output in the refusal of a folder
+    without a manifest ('a preprocess output').
     """
     if manifest_bytes is None:
-        raise not_committed(folder)
+        raise not_committed(folder, what)
     manifest = parse(manifest_bytes, f"{folder}/{MANIFEST}")
     found_problems = problems(manifest.files, list_root(manifest.root), exact_under)
     if found_problems:

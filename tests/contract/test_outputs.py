@@ -82,8 +82,11 @@ def test_checked_reads_lists_and_refuses_with_the_folder_named():
     data = outputs.to_bytes(manifest())
     assert outputs.checked(folder, data, list_root).rows == 400
     assert listed_roots == ["attempt-1"]
-    with pytest.raises(outputs.NotCommittedError, match=f"^{folder}: no manifest.json") as caught:
-        outputs.checked(folder, None, list_root)
+    with pytest.raises(
+        outputs.NotCommittedError, match=f"^{folder}: not a preprocess output: "
+    ) as caught:
+        outputs.checked(folder, None, list_root, what="a preprocess output")
+    assert "there is no manifest.json" in str(caught.value)
     assert isinstance(caught.value, FileNotFoundError)
     many = {f"data/p{i}.parquet": 1 for i in range(8)}
     with pytest.raises(outputs.OutputMismatchError) as caught:
