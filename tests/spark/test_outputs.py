@@ -269,3 +269,25 @@ def test_the_protocol_through_the_hadoop_filesystem(
     io.delete(spark, victim)
     with pytest.raises(InputError, match="is missing"):
         jobs.read_prepared(spark, out)
+
+
+def test_churn_zip_alone_carries_the_manifest_format(tmp_path: Path) -> None:
+    """What a Dataproc batch gets is churn.zip and nothing of the repository around it."""
+    from tooling.publishing import spark_package_zip
+
+    archive = tmp_path / "churn.zip"
+    archive.write_bytes(spark_package_zip(REPO / "spark"))
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from churn import outputs; from churn.contract import outputs as spec; "
+        "assert outputs.__file__.startswith(sys.argv[1]); print(spec.FORMAT)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(archive)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "churn-output/1"
