@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from churn.errors import InputError
 
@@ -28,9 +28,10 @@ def is_local(uri: str) -> bool:
 
 
 def local_path(uri: str) -> str:
-    """The absolute filesystem path of a local URI."""
+    """The absolute filesystem path of a local URI (file:// escapes such as %20 undone: the
+    registry names local version folders with pathlib's as_uri)."""
     if uri.startswith("file://"):
-        return urlparse(uri).path
+        return unquote(urlparse(uri).path)
     return os.path.abspath(uri)
 
 

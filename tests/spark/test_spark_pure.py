@@ -314,6 +314,7 @@ def test_uri_helpers() -> None:
     assert io.is_local("file:///tmp/x")
     assert not io.is_local("gs://bucket/x")
     assert io.local_path("file:///tmp/x") == "/tmp/x"
+    assert io.local_path(Path("/tmp/a b/v1").as_uri()) == "/tmp/a b/v1"
     assert io.spark_path("gs://bucket/x") == "gs://bucket/x"
     assert io.join("gs://bucket/out/", "model") == "gs://bucket/out/model"
     tmp = io.staging_uri("gs://bucket/runs/train")
