@@ -70,10 +70,17 @@ def bench_compile(runs: int) -> None:
 
 def held_out(run_dir: Path) -> dict[str, tuple[float, float]]:
     """(auc_roc, auc_pr) of the train and tune outputs in a run's working folder."""
+    from model_registry.committed import open_committed
+
     found = {}
     for job in ("train", "tune"):
-        for path in run_dir.glob(f"kfp/*/prepare-run/workspace/{job}/metrics.json"):
-            metrics = json.loads(path.read_text())
+        for folder in run_dir.glob(f"kfp/*/prepare-run/workspace/{job}"):
+            # committed outputs name their metrics.json in manifest.json; older checkouts
+            # (compared by this bench) wrote it at the folder's top
+            if (folder / "manifest.json").exists():
+                metrics = open_committed(str(folder)).read_json("metrics.json")
+            else:
+                metrics = json.loads((folder / "metrics.json").read_text())
             found[job] = (metrics["auc_roc"], metrics["auc_pr"])
     return found
 

@@ -28,19 +28,17 @@ sys.path.insert(0, str(REPO))
 from fakes.gcs import gcs_emulator  # noqa: E402
 from fakes.gcs_preconditions import enforce_preconditions  # noqa: E402
 from model_registry import Registry, open_registry  # noqa: E402
+from tests.committed import write_committed  # noqa: E402
 
 T0 = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
 
 
 def trained_folder(root: Path, files: int, auc: float) -> Path:
-    """A train output folder with `files` model objects of a few KB, metrics and meta."""
-    for i in range(files):
-        part = root / "model" / "stages" / f"{i:03d}" / "part-00000.parquet"
-        part.parent.mkdir(parents=True, exist_ok=True)
-        part.write_bytes(bytes(4096))
-    (root / "metrics.json").write_text(json.dumps({"auc_pr": auc, "auc_roc": auc + 0.1}))
-    (root / "model_meta.json").write_text(json.dumps({"input_columns": [], "classifier": "rf"}))
-    return root
+    """A committed train output with `files` model objects of a few KB, metrics and meta."""
+    content = {f"model/stages/{i:03d}/part-00000.parquet": bytes(4096) for i in range(files)}
+    content["metrics.json"] = json.dumps({"auc_pr": auc, "auc_roc": auc + 0.1}).encode()
+    content["model_meta.json"] = json.dumps({"input_columns": [], "classifier": "rf"}).encode()
+    return write_committed(root, content)
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from fakes.bigquery import FakeBigQuery, gcs_reader, serve_bigquery  # noqa: E402
 from fakes.gcs import gcs_emulator  # noqa: E402
+from tests.committed import committed_files  # noqa: E402
 from warehouse.bigquery import BigQueryWarehouse  # noqa: E402
 from warehouse.duckdb_store import DuckDBWarehouse  # noqa: E402
 from warehouse.loads import predictions_load  # noqa: E402
@@ -42,7 +43,7 @@ PARTS = 4
 
 
 def parquet_parts(n: int) -> dict[str, bytes]:
-    """`n` predictions as PARTS Parquet files, name -> bytes."""
+    """`n` predictions as PARTS Parquet files committed as score commits them, name -> bytes."""
     rng = random.Random(7)
     probs = [rng.random() for _ in range(n)]
     table = pa.table(
@@ -58,8 +59,8 @@ def parquet_parts(n: int) -> dict[str, bytes]:
     for i in range(PARTS):
         buf = io.BytesIO()
         pq.write_table(table.slice(i * step, step), buf)
-        out[f"part-{i:05d}.snappy.parquet"] = buf.getvalue()
-    return out
+        out[f"data/part-{i:05d}.snappy.parquet"] = buf.getvalue()
+    return committed_files(out, job="score", rows=n)
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
@@ -94,8 +95,8 @@ def main(argv: list[str] | None = None) -> None:
             for n in args.sizes:
                 files = parquet_parts(n)
                 local = Path(tmp) / f"preds-{n}"
-                local.mkdir()
                 for name, data in files.items():
+                    (local / name).parent.mkdir(parents=True, exist_ok=True)
                     (local / name).write_bytes(data)
                     gcs.bucket(BUCKET).blob(f"preds-{n}/{name}").upload_from_string(data)
                 fake.reset()

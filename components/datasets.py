@@ -14,19 +14,21 @@ from components.images import component
 def describe_prepared(
     raw_data: dsl.Input[dsl.Dataset], prepared_uri: str, prepared: dsl.Output[dsl.Dataset]
 ) -> int:
-    """Point `prepared` at preprocess's Parquet with its report's figures; the row count."""
-    import json
+    """Point `prepared` at preprocess's committed output with its report's figures; the rows.
 
-    from model_registry.store import open_store
+    The Dataset's URI is the output folder: its manifest.json lists the Parquet files (under
+    the attempt folder it names), which is what every later reader reads.
+    """
+    from model_registry.committed import open_committed
 
-    base = prepared_uri.rstrip("/")
-    found = open_store(base).read("report.json")
-    if found is None:
-        raise FileNotFoundError(f"{base}/report.json: preprocess wrote no report")
-    report = json.loads(found.data)
-    prepared.uri = f"{base}/data"
+    output = open_committed(prepared_uri, what="a preprocess output")
+    report = output.read_json("report.json")
+    prepared.uri = prepared_uri.rstrip("/")
     figures = {k: v for k, v in report.items() if isinstance(v, (int, float, str))}
-    prepared.metadata.update({**figures, "format": "parquet", "source": raw_data.uri})
-    rows = int(report["rows_written"])
+    files = output.manifest.under("data/", ".parquet")
+    prepared.metadata.update(
+        {**figures, "format": "parquet", "source": raw_data.uri, "parquet_files": len(files)}
+    )
+    rows = int(output.manifest.rows if output.manifest.rows is not None else report["rows_written"])
     print(f"prepared data: {rows} rows at {prepared.uri}")
     return rows

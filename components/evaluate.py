@@ -17,20 +17,24 @@ def evaluate(
 ) -> NamedTuple("Gate", [("value", float), ("passed", bool)]):
     """Log scalar metrics, the ROC curve and the confusion matrix; compare the gate metric.
 
-    `model_dir` is a train/tune output folder holding metrics.json, read through the Cloud
-    Storage API when it is a gs:// URI (the registry's store), never through the /gcs/ FUSE
-    mount, which shows a folder only where a placeholder object exists.
+    `model_dir` is a committed train/tune output: its metrics.json is the one its manifest
+    lists (a folder without a manifest, or whose files differ from it, is refused), read through
+    the Cloud Storage API when it is a gs:// URI, never through the /gcs/ FUSE mount, which
+    shows a folder only where a placeholder object exists.
     """
-    import json
     from collections import namedtuple
 
     from contract.metrics import passes
-    from model_registry.store import open_store
+    from contract.outputs import NotCommittedError
+    from model_registry.committed import open_committed
 
-    found = open_store(model_dir.rstrip("/")).read("metrics.json")
-    if found is None:
-        raise FileNotFoundError(f"{model_dir.rstrip('/')}/metrics.json: the job wrote no metrics")
-    report = json.loads(found.data)
+    try:
+        output = open_committed(model_dir, what="a train/tune output")
+    except NotCommittedError as exc:
+        raise FileNotFoundError(
+            f"{model_dir.rstrip('/')}/metrics.json: the job wrote no metrics ({exc})"
+        ) from exc
+    report = output.read_json("metrics.json")
 
     scalars = {k: v for k, v in report.items() if isinstance(v, (int, float))}
     for name, value in sorted(scalars.items()):

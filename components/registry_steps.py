@@ -113,12 +113,11 @@ def promote_if_better(
     Outputs: whether it was promoted, why, both figures (champion_value is 0.0 when there was
     no champion: see champion_version), and the champion after this step.
     """
-    import json
     from collections import namedtuple
 
     from model_registry import ConflictError, open_registry
+    from model_registry.committed import open_committed
     from model_registry.decision import decide
-    from model_registry.store import open_store
 
     registry = open_registry(models_uri)
     challenger = registry.version(model_name, challenger_version)
@@ -126,10 +125,9 @@ def promote_if_better(
         raise ValueError(f"gate_metric '{gate_metric}' is not in {challenger.uri}/metrics.json")
     champion_value, problem = None, ""
     if champion_version:
-        found = open_store(champion_metrics_dir).read("metrics.json")
-        if found is None:
-            raise FileNotFoundError(f"{champion_metrics_dir}/metrics.json: champion not scored")
-        scored = json.loads(found.data)
+        # Exactly what evaluate-champion committed (its manifest), or a refusal naming it.
+        champion_output = open_committed(champion_metrics_dir, what="the champion's evaluation")
+        scored = champion_output.read_json("metrics.json")
         if scored.get("scored") and gate_metric in scored:
             champion_value = float(scored[gate_metric])
         else:

@@ -1,10 +1,12 @@
 """Copy the contract modules a deployable needs into its folder, or check that copy is current.
 
 The trigger function is deployed as the `trigger/` folder alone, so it carries `trigger/contract/`,
-a byte-for-byte copy of the modules it imports. Refresh it after editing contract/:
+a byte-for-byte copy of the modules it imports; the Spark jobs run from churn.zip on Dataproc, so
+the `churn` package carries `spark/churn/contract/` (the output manifest's format and check).
+Refresh both after editing contract/:
 
-    python -m contract.vendor trigger/           # write the copy
-    python -m contract.vendor trigger/ --check   # exit 1 naming every file that differs
+    python -m contract.vendor trigger/ spark/churn/           # write the copies
+    python -m contract.vendor trigger/ spark/churn/ --check   # exit 1 naming every stale file
 
 `tests/contract/test_vendored.py` runs the check, so a stale copy fails the tests.
 """
@@ -30,6 +32,13 @@ MODULES = (
     "time_zones.py",
     "values.py",
 )
+#: What each deployable folder (relative to the repository) carries; any other folder (a test's)
+#: gets the trigger's modules.
+COPIES = {
+    "trigger": MODULES,
+    # stdlib only, as everything in churn.zip must be (spark/churn/__init__.py)
+    "spark/churn": ("__init__.py", "outputs.py"),
+}
 _HEADER = "# Copied from contract/{name} by `python -m contract.vendor`; edit the original.\n"
 
 
@@ -38,11 +47,21 @@ def vendored_text(name: str) -> str:
     return _HEADER.format(name=name) + (SOURCE / name).read_text(encoding="utf-8")
 
 
+def modules_for(folder: Path) -> tuple[str, ...]:
+    """The modules `folder` carries (COPIES; the trigger's for a folder not named there)."""
+    try:
+        relative = folder.resolve().relative_to(SOURCE.parent).as_posix()
+    except ValueError:
+        return MODULES
+    return COPIES.get(relative, MODULES)
+
+
 def differences(folder: Path) -> list[str]:
     """Files of `<folder>/contract/` that are missing, stale or not part of the copy."""
     target = folder / "contract"
+    modules = modules_for(folder)
     out = []
-    for name in MODULES:
+    for name in modules:
         path = target / name
         if not path.is_file():
             out.append(f"{path}: missing")
@@ -52,7 +71,7 @@ def differences(folder: Path) -> list[str]:
         out += [
             f"{p}: not a copied module"
             for p in sorted(target.glob("*.py"))
-            if p.name not in MODULES
+            if p.name not in modules
         ]
     return out
 
@@ -61,11 +80,12 @@ def write(folder: Path) -> list[Path]:
     """(Re)write the copy under `<folder>/contract/`, removing modules no longer copied."""
     target = folder / "contract"
     target.mkdir(exist_ok=True)
+    modules = modules_for(folder)
     for path in target.glob("*.py"):
-        if path.name not in MODULES:
+        if path.name not in modules:
             path.unlink()
     written = []
-    for name in MODULES:
+    for name in modules:
         path = target / name
         text = vendored_text(name)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:

@@ -17,3 +17,7 @@ class MalformedRecordError(RegistryError):
 
 class ConflictError(RegistryError):
     """Somebody else changed the object first (generation precondition failed) or it exists."""
+
+
+class DamagedVersionError(RegistryError):
+    """A version whose files are not the ones its manifest lists (deleted, truncated, added)."""

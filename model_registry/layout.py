@@ -11,10 +11,25 @@ from pathlib import Path
 from model_registry.errors import RegistryError
 
 DEFAULT_ALIAS = "champion"
-MANIFEST = "manifest.json"
+MANIFEST = "manifest.json"  # contract.outputs.MANIFEST: a version is a committed output too
 METRICS = "metrics.json"
 META = "model_meta.json"
 MODEL_DIR = "model"
+
+#: What a version takes from the train/tune output it registers, as that output's manifest
+#: lists it ('model/' = every listed file under it): copied as they are. model_meta.json is
+#: rewritten with the lineage; the version's manifest is its own. A new file of a version is
+#: one more entry here (and in REQUIRED when an output without it cannot be registered).
+COPIED = (f"{MODEL_DIR}/", METRICS)
+REQUIRED = (f"{MODEL_DIR}/", METRICS, META)
+#: Folders of a version that a loader reads whole (PipelineModel.load): nothing unlisted there.
+EXACT = (f"{MODEL_DIR}/",)
+
+
+def copied(rel: str) -> bool:
+    """Whether register copies the listed file `rel` of a train/tune output into the version."""
+    return any(rel.startswith(p) if p.endswith("/") else rel == p for p in COPIED)
+
 
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 #: v<UTC date>t<UTC time>z-<run token>: sorts by creation time, unique per run.

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from contract import outputs
 from model_registry.errors import MalformedRecordError
 from model_registry.layout import ALIAS, MODEL_NAME, VERSION
 
@@ -37,7 +38,12 @@ class Move:
 
 @dataclass(frozen=True)
 class Manifest:
-    """The completion marker of a version: which objects it holds (relative path -> bytes)."""
+    """The completion marker of a version: which objects it holds (relative path -> bytes).
+
+    Stored as the output manifest every committed output has (contract/outputs.py), with the
+    version's files directly in its folder (root ''), so a Spark job reads a version folder
+    exactly as it reads a train/tune output; model, version and source are its labels.
+    """
 
     model: str
     version: str
@@ -47,8 +53,22 @@ class Manifest:
     files: dict[str, int] = field(default_factory=dict)
     schema: int = SCHEMA
 
+    def to_output(self) -> outputs.Manifest:
+        return outputs.Manifest(
+            root="",
+            files=dict(self.files),
+            rows=None,
+            writer=outputs.Writer(
+                job="register",
+                attempt=self.version,
+                written_at=self.created_at,
+                pipeline_job=self.created_by,
+            ),
+            labels={"model": self.model, "version": self.version, "source_uri": self.source_uri},
+        )
+
     def to_json(self) -> bytes:
-        return (json.dumps(asdict(self), indent=2, sort_keys=True) + "\n").encode("utf-8")
+        return outputs.to_bytes(self.to_output())
 
 
 def _load(data: bytes, where: str) -> dict[str, Any]:
@@ -93,19 +113,20 @@ def parse_move(data: bytes, where: str, model: str, alias: str) -> Move:
 
 def parse_manifest(data: bytes, where: str, model: str, version: str) -> Manifest:
     """The Manifest at `where`, checked against the version folder it completes."""
-    value = _load(data, where)
-    files = value.get("files")
-    if not isinstance(files, dict) or not all(
-        isinstance(k, str) and isinstance(v, int) for k, v in files.items()
-    ):
-        raise MalformedRecordError(f"{where}: field 'files' must map paths to sizes")
+    try:
+        output = outputs.parse(data, where)
+    except outputs.ManifestError as exc:
+        raise MalformedRecordError(str(exc)) from None
+    if output.root:
+        raise MalformedRecordError(f"{where}: field 'root' must be '' (files in the folder)")
+    labels = output.labels
     manifest = Manifest(
-        model=_text(value, "model", where, MODEL_NAME),
-        version=_text(value, "version", where, VERSION),
-        created_at=_text(value, "created_at", where),
-        created_by=_text(value, "created_by", where, empty_ok=True),
-        source_uri=_text(value, "source_uri", where, empty_ok=True),
-        files=dict(files),
+        model=_text(labels, "model", where, MODEL_NAME),
+        version=_text(labels, "version", where, VERSION),
+        created_at=output.writer.written_at,
+        created_by=output.writer.pipeline_job,
+        source_uri=labels.get("source_uri", ""),
+        files=dict(output.files),
     )
     if (manifest.model, manifest.version) != (model, version):
         raise MalformedRecordError(

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from contract import outputs
 from model_registry import layout
-from model_registry.errors import ConflictError, NotFoundError, RegistryError
+from model_registry.committed import CommittedOutput, listing, open_committed
+from model_registry.errors import ConflictError, DamagedVersionError, NotFoundError, RegistryError
 from model_registry.records import (
     Manifest,
     Move,
@@ -117,20 +119,21 @@ class Registry:
         prefix = layout.version_prefix(model, version)
         if self.store.list(prefix):
             raise ConflictError(f"{self.store.uri(prefix)} already holds objects; not overwritten")
-        source = open_store(source_uri)
-        meta_obj = source.read(layout.META)
-        metrics_obj = source.read(layout.METRICS)
-        if meta_obj is None or metrics_obj is None or not source.list(layout.MODEL_DIR + "/"):
-            raise NotFoundError(
-                f"{source_uri}: not a train/tune output (needs {layout.MODEL_DIR}/, "
-                f"{layout.METRICS} and {layout.META})"
+        source = self._source(source_uri)
+        trained = parse_json_object(source.read(layout.META), source.uri_of(layout.META))
+        parse_json_object(source.read(layout.METRICS), source.uri_of(layout.METRICS))
+        # Exactly the files the output's manifest lists: a stale file beside them stays behind.
+        pairs = {
+            source.key(rel): prefix + rel for rel in source.manifest.files if layout.copied(rel)
+        }
+        copied = self.store.copy_in(source.store, pairs)
+        files = {target[len(prefix) :]: size for target, size in copied.items()}
+        changed = outputs.problems({rel: source.manifest.files[rel] for rel in files}, files)
+        if changed:
+            raise ConflictError(
+                f"{source_uri}: changed while it was copied into {self.store.uri(prefix)} "
+                f"({'; '.join(changed[:3])}); that version is left incomplete (no manifest)"
             )
-        trained = parse_json_object(meta_obj.data, source.uri(layout.META))
-        parse_json_object(metrics_obj.data, source.uri(layout.METRICS))
-        files = self.store.copy_in(source.uri(layout.MODEL_DIR), prefix + layout.MODEL_DIR + "/")
-        files = {f"{layout.MODEL_DIR}/{rel}": size for rel, size in files.items()}
-        self.store.write(prefix + layout.METRICS, metrics_obj.data, if_generation=ABSENT)
-        files[layout.METRICS] = len(metrics_obj.data)
         meta = {
             **trained,
             # score.py writes this into every prediction row: the registry version, not the
@@ -163,6 +166,26 @@ class Registry:
         self.store.write(prefix + layout.MANIFEST, manifest.to_json(), if_generation=ABSENT)
         return self.version(model, version)
 
+    def _source(self, source_uri: str) -> CommittedOutput:
+        """The committed train/tune output at `source_uri`, with what a version needs."""
+        what = "a train/tune output"
+        try:
+            # No exact check: only listed files are copied, so nothing unlisted reaches a version.
+            source = open_committed(source_uri, getattr(self.store, "client", None), what=what)
+        except outputs.OutputError as exc:
+            raise NotFoundError(str(exc)) from None
+        listed = source.manifest.files
+        missing = [
+            name
+            for name in layout.REQUIRED
+            if not (source.manifest.under(name) if name.endswith("/") else name in listed)
+        ]
+        if missing:
+            raise NotFoundError(
+                f"{source_uri}: not {what} (its {layout.MANIFEST} lists no {', no '.join(missing)})"
+            )
+        return source
+
     def version(self, model: str, version: str) -> VersionInfo:
         """A complete version, or NotFoundError (an incomplete one does not exist)."""
         layout.check_model_name(model, "model")
@@ -183,10 +206,18 @@ class Registry:
         manifest = parse_manifest(
             marker.data, self.store.uri(prefix + layout.MANIFEST), model, version
         )
+        uri = self.store.uri(prefix).rstrip("/")
+        found = listing(self.store, prefix.rstrip("/"))
+        damage = outputs.problems(manifest.files, found, layout.EXACT)
+        if damage:
+            # Immutable once written: a difference is damage (a deleted object, a hand edit).
+            raise DamagedVersionError(
+                str(outputs.mismatch(uri, manifest.to_output(), damage))
+            ) from None
         return VersionInfo(
             model=model,
             version=version,
-            uri=self.store.uri(prefix).rstrip("/"),
+            uri=uri,
             manifest=manifest,
             metrics=self._json(prefix + layout.METRICS),
             meta=self._json(prefix + layout.META),

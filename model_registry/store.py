@@ -51,7 +51,7 @@ class Store(Protocol):
 
     def children(self, prefix: str) -> list[str]: ...
 
-    def copy_in(self, source_root: str, prefix: str) -> dict[str, int]: ...
+    def copy_in(self, source: Store, pairs: dict[str, str]) -> dict[str, int]: ...
 
 
 def _is_placeholder(key: str) -> bool:
@@ -146,9 +146,9 @@ class LocalStore:
         base = self._file(prefix) if prefix else self.path
         return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
 
-    def copy_in(self, source_root: str, prefix: str) -> dict[str, int]:
-        source = open_store(source_root)
-        return _copy_by_reading(source, self, prefix)
+    def copy_in(self, source: Store, pairs: dict[str, str]) -> dict[str, int]:
+        """Copy each source key to its target key here, only if absent; {target: bytes}."""
+        return _copy_by_reading(source, self, pairs)
 
 
 class GcsStore:
@@ -218,39 +218,40 @@ class GcsStore:
         start = len(self.prefix + prefix)
         return sorted(p[start:].rstrip("/") for p in pages.prefixes)
 
-    def copy_in(self, source_root: str, prefix: str) -> dict[str, int]:
-        source = open_store(source_root, client=self.client)
+    def copy_in(self, source: Store, pairs: dict[str, str]) -> dict[str, int]:
+        """Copy each source key to its target key here, only if absent; {target: bytes}."""
         if not isinstance(source, GcsStore):
-            return _copy_by_reading(source, self, prefix)
+            return _copy_by_reading(source, self, pairs)
         from google.api_core import exceptions
 
-        objects = source.list("")
-
-        def copy(rel: str) -> None:
-            blob = source.bucket.blob(source.prefix + rel)
+        def copy(item: tuple[str, str]) -> tuple[str, int]:
+            key, target = item
+            blob = source.bucket.blob(source.prefix + key)
             try:
                 # Server-side copy; "only if absent" keeps a version immutable.
-                source.bucket.copy_blob(
-                    blob, self.bucket, self.prefix + prefix + rel, if_generation_match=0
+                copied = source.bucket.copy_blob(
+                    blob, self.bucket, self.prefix + target, if_generation_match=0
                 )
             except exceptions.PreconditionFailed:
-                raise ConflictError(f"{self.uri(prefix + rel)} already exists") from None
+                raise ConflictError(f"{self.uri(target)} already exists") from None
+            except exceptions.NotFound:
+                raise NotFoundError(f"{source.uri(key)} disappeared while being copied") from None
+            return target, int(copied.size or 0)
 
         # A Spark model is tens to hundreds of small objects: copy them a few at a time (the
         # transfer manager of google-cloud-storage shares one client across threads the same way).
         with ThreadPoolExecutor(max_workers=COPY_WORKERS) as pool:
-            list(pool.map(copy, objects))
-        return dict(objects)
+            return dict(pool.map(copy, sorted(pairs.items())))
 
 
-def _copy_by_reading(source: Store, target: Store, prefix: str) -> dict[str, int]:
+def _copy_by_reading(source: Store, target: Store, pairs: dict[str, str]) -> dict[str, int]:
     copied = {}
-    for rel in source.list(""):
-        obj = source.read(rel)
+    for key, target_key in sorted(pairs.items()):
+        obj = source.read(key)
         if obj is None:
-            raise NotFoundError(f"{source.uri(rel)} disappeared while being copied")
-        target.write(prefix + rel, obj.data, if_generation=ABSENT)
-        copied[rel] = len(obj.data)
+            raise NotFoundError(f"{source.uri(key)} disappeared while being copied")
+        target.write(target_key, obj.data, if_generation=ABSENT)
+        copied[target_key] = len(obj.data)
     return copied
 
 

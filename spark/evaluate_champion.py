@@ -16,8 +16,8 @@ import argparse
 import sys
 from typing import Any
 
-from churn import cli, io
-from churn.jobs import METRICS_FILE, MODEL_DIR, _split, read_prepared
+from churn import cli, io, outputs
+from churn.jobs import METRICS_FILE, _split, load_model, open_model, read_prepared
 from churn.metrics import evaluate
 from churn.session import get_session
 
@@ -26,20 +26,21 @@ def evaluate_champion(
     model_uri: str, input_uri: str, output_uri: str, seed: int = 42, test_fraction: float = 0.2
 ) -> dict[str, Any]:
     """The registered model at `model_uri` evaluated on the held-out split of `input_uri`."""
+    # A damaged local champion fails before a JVM starts; gs:// is checked through Spark's FS.
+    champion = open_model(None, model_uri) if io.is_local(model_uri) else None
     spark = get_session("churn-evaluate-champion")
-    from pyspark.ml import PipelineModel
-
+    champion = champion or open_model(spark, model_uri)
     # The very split train.py and tune.py make (same function, seed and fraction).
     _, test_df = _split(read_prepared(spark, input_uri), test_fraction, seed)
-    model = PipelineModel.load(io.spark_path(io.join(model_uri, MODEL_DIR)))
+    model = load_model(champion)
     try:
         metrics: dict[str, Any] = {"scored": True, **evaluate(model.transform(test_df))}
     except Exception as exc:  # a model trained on other columns: reported, not fatal
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         metrics = {"scored": False, "problem": first_line[:300]}
     metrics.update({"model_uri": model_uri, "seed": seed, "test_fraction": test_fraction})
-    with io.staged_output(spark, output_uri) as tmp:
-        io.write_json(spark, io.join(tmp, METRICS_FILE), metrics)
+    with outputs.committing(spark, output_uri, "evaluate_champion") as attempt:
+        io.write_json(spark, attempt.uri(METRICS_FILE), metrics)
     return {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}
 
 

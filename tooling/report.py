@@ -70,8 +70,11 @@ def local_path(uri: str) -> Path:
 
 
 def load_metrics(model_dir: str) -> dict[str, Any]:
-    """metrics.json of a train/tune output or registry version folder (path or file URI)."""
-    return json.loads((local_path(model_dir) / "metrics.json").read_text(encoding="utf-8"))
+    """metrics.json of a committed train/tune output or registry version folder (path or file
+    URI): the one its manifest lists, or an OutputError naming the folder."""
+    from model_registry.committed import open_committed
+
+    return open_committed(str(local_path(model_dir))).read_json("metrics.json")
 
 
 def previous_run(runs_dir: Path, pipeline: str, current: Path) -> Previous | None:

@@ -35,6 +35,7 @@ from warehouse.errors import SchemaMismatchError, SourceError, WarehouseError
 from warehouse.loads import Load
 from warehouse.records import arrow_table
 from warehouse.schemas import TABLES, TableSpec, standard_type
+from warehouse.sources import ParquetFiles, check_rows, committed_parquet
 
 STAGING_PREFIX = "_staging_"
 STAGING_LIFETIME = dt.timedelta(days=1)
@@ -71,8 +72,10 @@ class DatasetRef:
 class BigQueryWarehouse:
     """The warehouse tables in one BigQuery dataset, through a `bigquery.Client`."""
 
-    def __init__(self, client: Any, dataset: str | DatasetRef) -> None:
+    def __init__(self, client: Any, dataset: str | DatasetRef, storage_client: Any = None) -> None:
         self.client = client
+        #: reads the outputs' manifests (None: a default client when one is needed)
+        self.storage_client = storage_client
         self.dataset = dataset if isinstance(dataset, DatasetRef) else DatasetRef.parse(dataset)
         self._location: str | None = None
         #: seconds between attempts of a script cancelled by a concurrent transaction
@@ -90,10 +93,16 @@ class BigQueryWarehouse:
         """Replace `load.pipeline_job`'s rows of the table with the source's; rows inserted."""
         spec = load.spec
         table_id = self.dataset.table(spec.name)
+        # Exactly the files the output committed, resolved before anything is created or staged.
+        files = None
+        if load.parquet is not None:
+            files = committed_parquet(table_id, load.parquet, self.storage_client)
         self._ensure_table(spec)
         staging = self.dataset.table(f"{STAGING_PREFIX}{spec.name}_{_job_key(load.pipeline_job)}")
         try:
-            rows = self._stage(load, table_id, staging)
+            rows = self._stage(load, files, table_id, staging)
+            if files is not None:
+                check_rows(table_id, files, rows)
             self._check_source(load, table_id, staging)
             self._merge(load, table_id, staging)
         finally:
@@ -145,7 +154,7 @@ class BigQueryWarehouse:
         if problems:
             raise SchemaMismatchError(table_id, problems)
 
-    def _stage(self, load: Load, table_id: str, staging: str) -> int:
+    def _stage(self, load: Load, files: ParquetFiles | None, table_id: str, staging: str) -> int:
         from google.cloud import bigquery
 
         config = bigquery.LoadJobConfig(
@@ -171,11 +180,12 @@ class BigQueryWarehouse:
                 size=size, job_config=config, location=location,
             )  # fmt: skip
         else:
+            assert files is not None
             job = self._call(
                 table_id, f"start the load job into {staging}", self.client.load_table_from_uri,
-                list(load.parquet_uris), staging, job_config=config, location=location,
+                list(files.uris), staging, job_config=config, location=location,
             )  # fmt: skip
-        source = ", ".join(load.parquet_uris) or "the rows"
+        source = files.folder if files is not None else "the rows"
         self._call(table_id, f"load {source} into {staging}", job.result)
         return int(job.output_rows or 0)
 
@@ -190,7 +200,7 @@ class BigQueryWarehouse:
             elif have[name] != want and (have[name], want) not in _ASSIGNABLE:
                 problems.append(f"column {name} is {have[name]}, the table wants {want}")
         if problems:
-            where = ", ".join(load.parquet_uris) or "the rows"
+            where = load.parquet.folder if load.parquet is not None else "the rows"
             raise SourceError(
                 f"{table_id}: {where} does not fit the contract: "
                 f"{'; '.join(problems)}. Nothing was loaded."

@@ -9,15 +9,16 @@ DuckDB's lock error rather than waiting.
 
 from __future__ import annotations
 
-import glob
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from warehouse.errors import SchemaMismatchError, SourceError, WarehouseError
 from warehouse.loads import Load
 from warehouse.records import arrow_table
 from warehouse.schemas import TABLES, TableSpec, from_duckdb_type
+from warehouse.sources import check_rows, committed_parquet
 
 DEFAULT_PATH = Path("runs") / "warehouse.duckdb"
 
@@ -95,12 +96,17 @@ class DuckDBWarehouse:
         if load.rows is not None:
             con.register("load_rows", arrow_table(load.spec, list(load.rows)))
             return "load_rows", []
-        files = sorted(f for pattern in load.parquet_uris for f in glob.glob(_local(pattern)))
-        if not files:
+        assert load.parquet is not None
+        if load.parquet.folder.startswith("gs://"):
             raise SourceError(
-                f"{load.spec.name}: no Parquet files at {', '.join(load.parquet_uris)}"
+                f"{load.parquet.folder}: the local DuckDB warehouse reads local files only"
             )
+        listed = committed_parquet(load.spec.name, load.parquet)
+        files = [_local(uri) for uri in listed.uris]
         con.read_parquet(files).create_view("load_source", replace=True)
+        check_rows(
+            load.spec.name, listed, con.execute("SELECT count(*) FROM load_source").fetchone()[0]
+        )
         found = con.execute("DESCRIBE load_source").fetchall()
         have = {row[0]: from_duckdb_type(row[1]) for row in found}
         problems = []
@@ -112,7 +118,7 @@ class DuckDBWarehouse:
                 problems.append(f"column {name} is {have[name]}, the table wants {want}")
         if problems:
             raise SourceError(
-                f"{load.spec.name}: the Parquet at {', '.join(load.parquet_uris)} does not fit "
+                f"{load.spec.name}: the Parquet of {load.parquet.folder} does not fit "
                 f"the contract: {'; '.join(problems)}. Nothing was loaded."
             )
         return "load_source", []
@@ -126,9 +132,8 @@ class DuckDBWarehouse:
 
 
 def _local(uri: str) -> str:
-    if uri.startswith("gs://"):
-        raise SourceError(f"{uri}: the local DuckDB warehouse reads local files only")
-    return uri.removeprefix("file://")
+    """A local path from the file:// URI the local store gives (percent-escapes undone)."""
+    return unquote(urlparse(uri).path) if uri.startswith("file:") else uri
 
 
 def _assignable(source: str, target: str) -> bool:

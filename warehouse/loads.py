@@ -1,8 +1,9 @@
 """What one load is: a table, the pipeline job whose rows it replaces, and where rows come from.
 
 Pure descriptions; `warehouse.bigquery` and `warehouse.duckdb_store` carry them out the same way:
-stage the source, then in ONE transaction delete the job's rows and insert the staged ones. A
-retried or re-run pipeline job therefore replaces its rows and never duplicates them.
+resolve a Parquet source to the files its manifest lists (warehouse.sources), stage them, then in
+ONE transaction delete the job's rows and insert the staged ones. A retried or re-run pipeline
+job therefore replaces its rows and never duplicates them.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from warehouse.schemas import (
     PREPARED_DATA,
     TableSpec,
 )
-
-PARQUET_GLOB = "*.parquet"
+from warehouse.sources import ParquetSource
 
 
 @dataclass(frozen=True)
 class Load:
-    """Replace `pipeline_job`'s rows of `spec` with the rows of Parquet files or of `rows`.
+    """Replace `pipeline_job`'s rows of `spec` with the rows of a committed output or of `rows`.
 
     `constants` are columns the load itself fills (the same value on every row: pipeline_job,
     scored_at...); every other contract column must come from the source.
@@ -34,15 +34,15 @@ class Load:
 
     spec: TableSpec
     pipeline_job: str
-    parquet_uris: tuple[str, ...] = ()
+    parquet: ParquetSource | None = None
     rows: tuple[dict[str, Any], ...] | None = None
     constants: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.pipeline_job:
             raise SourceError(f"{self.spec.name}: pipeline_job is empty (rows need an owner)")
-        if (self.rows is None) == (not self.parquet_uris):
-            raise ValueError("a Load takes either parquet_uris or rows")
+        if (self.rows is None) == (self.parquet is None):
+            raise ValueError("a Load takes either parquet or rows")
         unknown = sorted(set(self.constants) - set(self.spec.column_names))
         if unknown:
             raise ValueError(f"{self.spec.name}: constants for unknown column(s) {unknown}")
@@ -61,15 +61,11 @@ class Load:
         return tuple(n for n in self.spec.column_names if n not in fixed)
 
 
-def parquet_glob(folder_uri: str) -> str:
-    """The Parquet part files of a Spark output folder (`_SUCCESS` and friends left out)."""
-    return f"{folder_uri.rstrip('/')}/{PARQUET_GLOB}"
-
-
 def predictions_load(
     predictions_uri: str, pipeline_job: str, scoring_date: str = "", scored_at: str = ""
 ) -> Load:
-    """A scoring run's Parquet predictions; scoring_date defaults to scored_at's UTC date."""
+    """A scoring run's committed predictions (score's data/); scoring_date defaults to
+    scored_at's UTC date."""
     stamp = (
         records.parse_timestamp(scored_at, "scored_at")
         if scored_at
@@ -82,14 +78,14 @@ def predictions_load(
     return Load(
         PREDICTIONS,
         pipeline_job,
-        parquet_uris=(parquet_glob(predictions_uri),),
+        parquet=ParquetSource(predictions_uri.rstrip("/")),
         constants={"scored_at": stamp, "scoring_date": day},
     )
 
 
 def prepared_data_load(prepared_uri: str, pipeline_job: str) -> Load:
-    """The cleaned training rows of a preprocess output folder (its `data/` Parquet)."""
-    return Load(PREPARED_DATA, pipeline_job, parquet_uris=(parquet_glob(f"{prepared_uri}/data"),))
+    """The cleaned training rows of a committed preprocess output (its listed `data/` files)."""
+    return Load(PREPARED_DATA, pipeline_job, parquet=ParquetSource(prepared_uri.rstrip("/")))
 
 
 def training_loads(

@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from contract import outputs
 from warehouse import loads, records
 from warehouse.bigquery import DatasetRef
-from warehouse.errors import WarehouseError
-from warehouse.targets import Warehouse, is_local, open_warehouse, read_json
+from warehouse.errors import SourceError, WarehouseError
+from warehouse.targets import Warehouse, is_local, open_warehouse
 from warehouse.vertex_dataset import Registration, dataset_client, register_table
 
 
@@ -26,8 +27,8 @@ class TrainingResult:
     """Where a registered version's files are and how the gate/champion step decided."""
 
     model_name: str
-    version_uri: str  # registry version folder (metrics.json, model_meta.json)
-    prepared_uri: str  # preprocess output folder (its data/ Parquet)
+    version_uri: str  # registry version folder or train/tune output (metrics.json, model_meta.json)
+    prepared_uri: str  # committed preprocess output folder (its listed data/ Parquet)
     outcome: records.Outcome
     data_version: str = ""  # default: the registry lineage's training_data_uri
     code_version: str = ""  # default: the registry lineage's code_version
@@ -61,10 +62,9 @@ def load_training(
     """model_metrics, feature_importances and prepared_data rows of one training run."""
     if warehouse is None and _no_warehouse(bq_dataset, result.prepared_uri):
         return {}
-    target = warehouse or open_warehouse(bq_dataset)
     base = result.version_uri.rstrip("/")
-    metrics = read_json(f"{base}/metrics.json", storage_client=storage_client)
-    meta = read_json(f"{base}/model_meta.json", storage_client=storage_client)
+    metrics, meta = _version_files(base, storage_client)  # refused before any warehouse call
+    target = warehouse or open_warehouse(bq_dataset)
     lineage = meta.get("registry") or {}
     batch = loads.training_loads(
         model_name=result.model_name,
@@ -79,6 +79,17 @@ def load_training(
     )
     batch.append(loads.prepared_data_load(result.prepared_uri, pipeline_job))
     return {load.spec.name: target.replace(load) for load in batch}
+
+
+def _version_files(base: str, storage_client: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """metrics.json and model_meta.json as the version folder's manifest lists them."""
+    from model_registry.committed import open_committed
+
+    try:
+        version = open_committed(base, storage_client, what="a registered model version")
+        return version.read_json("metrics.json"), version.read_json("model_meta.json")
+    except outputs.OutputError as exc:
+        raise SourceError(f"{exc} Nothing was loaded.") from exc
 
 
 def _no_warehouse(bq_dataset: str, source_uri: str) -> bool:

@@ -1,4 +1,4 @@
-"""Which warehouse a step writes to, from the deployment's `bq_dataset` value, and small reads.
+"""Which warehouse a step writes to, from the deployment's `bq_dataset` value.
 
 `bq_dataset` is deployment-owned: `project.dataset` in an environment file means BigQuery; empty
 or `duckdb:[path]` (local runs) means the DuckDB file (runs/warehouse.duckdb by default).
@@ -6,14 +6,12 @@ or `duckdb:[path]` (local runs) means the DuckDB file (runs/warehouse.duckdb by 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from warehouse.bigquery import BigQueryWarehouse, DatasetRef
 from warehouse.duckdb_store import DEFAULT_PATH, DuckDBWarehouse
-from warehouse.errors import SourceError
 
 DUCKDB_SCHEME = "duckdb:"
 
@@ -53,29 +51,3 @@ def bigquery_client_for(project: str) -> Any:
             client_options=ClientOptions(api_endpoint=endpoint),
         )
     return bigquery.Client(project=project)
-
-
-def read_json(uri: str, *, storage_client: Any = None) -> dict[str, Any]:
-    """A JSON object from `gs://...`, `file://...` or a local path; SourceError if absent/bad."""
-    try:
-        if uri.startswith("gs://"):
-            from google.api_core import exceptions
-            from google.cloud import storage
-
-            client = storage_client or storage.Client()
-            bucket, _, name = uri.removeprefix("gs://").partition("/")
-            try:
-                text = client.bucket(bucket).blob(name).download_as_text()
-            except exceptions.NotFound as exc:
-                raise SourceError(f"{uri}: not found") from exc
-        else:
-            path = Path(uri.removeprefix("file://"))
-            if not path.is_file():
-                raise SourceError(f"{uri}: not found")
-            text = path.read_text(encoding="utf-8")
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"{uri}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
-    if not isinstance(data, dict):
-        raise SourceError(f"{uri}: expected a JSON object, got {type(data).__name__}")
-    return data

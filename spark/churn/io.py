@@ -1,4 +1,4 @@
-"""URIs (local path, file://, gs://), staged outputs committed at the end, small JSON files.
+"""URIs (local path, file://, gs://): small files, listings, deletes, one atomic write.
 
 Local paths are handled with the standard library; other schemes go through the Hadoop
 FileSystem of the classic (JVM) session, which is the only way to write a named small file to
@@ -11,10 +11,8 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from churn.errors import InputError
 
@@ -30,9 +28,10 @@ def is_local(uri: str) -> bool:
 
 
 def local_path(uri: str) -> str:
-    """The absolute filesystem path of a local URI."""
+    """The absolute filesystem path of a local URI (file:// escapes such as %20 undone: the
+    registry names local version folders with pathlib's as_uri)."""
     if uri.startswith("file://"):
-        return urlparse(uri).path
+        return unquote(urlparse(uri).path)
     return os.path.abspath(uri)
 
 
@@ -84,16 +83,119 @@ def delete(spark: SparkSession | None, uri: str) -> None:
     fs.delete(path, True)
 
 
-def rename(spark: SparkSession | None, src: str, dst: str) -> None:
-    """Move ``src`` to ``dst``; ``dst`` must not exist."""
-    if is_local(src) and is_local(dst):
-        os.replace(local_path(src), local_path(dst))
+def read_bytes(spark: SparkSession | None, uri: str) -> bytes | None:
+    """The bytes of the file at ``uri``; None when there is no file there."""
+    if is_local(uri):
+        try:
+            with open(local_path(uri), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+    assert spark is not None
+    return _hadoop_read(spark, uri)
+
+
+def _hadoop_read(spark: SparkSession, uri: str) -> bytes | None:
+    fs, path = _hadoop_fs(spark, uri)
+    if not fs.exists(path) or not fs.getFileStatus(path).isFile():
+        return None
+    stream = fs.open(path)
+    try:
+        return bytes(stream.readAllBytes())  # InputStream.readAllBytes: Java 9+
+    finally:
+        stream.close()
+
+
+def write_atomic(spark: SparkSession | None, uri: str, data: bytes) -> None:
+    """Write one small file so that a reader sees the old content or the new, never a part.
+
+    Locally: a temporary sibling, flushed to disk, then os.replace (atomic on POSIX and
+    Windows). Elsewhere: one Hadoop create, which on Cloud Storage is one upload that the
+    connector finalizes at close() without deleting the old object first: until then readers
+    get the previous object, after it the new one (object writes are strongly consistent,
+    https://cloud.google.com/storage/docs/consistency; the Hadoop FileSystem specification,
+    outputstream.md, lets object stores publish a file only when its stream closes).
+    """
+    if not is_local(uri):
+        assert spark is not None
+        _hadoop_write(spark, uri, data)
+        return
+    path = local_path(uri)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{os.path.dirname(path)}/.{os.path.basename(path)}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _hadoop_write(spark: SparkSession, uri: str, data: bytes) -> None:
+    fs, path = _hadoop_fs(spark, uri)
+    stream = fs.create(path, True)
+    try:
+        stream.write(bytearray(data))
+    finally:
+        stream.close()
+
+
+def list_files(spark: SparkSession | None, uri: str) -> dict[str, int]:
+    """Every file under the folder ``uri``, as {path relative to it ('a/b.parquet'): bytes}."""
+    if not is_local(uri):
+        assert spark is not None
+        return _hadoop_list_files(spark, uri)
+    base = local_path(uri)
+    found = {}
+    for folder, _, names in os.walk(base):
+        for name in names:
+            path = os.path.join(folder, name)
+            found[os.path.relpath(path, base).replace(os.sep, "/")] = os.path.getsize(path)
+    return found
+
+
+def _hadoop_list_files(spark: SparkSession, uri: str) -> dict[str, int]:
+    fs, path = _hadoop_fs(spark, uri)
+    if not fs.exists(path):
+        return {}
+    base = fs.makeQualified(path).toString().rstrip("/") + "/"
+    found = {}
+    files = fs.listFiles(path, True)  # recursive; files only (no folder placeholders)
+    while files.hasNext():
+        status = files.next()
+        name = status.getPath().toString()
+        if name.startswith(base):
+            found[name[len(base) :]] = int(status.getLen())
+    return found
+
+
+def children(spark: SparkSession | None, uri: str) -> list[str]:
+    """The names of the files and folders directly inside the folder ``uri``."""
+    if not is_local(uri):
+        assert spark is not None
+        fs, path = _hadoop_fs(spark, uri)
+        if not fs.exists(path) or fs.getFileStatus(path).isFile():
+            return []
+        return sorted(str(s.getPath().getName()) for s in fs.listStatus(path))
+    path = local_path(uri)
+    return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+
+def remove_empty_folder(spark: SparkSession | None, uri: str) -> None:
+    """Remove the folder ``uri`` when nothing is left in it (a placeholder on object stores)."""
+    if children(spark, uri):
+        return
+    if is_local(uri):
+        if os.path.isdir(local_path(uri)):
+            os.rmdir(local_path(uri))
         return
     assert spark is not None
-    fs, src_path = _hadoop_fs(spark, src)
-    _, dst_path = _hadoop_fs(spark, dst)
-    if not fs.rename(src_path, dst_path):
-        raise OSError(f"could not rename {src} to {dst}")
+    fs, path = _hadoop_fs(spark, uri)
+    if fs.exists(path):
+        fs.delete(path, False)
 
 
 def write_text(spark: SparkSession | None, uri: str, text: str) -> None:
@@ -115,12 +217,10 @@ def write_text(spark: SparkSession | None, uri: str, text: str) -> None:
 
 def read_text(spark: SparkSession | None, uri: str) -> str:
     """Read a small text file."""
-    if is_local(uri):
-        with open(local_path(uri), encoding="utf-8") as f:
-            return f.read()
-    assert spark is not None
-    rows = spark.read.text(uri, wholetext=True).collect()
-    return rows[0][0] if rows else ""
+    data = read_bytes(spark, uri)
+    if data is None:
+        raise FileNotFoundError(f"{uri}: no such file")
+    return data.decode("utf-8")
 
 
 def write_json(spark: SparkSession | None, uri: str, data: dict[str, Any]) -> None:
@@ -148,25 +248,6 @@ def staging_uri(output: str) -> str:
     parent, _, name = output.rstrip("/").rpartition("/")
     tmp_name = f".{name or 'output'}.tmp-{uuid.uuid4().hex[:12]}"
     return f"{parent}/{tmp_name}" if parent else tmp_name
-
-
-@contextmanager
-def staged_output(spark: SparkSession | None, output: str) -> Iterator[str]:
-    """Yield a temporary sibling of ``output``; on success replace ``output`` with it.
-
-    On any exception the temporary location is removed and ``output`` is left untouched, so a
-    failed job never leaves a half-written result behind.
-    """
-    tmp = staging_uri(output)
-    if is_local(tmp):
-        os.makedirs(os.path.dirname(local_path(tmp)), exist_ok=True)
-    try:
-        yield tmp
-    except BaseException:
-        delete(spark, tmp)
-        raise
-    delete(spark, output)
-    rename(spark, tmp, output)
 
 
 def sniff_local_csv_header(uri: str) -> list[str] | None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import TYPE_CHECKING, Any
 
 from churn import clean as cleaning
-from churn import features, grid, io, tuning
+from churn import features, grid, io, outputs, tuning
 from churn.errors import InputError
 from churn.metrics import evaluate
 from churn.schema import LABEL_COLUMN, raw_columns_spec
@@ -29,44 +28,71 @@ def preprocess(input_uri: str, output_uri: str) -> dict[str, Any]:
     spark = get_session("churn-preprocess")
     raw = cleaning.read_raw_csv(spark, input_uri, require_label=True)
     stats = cleaning.validate(raw, input_uri, with_label=True)
-    with io.staged_output(spark, output_uri) as tmp:
-        data_uri = io.join(tmp, DATA_DIR)
-        cleaning.clean(raw, with_label=True).write.parquet(io.spark_path(data_uri))
-        # clean() is a row-for-row select, so every validated row is written.
+    with outputs.committing(spark, output_uri, "preprocess") as attempt:
+        cleaning.clean(raw, with_label=True).write.parquet(io.spark_path(attempt.uri(DATA_DIR)))
+        # clean() is a row-for-row select: every validated row must be in the files written.
+        attempt.count_rows(DATA_DIR, expected=stats["rows"])
         report = cleaning.report(stats, stats["rows"], input_uri, output_uri)
-        io.write_json(spark, io.join(tmp, REPORT_FILE), report)
+        io.write_json(spark, attempt.uri(REPORT_FILE), report)
     return report
 
 
+PREPARED = "a preprocess output"
+PREPARED_HINT = "Pass the --output folder of spark/preprocess.py as --input."
+
+
+def open_prepared(spark: SparkSession | None, input_uri: str) -> outputs.Committed:
+    """A committed preprocess output (checked without Spark when it is local)."""
+    return outputs.open_committed(spark, input_uri, what=PREPARED, hint=PREPARED_HINT)
+
+
 def _check_prepared_local(input_uri: str) -> None:
-    data = io.join(input_uri, DATA_DIR)
-    if io.is_local(data) and not os.path.isdir(io.local_path(data)):
-        raise InputError(
-            f"{input_uri}: not a preprocess output ({data} not found). Pass the --output "
-            "directory of spark/preprocess.py as --input."
-        )
+    # Before any JVM starts: a local input is checked with the standard library alone.
+    if io.is_local(input_uri):
+        open_prepared(None, input_uri)
 
 
 def read_prepared(spark: SparkSession, input_uri: str) -> DataFrame:
-    """The cleaned Parquet of a preprocess output directory, columns checked."""
-    data = io.join(input_uri, DATA_DIR)
-    try:
-        df = spark.read.parquet(io.spark_path(data))
-    except Exception as exc:
-        if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
-            raise InputError(
-                f"{input_uri}: not a preprocess output ({data} not found). Pass the --output "
-                "directory of spark/preprocess.py as --input."
-            ) from exc
-        raise
+    """The cleaned rows of a committed preprocess output: exactly its listed files."""
+    prepared = open_prepared(spark, input_uri)
+    df = outputs.read_parquet(prepared, spark, DATA_DIR)
     wanted = [*cleaning.CLEAN_FEATURE_COLUMNS, features.LABEL_COL]
     missing = [c for c in wanted if c not in df.columns]
     if missing:
         raise InputError(
-            f"{data}: missing column(s) {', '.join(missing)}; re-run spark/preprocess.py to "
-            "produce it with this version of the code."
+            f"{input_uri}: missing column(s) {', '.join(missing)}; re-run spark/preprocess.py "
+            "to produce it with this version of the code."
         )
     return df.select(*wanted)
+
+
+MODEL = "a model (a train/tune output or a registered version folder)"
+MODEL_HINT = "Pass the --output folder of spark/train.py or spark/tune.py, or a version folder."
+
+
+def open_model(spark: SparkSession | None, model_uri: str) -> outputs.Committed:
+    """A committed model folder whose model/ holds exactly the files its manifest lists."""
+    committed = outputs.open_committed(
+        spark, model_uri, what=MODEL, hint=MODEL_HINT, exact_under=(f"{MODEL_DIR}/",)
+    )
+    missing = [
+        name
+        for name, found in (
+            (f"{MODEL_DIR}/", committed.manifest.under(f"{MODEL_DIR}/")),
+            (META_FILE, META_FILE in committed.manifest.files),
+        )
+        if not found
+    ]
+    if missing:
+        raise InputError(f"{committed.uri}: not {MODEL}: no {' and no '.join(missing)}")
+    return committed
+
+
+def load_model(committed: outputs.Committed) -> Any:
+    """The PipelineModel of a model folder opened by open_model."""
+    from pyspark.ml import PipelineModel
+
+    return PipelineModel.load(io.spark_path(committed.path(MODEL_DIR)))
 
 
 def _model_meta(
@@ -109,10 +135,10 @@ def _evaluate_and_save(
             **(extra_metrics or {}),
         }
     )
-    with io.staged_output(spark, output_uri) as tmp:
-        model.write().save(io.spark_path(io.join(tmp, MODEL_DIR)))
-        io.write_json(spark, io.join(tmp, METRICS_FILE), metrics)
-        io.write_json(spark, io.join(tmp, META_FILE), {**meta, "n_features": len(names)})
+    with outputs.committing(spark, output_uri, str(meta["job"])) as attempt:
+        model.write().save(io.spark_path(attempt.uri(MODEL_DIR)))
+        io.write_json(spark, attempt.uri(METRICS_FILE), metrics)
+        io.write_json(spark, attempt.uri(META_FILE), {**meta, "n_features": len(names)})
     return metrics
 
 
@@ -227,24 +253,24 @@ def tune(
 
 
 def score(model_uri: str, input_uri: str, output_uri: str) -> dict[str, Any]:
-    """Saved model + new customers (no Churn) -> Parquet predictions at <output>."""
-    meta_uri = io.join(model_uri, META_FILE)
-    meta = io.read_json(None, meta_uri) if io.is_local(meta_uri) else None
-    if meta is not None:
+    """Saved model + new customers (no Churn) -> Parquet predictions at <output>/<attempt>/data."""
+    committed = open_model(None, model_uri) if io.is_local(model_uri) else None
+    if committed is not None:
+        meta = committed.read_json(None, META_FILE)
         cleaning.check_input_header(
-            input_uri, require_label=False, expected=_expected_columns(meta, meta_uri)
+            input_uri, require_label=False, expected=_expected_columns(meta, model_uri)
         )
     spark = get_session("churn-score")
-    if meta is None:
-        meta = io.read_json(spark, meta_uri)
-    expected = _expected_columns(meta, meta_uri)
-    from pyspark.ml import PipelineModel
+    if committed is None:
+        committed = open_model(spark, model_uri)
+        meta = committed.read_json(spark, META_FILE)
+    expected = _expected_columns(meta, model_uri)
     from pyspark.ml.functions import vector_to_array
     from pyspark.sql import functions as F  # noqa: N812
 
     raw = cleaning.read_raw_csv(spark, input_uri, require_label=False, expected=expected)
     stats = cleaning.validate(raw, input_uri, with_label=False)
-    model = PipelineModel.load(io.spark_path(io.join(model_uri, MODEL_DIR)))
+    model = load_model(committed)
     version = str(meta.get("model_version", "unknown"))
     predictions = model.transform(cleaning.clean(raw, with_label=False)).select(
         "customer_id",
@@ -252,10 +278,12 @@ def score(model_uri: str, input_uri: str, output_uri: str) -> dict[str, Any]:
         F.when(F.col("prediction") == 1.0, "Yes").otherwise("No").alias("predicted_label"),
         F.lit(version).alias("model_version"),
     )
-    with io.staged_output(spark, output_uri) as tmp:
-        predictions.write.parquet(io.spark_path(tmp))
+    with outputs.committing(spark, output_uri, "score") as attempt:
+        predictions.write.parquet(io.spark_path(attempt.uri(DATA_DIR)))
+        attempt.count_rows(DATA_DIR)
+        written = [io.spark_path(attempt.uri(r)) for r in attempt.parquet(DATA_DIR)]
         row = (
-            spark.read.parquet(io.spark_path(tmp))
+            spark.read.parquet(*written)
             .agg(
                 F.count(F.lit(1)).alias("rows"),
                 F.sum(F.when(F.col("predicted_label") == "Yes", 1).otherwise(0)).alias("yes"),
@@ -275,11 +303,11 @@ def score(model_uri: str, input_uri: str, output_uri: str) -> dict[str, Any]:
     }
 
 
-def _expected_columns(meta: dict[str, Any], meta_uri: str) -> tuple[str, ...]:
+def _expected_columns(meta: dict[str, Any], model_uri: str) -> tuple[str, ...]:
     cols = meta.get("input_columns")
     if not isinstance(cols, list) or not all(isinstance(c, dict) and "name" in c for c in cols):
         raise InputError(
-            f"{meta_uri}: field input_columns is missing or malformed; is --model the output "
-            "directory of spark/train.py or spark/tune.py?"
+            f"{model_uri}: {META_FILE} field input_columns is missing or malformed; is --model "
+            "the output directory of spark/train.py or spark/tune.py?"
         )
     return tuple(str(c["name"]) for c in cols)

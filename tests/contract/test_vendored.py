@@ -35,3 +35,24 @@ def test_every_module_the_copy_imports_is_copied():
             if line.startswith("from contract."):
                 imported.add(line.split()[1].split(".")[1] + ".py")
     assert imported <= set(vendor.MODULES)
+
+
+def test_the_spark_package_carries_a_current_copy_of_the_output_manifest():
+    # churn.zip is all a Dataproc batch gets: the manifest format travels inside the package
+    assert vendor.modules_for(REPO / "spark" / "churn") == ("__init__.py", "outputs.py")
+    assert vendor.differences(REPO / "spark" / "churn") == []
+
+
+def test_a_stale_spark_copy_is_named(tmp_path, monkeypatch):
+    folder = tmp_path / "spark" / "churn"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(vendor, "SOURCE", tmp_path / "contract")
+    (tmp_path / "contract").mkdir()
+    for name in ("__init__.py", "outputs.py"):
+        (tmp_path / "contract" / name).write_text(f"# {name}\n")
+    vendor.write(folder)
+    assert sorted(p.name for p in (folder / "contract").iterdir()) == ["__init__.py", "outputs.py"]
+    (tmp_path / "contract" / "outputs.py").write_text("# edited\n")
+    assert vendor.differences(folder) == [
+        f"{folder}/contract/outputs.py: differs from contract/outputs.py"
+    ]

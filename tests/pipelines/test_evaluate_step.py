@@ -1,4 +1,5 @@
-"""The evaluate step reads metrics.json through the Cloud Storage API (GCS emulator)."""
+"""The evaluate step reads metrics.json through the Cloud Storage API (GCS emulator): the one
+the train/tune output's manifest lists, or a refusal naming the folder."""
 
 import json
 
@@ -7,7 +8,9 @@ from google.cloud import storage
 from kfp import dsl
 
 from components.evaluate import evaluate
+from contract.outputs import OutputMismatchError
 from fakes.gcs import gcs_emulator
+from tests.committed import ROOT, committed_files
 
 BUCKET = "acme-churn-test-pipelines"
 METRICS = {
@@ -19,14 +22,37 @@ METRICS = {
 }
 
 
+PREFIX = "runs/123/job-1/prepare-run/workspace"
+
+
+def upload(name: str, files: dict[str, bytes]) -> str:
+    """`files` as objects under the run's working folder; the output folder's URI."""
+    bucket = storage.Client(project="test-project").bucket(BUCKET)
+    for rel, data in files.items():
+        bucket.blob(f"{PREFIX}/{name}/{rel}").upload_from_string(data)
+    return f"gs://{BUCKET}/{PREFIX}/{name}"
+
+
 @pytest.fixture(scope="module")
-def run_folder():
+def emulator():
     with gcs_emulator(buckets=(BUCKET,)):
-        # only the object itself: no folder placeholder objects, as a Spark writer may leave it
-        key = "runs/123/job-1/prepare-run/workspace/train/metrics.json"
-        client = storage.Client(project="test-project")
-        client.bucket(BUCKET).blob(key).upload_from_string(json.dumps(METRICS))
-        yield f"gs://{BUCKET}/runs/123/job-1/prepare-run/workspace/train"
+        yield
+
+
+@pytest.fixture(scope="module")
+def run_folder(emulator):
+    # only the objects themselves: no folder placeholder objects, as a Spark writer may leave it
+    return upload("train", committed_files({"metrics.json": json.dumps(METRICS).encode()}))
+
+
+def gate(model_dir: str, metric: str = "auc_pr", threshold: float = 0.6):
+    return evaluate.python_func(
+        model_dir=model_dir,
+        gate_metric=metric,
+        gate_threshold=threshold,
+        metrics=dsl.Metrics(uri="unused"),
+        classification=dsl.ClassificationMetrics(uri="unused"),
+    )
 
 
 def test_evaluate_reads_gs_metrics_without_the_fuse_mount_and_applies_the_gate(run_folder):
@@ -63,3 +89,26 @@ def test_a_folder_without_metrics_is_a_clear_error(run_folder):
             metrics=dsl.Metrics(uri="unused"),
             classification=dsl.ClassificationMetrics(uri="unused"),
         )
+
+
+def test_a_stale_metrics_file_beside_the_committed_one_is_not_read(emulator):
+    files = committed_files({"metrics.json": json.dumps(METRICS).encode()})
+    files["metrics.json"] = json.dumps({**METRICS, "auc_pr": 0.99}).encode()  # at the top
+    files["attempt-20000101t000000z-deadbeef/metrics.json"] = files["metrics.json"]
+    assert gate(upload("stale", files)).value == pytest.approx(0.62)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [("missing", "metrics.json is missing"), ("truncated", "metrics.json has 10 bytes")],
+)
+def test_a_damaged_output_is_refused_naming_the_folder(emulator, damage, message):
+    files = committed_files({"metrics.json": json.dumps(METRICS).encode()})
+    if damage == "missing":
+        del files[f"{ROOT}/metrics.json"]
+    else:
+        files[f"{ROOT}/metrics.json"] = b'{"auc_pr":'
+    folder = upload(f"damaged-{damage}", files)
+    with pytest.raises(OutputMismatchError, match=message) as caught:
+        gate(folder)
+    assert str(caught.value).startswith(f"{folder}: its files do not match its manifest.json")

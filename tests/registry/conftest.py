@@ -12,6 +12,7 @@ from google.cloud import storage
 from fakes.gcs import gcs_emulator
 from fakes.gcs_preconditions import enforce_preconditions
 from model_registry import Registry, open_registry
+from tests.committed import committed_files
 
 MODELS_BUCKET = "acme-models"
 WORK_BUCKET = "acme-pipeline-root"
@@ -63,9 +64,13 @@ class Backend:
         return open_registry(self.root, client=self.client)
 
     def trained(self, name: str, auc_pr: float) -> str:
-        """Write a trained-model folder under the run's working location; its URI."""
+        """Write a committed trained-model folder under the run's working location; its URI."""
+        return self.write_output(name, committed_files(trained_files(auc_pr)))
+
+    def write_output(self, name: str, files: dict[str, bytes]) -> str:
+        """Write `files` (path -> bytes) under the run's working location; the folder's URI."""
         uri = f"{self.work}/{name}"
-        for rel, data in trained_files(auc_pr).items():
+        for rel, data in files.items():
             if self.kind == "gcs":
                 bucket, _, prefix = uri.removeprefix("gs://").partition("/")
                 self.client.bucket(bucket).blob(f"{prefix}/{rel}").upload_from_string(data)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from model_registry import open_registry
+from tests.committed import listed
 
 ROOT = Path(__file__).resolve().parents[2]
 SPARK = ROOT / "spark"
@@ -57,8 +58,8 @@ def test_the_champion_scores_exactly_its_own_figures_on_the_same_split(
         ["--model", info.uri, "--input", str(prepared), "--output", str(out), "--seed", "11"]
     )
     assert code == 0
-    scored = json.loads((out / "metrics.json").read_text())
-    trained_metrics = json.loads((train_dir / "metrics.json").read_text())
+    scored = json.loads(listed(out, "metrics.json").read_text())
+    trained_metrics = json.loads(listed(train_dir, "metrics.json").read_text())
     assert scored["scored"] is True
     for key in ("auc_pr", "auc_roc", "log_loss", "confusion_matrix"):
         assert scored[key] == trained_metrics[key], key
@@ -70,7 +71,9 @@ def test_the_champion_scores_exactly_its_own_figures_on_the_same_split(
         )
         == 0
     )
-    assert json.loads((other / "metrics.json").read_text())["auc_pr"] != trained_metrics["auc_pr"]
+    assert (
+        json.loads(listed(other, "metrics.json").read_text())["auc_pr"] != trained_metrics["auc_pr"]
+    )
 
 
 def test_the_registered_version_scores_customers_and_names_itself(trained, tmp_path):

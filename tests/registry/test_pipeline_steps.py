@@ -14,6 +14,7 @@ from components.registry_steps import (
     resolve_model,
 )
 from model_registry import NotFoundError
+from tests.committed import committed_files
 
 from .conftest import MODELS_BUCKET, WORK_BUCKET, Backend
 
@@ -51,9 +52,11 @@ def champion_scored(backend, job: str, auc_pr: float | None) -> str:
             "problem": "column tenure_band missing",
         }
     )
-    backend.client.bucket(WORK_BUCKET).blob(f"runs/{job}/champion/metrics.json").upload_from_string(
-        json.dumps(body)
-    )
+    files = committed_files({"metrics.json": json.dumps(body).encode()}, job="evaluate_champion")
+    for rel, data in files.items():
+        backend.client.bucket(WORK_BUCKET).blob(f"runs/{job}/champion/{rel}").upload_from_string(
+            data
+        )
     return uri
 
 
@@ -146,3 +149,17 @@ def test_scoring_resolves_alias_or_pinned_version_once(gcs_backend):
         resolve_model.python_func(
             models_uri=MODELS, model="churn@staging", scoring_model=dsl.Model(name="m", uri="")
         )
+
+
+def test_a_champion_evaluation_that_was_not_committed_stops_the_decision(gcs_backend):
+    v1, _ = register(gcs_backend, "job-1", 0.65)
+    gcs_backend.registry().promote("churn", v1)
+    v2, _ = register(gcs_backend, "job-2", 0.90)
+    champ = resolve_champion.python_func(models_uri=MODELS, model_name="churn")
+    # what a killed evaluate-champion leaves: its file, but no manifest naming it
+    bucket = gcs_backend.client.bucket(WORK_BUCKET)
+    attempt = "runs/job-2/champion/attempt-20261130t020000z-0000dead"
+    bucket.blob(f"{attempt}/metrics.json").upload_from_string(b'{"scored": true, "auc_pr": 0.1}')
+    with pytest.raises(FileNotFoundError, match="not the champion's evaluation: there is no"):
+        decide(v2, champ, "job-2", f"gs://{WORK_BUCKET}/runs/job-2/champion")
+    assert gcs_backend.registry().alias("churn", "champion").version == v1  # nothing moved

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from churn.schema import raw_columns_spec
 
+from tests.committed import write_committed
 from tests.spark.churn_test_helpers import raw_row, write_csv
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,10 +80,9 @@ def test_garbage_bytes(tmp_path: Path) -> None:
 
 
 def test_score_file_columns_differ_from_training(tmp_path: Path) -> None:
-    model = tmp_path / "model_dir"
-    model.mkdir()
     meta = {"model_version": "v1", "input_columns": raw_columns_spec(with_label=False)}
-    (model / "model_meta.json").write_text(json.dumps(meta))
+    files = {"model_meta.json": json.dumps(meta).encode(), "model/metadata/part-00000": b"{}"}
+    model = write_committed(tmp_path / "model_dir", files)
     row = raw_row()
     row["Tenure"] = row.pop("tenure")
     src = write_csv(tmp_path / "new.csv", [row])

@@ -15,6 +15,8 @@ import train
 import tune
 from churn.features import CLASSIFIERS
 
+from tests.committed import listed, listed_parquet
+
 pytestmark = pytest.mark.spark
 
 METRIC_FLOATS = ("auc_roc", "auc_pr", "accuracy", "f1", "precision", "recall", "log_loss")
@@ -63,10 +65,10 @@ def check_metrics(metrics: dict, n_rows: int) -> None:
 
 
 def test_preprocess_writes_parquet_and_report(spark, prepared: Path) -> None:
-    report = json.loads((prepared / "report.json").read_text())
+    report = json.loads(listed(prepared, "report.json").read_text())
     assert report["rows_read"] == report["rows_written"] == 400
     assert report["rows_dropped"] == 0
-    df = spark.read.parquet(str(prepared / "data"))
+    df = spark.read.parquet(*listed_parquet(prepared))
     assert df.count() == 400
     assert "tenure_band" in df.columns
     assert "customer_id" in df.columns
@@ -91,16 +93,16 @@ def test_train_each_classifier(prepared: Path, workdir: Path, capsys, classifier
         capsys,
     )
     assert code == 0, err
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads(listed(out, "metrics.json").read_text())
     assert printed == metrics
     check_metrics(metrics, 400)
     assert metrics["params"]["classifier"] == classifier
-    meta = json.loads((out / "model_meta.json").read_text())
+    meta = json.loads(listed(out, "model_meta.json").read_text())
     assert meta["model_version"] == f"v-{classifier}"
     assert meta["classifier"] == classifier
     assert [c["name"] for c in meta["input_columns"]][:2] == ["customerID", "gender"]
     assert meta["spark_version"]
-    assert (out / "model" / "metadata").is_dir()
+    assert listed(out, "model/metadata").is_dir()
 
 
 def test_tune_cross_validates_two_families(prepared: Path, workdir: Path, capsys) -> None:
@@ -135,7 +137,7 @@ def test_tune_cross_validates_two_families(prepared: Path, workdir: Path, capsys
     finalists = [c for c in candidates if c["folds_scored"] == 2]
     assert best in finalists and best["auc_roc"] == max(c["auc_roc"] for c in finalists)
     assert all(metrics["params"][k] == v for k, v in best["params"].items())
-    assert json.loads((out / "model_meta.json").read_text())["job"] == "tune"
+    assert json.loads(listed(out, "model_meta.json").read_text())["job"] == "tune"
 
 
 def test_score_new_customers(spark, prepared: Path, workdir: Path, capsys) -> None:
@@ -146,7 +148,7 @@ def test_score_new_customers(spark, prepared: Path, workdir: Path, capsys) -> No
     code, summary, err = run_script(score.main, args, capsys)
     assert code == 0, err
     assert summary["rows_scored"] == 50
-    preds = spark.read.parquet(str(out))
+    preds = spark.read.parquet(*listed_parquet(out))
     assert preds.columns == ["customer_id", "churn_probability", "predicted_label", "model_version"]
     rows = preds.collect()
     assert len(rows) == 50
@@ -167,7 +169,8 @@ def test_score_new_customers(spark, prepared: Path, workdir: Path, capsys) -> No
         capsys,
     )
     assert code == 0, err
-    assert spark.read.parquet(str(out)).count() == 400  # previous result replaced
+    assert spark.read.parquet(*listed_parquet(out)).count() == 400  # previous result replaced
+    assert len([p for p in os.listdir(out) if p.startswith("attempt-")]) == 1  # old one removed
 
 
 def test_bad_values_fail_without_output(prepared: Path, workdir: Path, capsys) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io as pyio
 import itertools
-import os
 from pathlib import Path
 
 import pytest
@@ -294,21 +293,6 @@ def test_sniff_local_csv_header(tmp_path: Path) -> None:
         io.sniff_local_csv_header(str(tmp_path / "missing.csv"))
 
 
-def test_staged_output_commits_or_leaves_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    with io.staged_output(None, str(out)) as tmp:
-        io.write_text(None, io.join(tmp, "a.txt"), "first")
-    assert (out / "a.txt").read_text() == "first"
-    # a second run replaces the previous result
-    with io.staged_output(None, str(out)) as tmp:
-        io.write_text(None, io.join(tmp, "b.txt"), "second")
-    assert sorted(os.listdir(out)) == ["b.txt"]
-    with pytest.raises(RuntimeError), io.staged_output(None, str(tmp_path / "failed")) as tmp:
-        io.write_text(None, io.join(tmp, "c.txt"), "partial")
-        raise RuntimeError("boom")
-    assert sorted(os.listdir(tmp_path)) == ["out"]  # no failed/, no hidden temp sibling
-
-
 def test_read_json_errors_name_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "meta.json"
     bad.write_text("{not json")
@@ -330,6 +314,7 @@ def test_uri_helpers() -> None:
     assert io.is_local("file:///tmp/x")
     assert not io.is_local("gs://bucket/x")
     assert io.local_path("file:///tmp/x") == "/tmp/x"
+    assert io.local_path(Path("/tmp/a b/v1").as_uri()) == "/tmp/a b/v1"
     assert io.spark_path("gs://bucket/x") == "gs://bucket/x"
     assert io.join("gs://bucket/out/", "model") == "gs://bucket/out/model"
     tmp = io.staging_uri("gs://bucket/runs/train")

@@ -162,3 +162,16 @@ def test_file_uris_in_both_spellings_are_local_paths():
     assert report.local_path("file:/tmp/a%20b/x") == Path("/tmp/a b/x")
     assert report.local_path("file:///tmp/x") == Path("/tmp/x")
     assert report.local_path("/tmp/x") == Path("/tmp/x")
+
+
+def test_the_report_reads_the_metrics_a_version_committed_and_nothing_else(tmp_path):
+    from contract.outputs import NotCommittedError
+    from tests.committed import write_committed
+
+    version = tmp_path / "churn" / "versions" / "v1"
+    write_committed(version, {"metrics.json": json.dumps({"auc_roc": 0.8}).encode()}, root="")
+    assert report.load_metrics(version.as_uri())["auc_roc"] == 0.8
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "metrics.json").write_text(json.dumps({"auc_roc": 0.99}))
+    with pytest.raises(NotCommittedError, match=r"there is no manifest\.json"):
+        report.load_metrics(str(tmp_path / "half"))

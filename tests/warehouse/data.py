@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tests.committed import committed_files
 from warehouse.schemas import PREPARED_DATA
 
 
@@ -38,9 +39,16 @@ def parquet_parts(table: pa.Table, parts: int = 2) -> dict[str, bytes]:
     return out
 
 
+def committed_parquet(table: pa.Table, parts: int = 2, job: str = "score") -> dict[str, bytes]:
+    """`table` as a Spark job commits it: part files under <attempt>/data/, then the manifest
+    (with the row count, as preprocess and score write it)."""
+    files = {f"data/{name}": data for name, data in parquet_parts(table, parts).items()}
+    return committed_files(files, job=job, rows=table.num_rows)
+
+
 def write_local(folder: Path, files: dict[str, bytes]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
     return folder
 

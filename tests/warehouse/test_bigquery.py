@@ -19,7 +19,7 @@ PRED_TABLE = f"{DATASET}.predictions"
 
 
 def _scores(gcs, n=40, prefix="runs/job-1/predictions", version="v1"):
-    return upload(gcs, prefix, data.parquet_parts(data.predictions_table(n, version)))
+    return upload(gcs, prefix, data.committed_parquet(data.predictions_table(n, version)))
 
 
 def _counts(fake_bq, table=PRED_TABLE):
@@ -148,7 +148,7 @@ def test_missing_or_wrong_parquet_loads_nothing(bq, fake_bq, gcs):
     with pytest.raises(SourceError, match=re.escape(f"{PRED_TABLE}: no Parquet files")):
         wh.replace(predictions_load(f"gs://{'acme-churn-predictions'}/nothing", "scoring-1"))
     bad = data.predictions_table(5).drop_columns(["model_version"])
-    uri = upload(gcs, "runs/bad/predictions", data.parquet_parts(bad))
+    uri = upload(gcs, "runs/bad/predictions", data.committed_parquet(bad))
     with pytest.raises(SourceError, match="missing column model_version") as err:
         wh.replace(predictions_load(uri, "scoring-1"))
     assert str(err.value).startswith(f"{PRED_TABLE}: gs://")
@@ -172,8 +172,8 @@ def test_training_results_and_prepared_data(bq, fake_bq, gcs):
     for _ in range(2):
         for load in loads:
             wh.replace(load)
-    prepared = upload(gcs, "runs/t1/prepared/data", data.parquet_parts(data.prepared_table(30)))
-    wh.replace(prepared_data_load(prepared.removesuffix("/data"), "training-1"))
+    prepared = upload(gcs, "runs/t1/prepared", data.committed_parquet(data.prepared_table(30)))
+    wh.replace(prepared_data_load(prepared, "training-1"))
     metrics = fake_bq.rows(f"{DATASET}.model_metrics").to_pylist()
     assert len(metrics) == 1
     assert metrics[0]["promoted"] is False and metrics[0]["champion_value"] == 0.63

@@ -19,7 +19,7 @@ def store(tmp_path) -> DuckDBWarehouse:
 
 def _predictions(tmp_path, n=50, version="v1"):
     return data.write_local(
-        tmp_path / "preds", data.parquet_parts(data.predictions_table(n, version))
+        tmp_path / "preds", data.committed_parquet(data.predictions_table(n, version))
     )
 
 
@@ -35,9 +35,13 @@ def test_scoring_twice_for_one_run_leaves_no_duplicates(store, tmp_path):
 def test_a_rerun_replaces_only_its_own_job(store, tmp_path):
     store.replace(predictions_load(str(_predictions(tmp_path, 30)), "job-a"))
     (tmp_path / "preds").rename(tmp_path / "a")
-    second = data.write_local(tmp_path / "b", data.parquet_parts(data.predictions_table(20, "v2")))
+    second = data.write_local(
+        tmp_path / "b", data.committed_parquet(data.predictions_table(20, "v2"))
+    )
     store.replace(predictions_load(str(second), "job-b"))
-    smaller = data.write_local(tmp_path / "c", data.parquet_parts(data.predictions_table(5, "v2")))
+    smaller = data.write_local(
+        tmp_path / "c", data.committed_parquet(data.predictions_table(5, "v2"))
+    )
     store.replace(predictions_load(str(smaller), "job-b"))
     counts = dict(store.query("SELECT pipeline_job, count(*) FROM predictions GROUP BY 1"))
     assert counts == {"job-a": 30, "job-b": 5}
@@ -47,7 +51,7 @@ def test_missing_parquet_and_wrong_columns_load_nothing(store, tmp_path):
     with pytest.raises(SourceError, match="no Parquet files"):
         store.replace(predictions_load(str(tmp_path / "nowhere"), "job-a"))
     bad = data.predictions_table(10).drop_columns(["model_version"])
-    folder = data.write_local(tmp_path / "bad", data.parquet_parts(bad))
+    folder = data.write_local(tmp_path / "bad", data.committed_parquet(bad))
     with pytest.raises(SourceError, match="missing column model_version"):
         store.replace(predictions_load(str(folder), "job-a"))
     assert store.query("SELECT count(*) FROM predictions") == [(0,)]
@@ -82,9 +86,9 @@ def test_training_results_and_prepared_data(store, tmp_path):
         for load in loads:
             store.replace(load)
     prepared = data.write_local(
-        tmp_path / "prep" / "data", data.parquet_parts(data.prepared_table(40))
+        tmp_path / "prep", data.committed_parquet(data.prepared_table(40), job="preprocess")
     )
-    store.replace(prepared_data_load(str(prepared.parent), "training-20261130"))
+    store.replace(prepared_data_load(str(prepared), "training-20261130"))
     metrics = store.query(
         "SELECT model_version, auc_pr, promoted, champion_value FROM model_metrics"
     )

@@ -23,7 +23,9 @@ def test_the_readme_query_shows_metric_history_and_predictions(tmp_path, capsys)
         source="metrics.json",
     ):
         store.replace(load)
-    preds = data.write_local(tmp_path / "p", data.parquet_parts(data.predictions_table(20, "v1")))
+    preds = data.write_local(
+        tmp_path / "p", data.committed_parquet(data.predictions_table(20, "v1"))
+    )
     store.replace(predictions_load(str(preds), "score-1", scoring_date="2026-12-01"))
     sql = query.EXAMPLE.read_text()
     (row,) = store.query(sql)

@@ -8,6 +8,7 @@ from kfp import dsl
 
 from components import load_warehouse as steps
 from fakes.dataset_service import fake_dataset_service
+from tests.committed import committed_files
 from tests.warehouse import data
 from tests.warehouse.conftest import DATASET, upload
 from warehouse.duckdb_store import DuckDBWarehouse
@@ -23,17 +24,23 @@ def load_predictions(*args, **kwargs) -> int:
     return rows
 
 
-def _version_folder(root, auc_pr=0.61):
-    """A registered version's folder as model_registry leaves it (metrics + meta with lineage)."""
-    root.mkdir(parents=True, exist_ok=True)
+def _version_files(auc_pr=0.61):
+    """A registered version's files as model_registry commits them (metrics + meta with
+    lineage, listed by the version's manifest, files in the folder itself)."""
     meta = {
         **data.model_meta(),
         "model_version": "20261130t020000z-abc123",
         "registry": {"training_data_uri": "data/raw/latest.csv", "code_version": "spark/"},
     }
-    (root / "metrics.json").write_text(json.dumps(data.metrics_json(auc_pr)))
-    (root / "model_meta.json").write_text(json.dumps(meta))
-    return str(root)
+    files = {
+        "metrics.json": json.dumps(data.metrics_json(auc_pr)).encode(),
+        "model_meta.json": json.dumps(meta).encode(),
+    }
+    return committed_files(files, root="", job="register")
+
+
+def _version_folder(root, auc_pr=0.61):
+    return str(data.write_local(root, _version_files(auc_pr)))
 
 
 TRAINING_ARGS = {
@@ -52,9 +59,9 @@ TRAINING_ARGS = {
 def test_local_steps_fill_the_duckdb_file_and_a_rerun_replaces(tmp_path):
     db = tmp_path / "runs" / "warehouse.duckdb"
     target = f"duckdb:{db}"
-    preds = data.write_local(tmp_path / "p", data.parquet_parts(data.predictions_table(25)))
+    preds = data.write_local(tmp_path / "p", data.committed_parquet(data.predictions_table(25)))
     prepared = tmp_path / "prep"
-    data.write_local(prepared / "data", data.parquet_parts(data.prepared_table(12)))
+    data.write_local(prepared, data.committed_parquet(data.prepared_table(12)))
     version = _version_folder(tmp_path / "v1")
     for _ in range(2):
         assert load_predictions(target, str(preds), "score-1", scoring_date="2026-12-01") == 25
@@ -77,18 +84,15 @@ def test_cloud_steps_load_bigquery_and_register_the_dataset(
     bq_server, fake_bq, gcs, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", bq_server[1])
-    preds = upload(gcs, "runs/s1/predictions", data.parquet_parts(data.predictions_table(30)))
-    prepared = upload(gcs, "runs/t1/prepared/data", data.parquet_parts(data.prepared_table(9)))
-    local = tmp_path / "v"
-    _version_folder(local)
-    files = {name: (local / name).read_bytes() for name in ("metrics.json", "model_meta.json")}
-    version = upload(gcs, "models/churn/versions/v1", files)
+    preds = upload(gcs, "runs/s1/predictions", data.committed_parquet(data.predictions_table(30)))
+    prepared = upload(gcs, "runs/t1/prepared", data.committed_parquet(data.prepared_table(9)))
+    version = upload(gcs, "models/churn/versions/v1", _version_files())
     assert load_predictions(DATASET, preds, "score-1") == 30
     counts = steps.load_training_results.python_func(
         bq_dataset=DATASET,
         pipeline_job="train-1",
         version_uri=version,
-        prepared_uri=prepared.removesuffix("/data"),
+        prepared_uri=prepared,
         **TRAINING_ARGS,
     )
     assert json.loads(counts)["prepared_data"] == 9
@@ -108,7 +112,7 @@ def test_cloud_steps_load_bigquery_and_register_the_dataset(
 
 def test_an_environment_without_a_dataset_loads_nothing(fake_bq, gcs, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # where the default runs/warehouse.duckdb would appear
-    preds = upload(gcs, "runs/s1/predictions", data.parquet_parts(data.predictions_table(3)))
+    preds = upload(gcs, "runs/s1/predictions", data.committed_parquet(data.predictions_table(3)))
     assert load_predictions("", preds, "score-1") == 0
     counts = steps.load_training_results.python_func(
         bq_dataset="", pipeline_job="t", version_uri=preds, prepared_uri=preds, **TRAINING_ARGS
@@ -130,8 +134,8 @@ def test_the_steps_run_under_kfp_local(tmp_path):
 
     # The components image is what Vertex AI runs; this interpreter has the same code.
     warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses")
-    preds = data.write_local(tmp_path / "p", data.parquet_parts(data.predictions_table(11)))
-    data.write_local(tmp_path / "prep" / "data", data.parquet_parts(data.prepared_table(5)))
+    preds = data.write_local(tmp_path / "p", data.committed_parquet(data.predictions_table(11)))
+    data.write_local(tmp_path / "prep", data.committed_parquet(data.prepared_table(5)))
     version = _version_folder(tmp_path / "v")
     db = tmp_path / "warehouse.duckdb"
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "kfp"))
