@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from contract.params import ParamDecl, check_parameters
+from contract.params import ParamDecl, check_parameters, range_errors
 
 
 class ParamError(ValueError):
@@ -19,7 +19,8 @@ def parse_assignments(
     """`["k=v", ...]` over `defaults` -> typed values.
 
     String parameters take the text as written; other types are read as YAML (`0.7`, `true`,
-    `[a, b]`, `{k: v}`). Every problem is reported at once in one ParamError.
+    `[a, b]`, `{k: v}`). Values are held to the ranges schedules and the trigger use
+    (`contract.parameter_ranges`). Every problem is reported at once in one ParamError.
     """
     raw: dict[str, Any] = dict(defaults or {})
     problems = []
@@ -38,6 +39,8 @@ def parse_assignments(
         except yaml.YAMLError:
             problems.append(f"--param {name}: '{text}' is not a valid {decl.type_name}")
     typed, errors = check_parameters(decls, raw)
+    # the documented ranges hold locally too: a run.py value a schedule could not set is refused
+    errors += range_errors(decls, typed)
     problems.extend(f"--param {err.name}: {err.message}" for err in errors)
     if problems:
         raise ParamError("\n".join(problems))

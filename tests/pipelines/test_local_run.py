@@ -101,7 +101,7 @@ def test_local_deployment_values_are_set_by_the_run_not_the_user(passed_run, run
 def test_gate_failing_skips_tuning_with_a_jvm_per_step(customers, runs):
     result = local_run.run_pipeline(
         "churn-training",
-        ["gate_metric=auc_roc", "gate_threshold=1.01"],
+        ["gate_metric=auc_roc", "gate_threshold=0.999"],
         runs_dir=runs,
         run_id="gate-fails",
         options=local_run.RunOptions(data=customers, spark="step"),
@@ -120,7 +120,7 @@ def test_scoring_pipeline_scores_with_the_registry_champion(passed_run, runs):
 
 
 def test_run_py_prints_a_short_account_and_an_html_report(passed_run, runs, customers):
-    args = ["churn-training", f"--data={customers}", "--param=gate_threshold=2"]
+    args = ["churn-training", f"--data={customers}", "--param=gate_threshold=0.999"]
     done = run_py(*args, f"--runs-dir={runs / 'cli'}")
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()

@@ -17,7 +17,7 @@ pipeline declares a parameter of its name.
   refuses fewer), and each fold is one more fit of every candidate.
 
 `seed` takes any whole number (within ±2^53, as every number). Local runs (`run.py --param`) are
-not held to these ranges: a data scientist may force a gate to fail with `gate_threshold=2`.
+held to the same ranges, so what runs locally could also run on schedule.
 Pure logic, standard library only.
 """
 
