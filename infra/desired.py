@@ -18,7 +18,10 @@ from contract.deployment import Deployment
 APIS: dict[str, str] = {
     "aiplatform.googleapis.com": "Vertex AI Pipelines runs the PipelineJobs",
     "dataproc.googleapis.com": "Dataproc Serverless runs the Spark steps",
-    "dataproc-rm.googleapis.com": "runtime 3.0 batches need the Dataproc resource manager API",
+    # "Spark runtime version 3.0 components" (Serverless for Apache Spark): "New
+    # dataprocrm.googleapis.com API enablement is required"; the Dataproc Resource Manager roles
+    # (roles/dataprocrm.*) and audit logs name the same service.
+    "dataprocrm.googleapis.com": "runtime 3.0 batches need the Dataproc Resource Manager API",
     "cloudscheduler.googleapis.com": "Cloud Scheduler fires the schedules",
     "cloudfunctions.googleapis.com": "the trigger is a Cloud Run function (2nd gen)",
     "run.googleapis.com": "2nd gen functions are served by Cloud Run",

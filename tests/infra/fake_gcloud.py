@@ -33,6 +33,14 @@ DEFAULT_SERVICES = [
     "serviceusage.googleapis.com",
     "storage.googleapis.com",
 ]
+#: Service names `gcloud services enable` accepts here, each as Google's documentation of the
+#: service spells it in its "enable the API" step: Vertex AI (aiplatform), Artifact Registry,
+#: Cloud Build, Cloud Run functions (cloudfunctions), Cloud Scheduler, Compute Engine,
+#: Dataproc, Serverless for Apache Spark "Spark runtime version 3.0 components"
+#: (dataprocrm.googleapis.com, also the service of the roles/dataprocrm.* roles and of its audit
+#: logs), IAM, IAM Service Account Credentials (iamcredentials), Pub/Sub, Cloud Run, Secret
+#: Manager, Security Token Service (sts, Workload Identity Federation). Any other name is
+#: refused, and one unknown name fails the whole call (gcloud enables none of them).
 KNOWN_SERVICES = {
     *DEFAULT_SERVICES,
     "aiplatform.googleapis.com",
@@ -42,11 +50,13 @@ KNOWN_SERVICES = {
     "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
     "dataproc.googleapis.com",
-    "dataproc-rm.googleapis.com",
+    "dataprocrm.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "sts.googleapis.com",
 }
 #: Which API a command group needs enabled in the resource's project.
 GROUP_API = {

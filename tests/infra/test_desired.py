@@ -24,7 +24,8 @@ def test_firewall_rule_name_is_a_valid_compute_name_for_any_subnetwork():
 
 
 def test_runtime_30_needs_the_dataproc_resource_manager_api():
-    assert "dataproc-rm.googleapis.com" in desired.APIS
+    assert "dataprocrm.googleapis.com" in desired.APIS
+    assert "dataproc-rm.googleapis.com" not in desired.APIS
     assert all(why for why in desired.APIS.values())
 
 
