@@ -78,11 +78,29 @@ def test_bad_optional_and_location_settings_name_their_key(key, value, path):
 
 
 def test_a_serving_image_enables_the_vertex_mirror():
-    image = "europe-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-3:latest"
+    image = "europe-west4-docker.pkg.dev/acme-churn-dev/churn/spark-serving@sha256:" + "c" * 64
     deployment, problems = deployment_from(
         "dev", {**shipped("dev"), "vertex_model_registry": {"serving_image": image}}
     )
     assert problems == [] and deployment.parameter_defaults()["serving_image"] == image
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "europe-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-3:latest",
+        "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest",
+        "asia-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest",
+        "us-docker.pkg.dev/vertex-ai/prediction/pytorch-gpu.2-1:latest",
+        "us-docker.pkg.dev/vertex-ai-restricted/prediction/sklearn-cpu.1-0:latest",
+        "gcr.io/cloud-aiplatform/prediction/tf2-cpu.2-1:latest",
+    ],
+)
+def test_a_prebuilt_prediction_image_is_refused_as_serving_image(image):
+    data = {**shipped("dev"), "vertex_model_registry": {"serving_image": image}}
+    found = problems_of("dev", data)
+    message = found[("vertex_model_registry", "serving_image")]
+    assert "prebuilt prediction containers" in message and "Spark MLlib" in message
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENT_PARAMETERS))
