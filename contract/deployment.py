@@ -315,6 +315,8 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
     topic = _alerts_topic(data, bad)
     serving_image = _serving_image(data, bad)
 
+    _check_template_bucket(template_base, pipeline_root, locations, bad)
+
     if problems:
         return None, problems
     deployment = Deployment(
@@ -334,6 +336,30 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         serving_image=serving_image,
     )
     return deployment, problems
+
+
+def _check_template_bucket(
+    template_base: str, pipeline_root: str, locations: dict[str, str], bad: _Bad
+) -> None:
+    """The templates, Spark code and `latest` live in a bucket no other use shares.
+
+    Runtime accounts read that bucket and write the others; IAM grants a role on a whole bucket
+    (infra/README.md "Least privilege"), so a shared bucket would let the account that runs
+    Spark overwrite the code the next fire runs.
+    """
+    bucket = bucket_of(template_base)
+    if not bucket:
+        return
+    others = {"pipeline_root": bucket_of(pipeline_root)}
+    others.update({f"locations.{k}": bucket_of(v) for k, v in locations.items()})
+    shared = [key for key, other in others.items() if other == bucket]
+    if shared:
+        bad(
+            ("template_base",),
+            f"bucket '{bucket}' also holds {', '.join(shared)}: templates, Spark code and "
+            "'latest' need a bucket of their own, so that the runtime accounts can read it "
+            "without being able to write it (e.g. gs://<project>-templates/templates)",
+        )
 
 
 def cross_environment_problems(deployments: list[Deployment]) -> list[tuple[str, EnvProblem]]:

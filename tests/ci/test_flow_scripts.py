@@ -40,7 +40,7 @@ from tests.ci.flows import (
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 REPO_NAME = "acme/churn"
-BUCKETS = {"dev": "acme-churn-dev-pipelines", "prod": "acme-churn-prod-pipelines"}
+BUCKETS = {"dev": "acme-churn-dev-templates", "prod": "acme-churn-prod-templates"}
 
 
 def run_github_step(step: dict, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:

@@ -49,6 +49,27 @@ def test_dev_and_prod_share_no_project_and_no_bucket():
     assert found and "also used by environment" in found[0][1].message
 
 
+@pytest.mark.parametrize(
+    ("key", "where"),
+    [
+        ("pipeline_root", "pipeline_root"),
+        ("models", "locations.models"),
+        ("data", "locations.data"),
+        ("predictions", "locations.predictions"),
+    ],
+)
+def test_the_template_bucket_is_shared_with_no_other_use(key, where):
+    data = shipped("dev")
+    bucket = data["template_base"].removeprefix("gs://").split("/")[0]
+    if key == "pipeline_root":
+        data["pipeline_root"] = f"gs://{bucket}/runs"
+    else:
+        data["locations"] = {**data["locations"], key: f"gs://{bucket}/{key}"}
+    message = problems_of("dev", data)[("template_base",)]
+    assert f"bucket '{bucket}' also holds {where}" in message
+    assert "a bucket of their own" in message
+
+
 def test_an_account_of_another_project_is_refused():
     data = shipped("dev")
     data["service_accounts"]["pipelines"] = (
@@ -68,7 +89,7 @@ def test_an_account_of_another_project_is_refused():
             ("vertex_model_registry", "serving_image"),
         ),
         ("vertex_model_registry", {"image": "x"}, ("vertex_model_registry", "image")),
-        ("template_base", "gs://acme-churn-dev-pipelines/../prod", ("template_base",)),
+        ("template_base", "gs://acme-churn-dev-templates/../prod", ("template_base",)),
         ("template_base", "gs://", ("template_base",)),
     ],
 )

@@ -29,6 +29,7 @@ def test_first_run_creates_everything(cloud):
         "acme-churn-dev-models",
         "acme-churn-dev-pipelines",
         "acme-churn-dev-results",
+        "acme-churn-dev-templates",
     ]
     for bucket in buckets.values():
         assert bucket["location"] == "EUROPE-WEST4"
