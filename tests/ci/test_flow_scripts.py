@@ -244,6 +244,24 @@ def test_cloud_build_pull_request_plans_and_the_trusted_build_comments(tmp_path,
 
 
 @pytest.mark.parametrize(
+    ("bucket", "code"),
+    [("", 2), ("Not A Bucket", 2), ("x; touch PWNED", 2), ("acme-churn-dev-plans", 0)],
+)
+def test_both_pull_request_builds_stop_without_the_plan_bucket_the_trigger_passes(
+    tmp_path, bucket, code
+):
+    guard = cloudbuild_step(CLOUDBUILD / "pull-request.yaml", "plan-bucket-given")
+    done = run_cloudbuild_step(guard, {"_PLAN_BUCKET": bucket}, {}, tmp_path)
+    assert done.returncode == code, done.stderr
+    fetch = cloudbuild_step(CLOUDBUILD / "plan-comment.yaml", "fetch-plans")
+    values = {**comment_values(), "_PLAN_BUCKET": bucket}
+    if code:
+        done = run_cloudbuild_step(fetch, values, tool_path(tmp_path), tmp_path)
+        assert done.returncode == 2 and "_PLAN_BUCKET" in done.stderr
+    assert not (REPO / "PWNED").exists() and not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize(
     "values",
     [
         comment_values(pr="9; touch PWNED"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import sys
@@ -24,9 +26,8 @@ LOOKS = {path for path, (_, reads, _) in COMMANDS.items() if reads}
 class Cloud:
     """The fake cloud: its state, the log of gcloud calls, and a way to run the setup."""
 
-    def __init__(self, root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.capsys = capsys
 
     @property
     def state(self) -> dict[str, Any]:
@@ -78,10 +79,10 @@ class Cloud:
 
     def bootstrap(self, *argv: str, environments: Path = ENVIRONMENTS) -> tuple[int, str, str]:
         """Run infra/bootstrap.py's main in-process; (exit code, stdout, stderr)."""
-        self.capsys.readouterr()
-        code = main([*argv, "--environments-dir", str(environments)])
-        out, err = self.capsys.readouterr()
-        return code, out, err
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([*argv, "--environments-dir", str(environments)])
+        return code, out.getvalue(), err.getvalue()
 
 
 def program(entry: dict[str, Any]) -> str:
@@ -101,12 +102,12 @@ def is_look(argv: list[str], tool: str = "gcloud") -> bool:
     return any(tuple(argv[: len(path)]) == path for path in LOOKS)
 
 
-@pytest.fixture
-def cloud(tmp_path, monkeypatch, capsys) -> Cloud:
-    """Fresh projects for every repository environment; `gcloud` on PATH is the fake."""
-    root = tmp_path / "cloud"
+def start_cloud(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Cloud:
+    """Fresh projects for every repository environment in `folder`; `gcloud` and `bq` on PATH
+    are the fakes (for as long as `monkeypatch` holds)."""
+    root = folder / "cloud"
     root.mkdir()
-    bin_dir = tmp_path / "bin"
+    bin_dir = folder / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "gcloud"
     # -S: the fakes need only the standard library; skipping site makes each call faster.
@@ -119,8 +120,14 @@ def cloud(tmp_path, monkeypatch, capsys) -> Cloud:
     monkeypatch.setenv("FAKE_GCLOUD_STATE", str(root))
     projects = ["acme-churn-dev", "acme-churn-prod", "acme-churn-test", "acme-churn-other"]
     state = {"projects": {p: new_project() for p in projects}, "buckets": {}}
-    fake = Cloud(root, capsys)
+    fake = Cloud(root)
     fake.write_state(state)
     assert shutil.which("gcloud") == str(wrapper)
     assert shutil.which("bq") == str(bq_wrapper)
     return fake
+
+
+@pytest.fixture
+def cloud(tmp_path, monkeypatch) -> Cloud:
+    """Fresh projects for every repository environment; `gcloud` on PATH is the fake."""
+    return start_cloud(tmp_path, monkeypatch)

@@ -88,6 +88,9 @@ ROLES = {
         "roles/aiplatform.user",
         "roles/artifactregistry.reader",
         "roles/bigquery.jobUser",
+        "roles/cloudbuild.builds.viewer",
+        "roles/cloudscheduler.admin",
+        "roles/cloudscheduler.viewer",
         "roles/dataproc.editor",
         "roles/dataproc.serverlessEditor",
         "roles/dataproc.worker",
@@ -99,7 +102,11 @@ ROLES = {
         "roles/storage.objectUser",
         "roles/storage.objectViewer",
     },
-    "account": {"roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator"},
+    "account": {
+        "roles/iam.serviceAccountUser",
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/iam.workloadIdentityUser",
+    },
     "bucket": {
         "roles/storage.objectViewer",
         "roles/storage.objectUser",
@@ -415,6 +422,47 @@ class Fake:
         if not found.get("deleted"):
             raise GcloudCallError(f"FAILED_PRECONDITION: The role {a.role} is not deleted.")
         found["deleted"] = False
+        return None
+
+    # ---- Workload Identity Federation ------------------------------------------------------
+    def wif_provider(self, a: argparse.Namespace) -> dict[str, Any]:
+        if a.location != "global":
+            raise GcloudCallError("argument --location: workload identity pools are global", 2)
+        pool_id = a.workload_identity_pool
+        pool = f"projects/{a.project}/locations/global/workloadIdentityPools/{pool_id}"
+        found = self.state.get("workload_identity_pools", {}).get(pool)
+        if found is None:
+            raise GcloudCallError(f"NOT_FOUND: Requested entity was not found. ({pool})")
+        provider = found["providers"].get(a.provider)
+        if provider is None:
+            raise GcloudCallError(
+                f"NOT_FOUND: Requested entity was not found. ({pool}/providers/{a.provider})"
+            )
+        return provider
+
+    def wif_describe(self, a: argparse.Namespace) -> Any:
+        return self.wif_provider(a)
+
+    def wif_update(self, a: argparse.Namespace) -> Any:
+        """Only an attribute condition in CEL over the token's claims (`assertion.*`) or mapped
+        attributes (`attribute.*`, `google.*`) is accepted, as Workload Identity requires."""
+        provider = self.wif_provider(a)
+        if a.attribute_condition is not None:
+            try:
+                expression = iam_cel.parse(a.attribute_condition)
+            except iam_cel.ConditionSyntaxError as err:
+                raise GcloudCallError(f"INVALID_ARGUMENT: attribute condition: {err}") from None
+            stray = [
+                path
+                for path in expression.attributes()
+                if not path.startswith(("assertion.", "attribute.", "google."))
+            ]
+            if stray:
+                raise GcloudCallError(
+                    f"INVALID_ARGUMENT: The attribute condition references {stray[0]}, which "
+                    "is not an assertion or attribute."
+                )
+            provider["attributeCondition"] = a.attribute_condition
         return None
 
     # ---- Secret Manager --------------------------------------------------------------------
@@ -905,6 +953,15 @@ COMMANDS: dict[tuple[str, ...], tuple[str, bool, Build]] = {
         _with("role", _flags("project", "title", "description", "permissions", "stage")),
     ),
     ("iam", "roles", "undelete"): ("role_undelete", False, _with("role", _flags("project"))),
+    ("iam", "workload-identity-pools", "providers", "describe"): (
+        "wif_describe", True,
+        _with("provider", _flags("project", "location", "workload-identity-pool", "format")),
+    ),
+    ("iam", "workload-identity-pools", "providers", "update-oidc"): (
+        "wif_update", False,
+        _with("provider", _flags("project", "location", "workload-identity-pool",
+                                 "attribute-condition")),
+    ),
     ("secrets", "describe"): ("secret_describe", True, _with("name", _flags("project", "format"))),
     ("secrets", "create"): (
         "secret_create", False, _with("name", _flags("project", "replication-policy")),

@@ -14,7 +14,7 @@ import pytest
 from infra.envfile import load
 from infra.trigger_config import trigger_settings
 from tests.infra import iam_cel
-from tests.infra.conftest import ENVIRONMENTS
+from tests.infra.conftest import ENVIRONMENTS, start_cloud
 from tests.infra.iam_model import (
     OBJECT_WRITES,
     allowed,
@@ -30,14 +30,19 @@ READ = "storage.objects.get"
 WRITE = ("storage.objects.create", "storage.objects.delete")
 
 
-def _set_up(cloud, env: str):
+@pytest.fixture(scope="module", params=ENV_NAMES)
+def set_up(request, tmp_path_factory):
+    """(deployment, state) once the setup ran, the trigger was deployed, and it ran again."""
+    env = request.param
     dep = load(ENVIRONMENTS, env).deployment
-    assert cloud.bootstrap("--env", env)[0] == 0
-    cloud.deploy_trigger(
-        dep.project, dep.region, trigger_settings(dep), dep.service_accounts["trigger"]
-    )
-    assert cloud.bootstrap("--env", env)[0] == 0
-    return dep, cloud.state
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        cloud = start_cloud(tmp_path_factory.mktemp(env), monkeypatch)
+        assert cloud.bootstrap("--env", env)[0] == 0
+        cloud.deploy_trigger(
+            dep.project, dep.region, trigger_settings(dep), dep.service_accounts["trigger"]
+        )
+        assert cloud.bootstrap("--env", env)[0] == 0
+        return dep, cloud.state
 
 
 def _members(dep) -> dict[str, str]:
@@ -58,9 +63,8 @@ def _published(dep) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("env", ENV_NAMES)
-def test_no_runtime_identity_can_write_templates_spark_code_or_latest(cloud, env):
-    dep, state = _set_up(cloud, env)
+def test_no_runtime_identity_can_write_templates_spark_code_or_latest(set_up):
+    dep, state = set_up
     for key, member in _members(dep).items():
         for uri in _published(dep):
             held = permissions(state, member, gcs_object(state, uri)) & OBJECT_WRITES
@@ -69,9 +73,8 @@ def test_no_runtime_identity_can_write_templates_spark_code_or_latest(cloud, env
         assert not {p for p in permissions(state, member, bucket) if "setIamPolicy" in p}, key
 
 
-@pytest.mark.parametrize("env", ENV_NAMES)
-def test_pipelines_reads_templates_and_writes_its_outputs(cloud, env):
-    dep, state = _set_up(cloud, env)
+def test_pipelines_reads_templates_and_writes_its_outputs(set_up):
+    dep, state = set_up
     me = _members(dep)["pipelines"]
     for uri in _published(dep)[:4]:
         assert allowed(state, me, READ, gcs_object(state, uri)), uri
@@ -96,9 +99,8 @@ def test_pipelines_reads_templates_and_writes_its_outputs(cloud, env):
         assert allowed(state, me, permission, project(dep.project)), permission
 
 
-@pytest.mark.parametrize("env", ENV_NAMES)
-def test_trigger_reads_templates_writes_only_its_leases_and_runs_pipeline_jobs(cloud, env):
-    dep, state = _set_up(cloud, env)
+def test_trigger_reads_templates_writes_only_its_leases_and_runs_pipeline_jobs(set_up):
+    dep, state = set_up
     me = _members(dep)["trigger"]
     for uri in (f"{dep.template_base}/latest.json", f"{dep.template_base}/v1/templates/a.yaml"):
         assert allowed(state, me, READ, gcs_object(state, uri)), uri
@@ -133,9 +135,8 @@ def test_trigger_reads_templates_writes_only_its_leases_and_runs_pipeline_jobs(c
     )
 
 
-@pytest.mark.parametrize("env", ENV_NAMES)
-def test_invoker_can_only_invoke_the_trigger(cloud, env):
-    dep, state = _set_up(cloud, env)
+def test_invoker_can_only_invoke_the_trigger(set_up):
+    dep, state = set_up
     me = _members(dep)["invoker"]
     service = under_project(
         "trigger service", dep.project, "run_services", f"{dep.region}/churn-trigger"
