@@ -9,6 +9,7 @@ So every data grant below goes to `pipelines`, whichever runtime a template requ
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -306,11 +307,25 @@ def _lease_grant(dep: Deployment) -> BucketGrant:
     )
 
 
+#: Cloud Run service URLs: `https://SERVICE-PROJECT_NUMBER.REGION.run.app`, or the older
+#: `https://SERVICE-HASH-REGIONCODE.a.run.app` (Cloud Run "Service URLs"); a 2nd gen function's
+#: service has the function's name.
+_RUN_URL = re.compile(
+    r"^(?P<name>[a-z](?:[-a-z0-9]*[a-z0-9])?)-(?:[0-9]+\.[a-z]+-[a-z]+[0-9]+|[a-z0-9]{10}-[a-z]{2}\.a)"
+    r"\.run\.app$"
+)
+
+
 def function_name(trigger_url: str) -> str:
-    """The trigger function's name: the path of a cloudfunctions.net URL, else the default."""
+    """The trigger function's name: its Cloud Run URL's service, or the path of a
+    cloudfunctions.net URL; else the default."""
     parsed = urlparse(trigger_url or "")
+    host = parsed.hostname or ""
+    run = _RUN_URL.match(host)
+    if run:
+        return run.group("name")
     name = parsed.path.strip("/")
-    if parsed.hostname and parsed.hostname.endswith(".cloudfunctions.net") and name:
+    if host.endswith(".cloudfunctions.net") and name:
         return name
     return DEFAULT_FUNCTION
 

@@ -136,6 +136,7 @@ def _trigger_function(env: Environment) -> TriggerFunction:
         trigger_settings(dep),
         dep.service_accounts["trigger"],
         shown(env.path),
+        env.trigger_url,
     )
 
 

@@ -19,6 +19,13 @@ REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = REPO / "schedules" / "environments"
 FAKE = Path(__file__).with_name("fake_gcloud.py")
 FAKE_BQ = Path(__file__).with_name("fake_bq.py")
+#: The fake projects and their numbers (the shipped trigger_urls use them).
+PROJECT_NUMBERS = {
+    "acme-churn-dev": "123456789012",
+    "acme-churn-prod": "210987654321",
+    "acme-churn-test": "333333333333",
+    "acme-churn-other": "444444444444",
+}
 #: Commands that only read (the fake's table says which); bq's only look is `show`.
 LOOKS = {path for path, (_, reads, _) in COMMANDS.items() if reads}
 
@@ -63,9 +70,11 @@ class Cloud:
         env: dict[str, str],
         service_account: str = "",
         name: str = "churn-trigger",
+        custom_audiences: tuple[str, ...] = (),
     ) -> None:
         """What deploying the trigger by hand leaves: a 2nd gen function (its variables and
-        identity; no account = the default compute account) and the Cloud Run service behind it."""
+        identity; no account = the default compute account) and the Cloud Run service behind it
+        (with the custom audiences someone added to it)."""
 
         def deploy(state: dict[str, Any]) -> None:
             found = state["projects"][project]
@@ -73,7 +82,10 @@ class Cloud:
                 "env": dict(env),
                 "service_account": service_account,
             }
-            found["run_services"].setdefault(f"{region}/{name}", {"policy": {"bindings": []}})
+            service = found["run_services"].setdefault(
+                f"{region}/{name}", {"policy": {"bindings": []}}
+            )
+            service["custom_audiences"] = list(custom_audiences)
 
         self.edit(deploy)
 
@@ -118,8 +130,7 @@ def start_cloud(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Cloud:
     bq_wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     monkeypatch.setenv("FAKE_GCLOUD_STATE", str(root))
-    projects = ["acme-churn-dev", "acme-churn-prod", "acme-churn-test", "acme-churn-other"]
-    state = {"projects": {p: new_project() for p in projects}, "buckets": {}}
+    state = {"projects": {p: new_project(n) for p, n in PROJECT_NUMBERS.items()}, "buckets": {}}
     fake = Cloud(root)
     fake.write_state(state)
     assert shutil.which("gcloud") == str(wrapper)

@@ -777,10 +777,34 @@ class Fake:
         config = {
             "service": f"projects/{a.project}/locations/{a.region}/services/{a.name}",
             "environmentVariables": dict(found.get("env", {})),
+            # The Cloud Run service's own URL (ServiceConfig.uri, "URI of the Service deployed").
+            "uri": run_url(a.name, self.project(a.project)["number"], a.region),
         }
         if found.get("service_account"):
             config["serviceAccountEmail"] = found["service_account"]
-        return {"name": name, "environment": "GEN_2", "state": "ACTIVE", "serviceConfig": config}
+        return {
+            "name": name,
+            "environment": "GEN_2",
+            "state": "ACTIVE",
+            # Function.url: the cloudfunctions.net URL a 2nd gen function also answers on.
+            "url": f"https://{a.region}-{a.project}.cloudfunctions.net/{a.name}",
+            "serviceConfig": config,
+        }
+
+    def run_describe(self, a: argparse.Namespace) -> Any:
+        """A Cloud Run service as `gcloud run services describe` prints it (Knative v1)."""
+        found = self.service(a)
+        annotations = {}
+        if found.get("custom_audiences"):
+            annotations["run.googleapis.com/custom-audiences"] = json.dumps(
+                found["custom_audiences"]
+            )
+        return {
+            "apiVersion": "serving.knative.dev/v1",
+            "kind": "Service",
+            "metadata": {"name": a.name, "annotations": annotations},
+            "status": {"url": run_url(a.name, self.project(a.project)["number"], a.region)},
+        }
 
     # ---- Pub/Sub -------------------------------------------------------------------------
     def topic_key(self, a: argparse.Namespace) -> tuple[str, str]:
@@ -826,6 +850,11 @@ class Fake:
         policy = self.topic(a)["policy"]
         self.add_binding(policy, "topic", a.member, a.role)
         return policy
+
+
+def run_url(service: str, number: str, region: str) -> str:
+    """A Cloud Run service URL in its deterministic form (SERVICE-NUMBER.REGION.run.app)."""
+    return f"https://{service}-{number}.{region}.run.app"
 
 
 def parse_condition(flag: str) -> dict[str, str] | None:
@@ -1017,6 +1046,9 @@ COMMANDS: dict[tuple[str, ...], tuple[str, bool, Build]] = {
     ("artifacts", "repositories", "add-iam-policy-binding"): (
         "repo_add_binding", False, _with("name", _flags("project", "location", *_BINDING)),
     ),
+    ("run", "services", "describe"): (
+        "run_describe", True, _with("name", _flags("project", "region", "format")),
+    ),
     ("run", "services", "get-iam-policy"): (
         "run_get_policy", True, _with("name", _flags("project", "region", "format")),
     ),
@@ -1081,9 +1113,10 @@ def _dispatch(root: Path, argv: list[str]) -> int:
         return err.code
 
 
-def new_project() -> dict[str, Any]:
+def new_project(number: str = "123456789012") -> dict[str, Any]:
     """The state of a fresh project: default services only, nothing else."""
     return {
+        "number": number,
         "services": list(DEFAULT_SERVICES),
         "policy": {"bindings": [{"role": "roles/owner", "members": ["user:admin@example.com"]}]},
         "accounts": {},

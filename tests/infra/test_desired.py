@@ -18,6 +18,10 @@ def test_function_name_comes_from_a_cloudfunctions_url_else_the_default():
     assert desired.function_name(url) == "churn-trigger"
     assert desired.function_name("https://x.cloudfunctions.net/other-fn") == "other-fn"
     assert desired.function_name("https://churn-trigger-abc123-ez.a.run.app") == "churn-trigger"
+    assert desired.function_name("https://churn-fire-123456789012.europe-west4.run.app") == (
+        "churn-fire"
+    )
+    assert desired.function_name("https://fire-2-abcdefghij-ez.a.run.app") == "fire-2"
     assert desired.function_name("") == "churn-trigger"
 
 

@@ -175,7 +175,7 @@ def test_a_new_environment_file_is_set_up_the_same_way(cloud, tmp_path):
             """\
             project: acme-churn-test
             region: europe-west1
-            trigger_url: https://europe-west1-acme-churn-test.cloudfunctions.net/churn-fire
+            trigger_url: https://churn-fire-333333333333.europe-west1.run.app
             template_base: gs://acme-churn-test-code/templates
             pipeline_root: gs://acme-churn-test-runs/root
             job_prefix: test-
