@@ -88,8 +88,8 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as scratch,
         running_scheduler() as (fake, host),
-        # apply holds the environment's lock under dev's template_base (gs://acme-churn-dev-pipelines)
-        gcs_emulator(buckets=("acme-churn-dev-pipelines",)),
+        # apply holds the environment's lock under dev's template_base (gs://acme-churn-dev-templates)
+        gcs_emulator(buckets=("acme-churn-dev-templates",)),
     ):
         scratch_path = Path(scratch)
         root = scratch_path / "schedules"

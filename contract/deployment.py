@@ -41,6 +41,15 @@ BQ_DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
 #: letter, not starting with "goog").
 TOPIC_ID = re.compile(r"^(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
 RUNTIME_VERSION = re.compile(r"^[0-9]+\.[0-9]+$")
+#: Vertex AI's prebuilt prediction containers ("Prebuilt containers for inference", Vertex AI
+#: docs): `{us,europe,asia}-docker.pkg.dev/vertex-ai/prediction/<framework>-<cpu|gpu>.<version>`
+#: (TensorFlow, scikit-learn, XGBoost, PyTorch; `vertex-ai-restricted/prediction` for VPC-SC
+#: projects) and the older `gcr.io/cloud-aiplatform/prediction/...`. Each loads only its own
+#: framework's model format, never a Spark MLlib PipelineModel.
+PREBUILT_PREDICTION_IMAGE = re.compile(
+    r"^(?:(?:us|europe|asia)-docker\.pkg\.dev/vertex-ai(?:-restricted)?/prediction/"
+    r"|(?:[a-z]+\.)?gcr\.io/cloud-aiplatform/prediction/)"
+)
 
 #: Roles of the accounts an environment names (keys of `service_accounts`).
 ACCOUNT_ROLES = {
@@ -163,7 +172,11 @@ def _serving_image(data: dict[str, Any], bad) -> str:
     """`vertex_model_registry: {serving_image: IMAGE}` (optional): mirror versions to Vertex.
 
     Vertex AI refuses a model upload without a serving container, so the mirror runs only in
-    environments that name one (for example a prebuilt prediction image).
+    environments that name one. It must be a custom container that loads a Spark PipelineModel
+    (Vertex AI "Custom container requirements for inference": an HTTP server on AIP_HTTP_PORT
+    answering AIP_HEALTH_ROUTE and AIP_PREDICT_ROUTE, reading the model from AIP_STORAGE_URI);
+    Vertex's prebuilt prediction images serve TensorFlow, scikit-learn, XGBoost and PyTorch
+    models only, so one named here is refused.
     """
     section = data.get("vertex_model_registry")
     if section is None:
@@ -179,6 +192,15 @@ def _serving_image(data: dict[str, Any], bad) -> str:
         bad(
             ("vertex_model_registry", "serving_image"),
             f"{image!r:.80} is not a container image reference (HOST/PATH:TAG or @sha256:DIGEST)",
+        )
+        return ""
+    if PREBUILT_PREDICTION_IMAGE.match(image):
+        bad(
+            ("vertex_model_registry", "serving_image"),
+            f"'{image:.120}' is one of Vertex AI's prebuilt prediction containers (TensorFlow, "
+            "scikit-learn, XGBoost, PyTorch), none of which loads a Spark MLlib PipelineModel: "
+            "name a custom serving container that loads one (Vertex AI custom container "
+            "requirements for inference)",
         )
         return ""
     return image
@@ -293,6 +315,8 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
     topic = _alerts_topic(data, bad)
     serving_image = _serving_image(data, bad)
 
+    _check_template_bucket(template_base, pipeline_root, locations, bad)
+
     if problems:
         return None, problems
     deployment = Deployment(
@@ -312,6 +336,30 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         serving_image=serving_image,
     )
     return deployment, problems
+
+
+def _check_template_bucket(
+    template_base: str, pipeline_root: str, locations: dict[str, str], bad: _Bad
+) -> None:
+    """The templates, Spark code and `latest` live in a bucket no other use shares.
+
+    Runtime accounts read that bucket and write the others; IAM grants a role on a whole bucket
+    (infra/README.md "Least privilege"), so a shared bucket would let the account that runs
+    Spark overwrite the code the next fire runs.
+    """
+    bucket = bucket_of(template_base)
+    if not bucket:
+        return
+    others = {"pipeline_root": bucket_of(pipeline_root)}
+    others.update({f"locations.{k}": bucket_of(v) for k, v in locations.items()})
+    shared = [key for key, other in others.items() if other == bucket]
+    if shared:
+        bad(
+            ("template_base",),
+            f"bucket '{bucket}' also holds {', '.join(shared)}: templates, Spark code and "
+            "'latest' need a bucket of their own, so that the runtime accounts can read it "
+            "without being able to write it (e.g. gs://<project>-templates/templates)",
+        )
 
 
 def cross_environment_problems(deployments: list[Deployment]) -> list[tuple[str, EnvProblem]]:

@@ -9,16 +9,21 @@ So every data grant below goes to `pipelines`, whichever runtime a template requ
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from contract.deployment import Deployment
+from contract.deployment import Deployment, bucket_of
+from infra.conditions import Condition, outside_bucket, under_prefix
 
 #: APIs a first deployment calls, each with the reason it is enabled.
 APIS: dict[str, str] = {
     "aiplatform.googleapis.com": "Vertex AI Pipelines runs the PipelineJobs",
     "dataproc.googleapis.com": "Dataproc Serverless runs the Spark steps",
-    "dataproc-rm.googleapis.com": "runtime 3.0 batches need the Dataproc resource manager API",
+    # "Spark runtime version 3.0 components" (Serverless for Apache Spark): "New
+    # dataprocrm.googleapis.com API enablement is required"; the Dataproc Resource Manager roles
+    # (roles/dataprocrm.*) and audit logs name the same service.
+    "dataprocrm.googleapis.com": "runtime 3.0 batches need the Dataproc Resource Manager API",
     "cloudscheduler.googleapis.com": "Cloud Scheduler fires the schedules",
     "cloudfunctions.googleapis.com": "the trigger is a Cloud Run function (2nd gen)",
     "run.googleapis.com": "2nd gen functions are served by Cloud Run",
@@ -52,19 +57,97 @@ TOPIC_PUBLISHERS: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
-#: Project-level roles per account (keys of `service_accounts`), each with its reason.
-PROJECT_ROLES: dict[str, dict[str, str]] = {
+
+@dataclass(frozen=True)
+class CustomRole:
+    """A project-level custom role the setup creates (describe, then create or update).
+
+    `permissions` are fixed; or, with `derived_from`, they are the named predefined role's
+    permissions as `gcloud iam roles describe` reports them at setup time, minus those starting
+    with one of `without` (so a permission Google adds to that role reaches the custom one on
+    the next run).
+    """
+
+    role_id: str
+    title: str
+    description: str
+    permissions: tuple[str, ...] = ()
+    derived_from: str = ""
+    without: tuple[str, ...] = ()
+
+    def name(self, project: str) -> str:
+        """The role's resource name, as a binding names it."""
+        return f"projects/{project}/roles/{self.role_id}"
+
+    def wanted(self, source: list[str] | tuple[str, ...] = ()) -> tuple[str, ...]:
+        """Its permissions, sorted; `source` = the predefined role's (when derived)."""
+        chosen = self.permissions or tuple(p for p in source if not p.startswith(self.without))
+        return tuple(sorted(set(chosen)))
+
+
+#: What the trigger calls (trigger/gcp_clients.py: CreatePipelineJob, GetPipelineJob,
+#: ListPipelineJobs) and nothing else of Vertex AI; Vertex AI's "Access control with IAM" page
+#: recommends custom roles for exactly this. Acting as the pipelines account is granted on that
+#: account (ACT_AS), not here.
+TRIGGER_ROLE = CustomRole(
+    "churnTrigger",
+    "churn trigger",
+    "Creates, gets and lists Vertex AI PipelineJobs (the churn trigger function)",
+    permissions=(
+        "aiplatform.pipelineJobs.create",
+        "aiplatform.pipelineJobs.get",
+        "aiplatform.pipelineJobs.list",
+    ),
+)
+#: Serverless for Apache Spark requires the batch's service account to hold Dataproc Worker
+#: ("Serverless for Apache Spark service account"). That role also carries storage.objects.*
+#: on every bucket of the project, the templates bucket included. An IAM condition cannot
+#: narrow it in one binding: Dataproc and Cloud Monitoring do not recognize resource
+#: attributes, so a resource condition would never grant their permissions (infra/conditions.py).
+#: So the role is split: its non-storage permissions in this custom role, unconditionally; its
+#: storage permissions through roles/dataproc.worker under a condition that leaves out the
+#: templates bucket (CONDITIONAL_PROJECT_ROLES).
+DATAPROC_WORKER_ROLE = CustomRole(
+    "churnDataprocWorker",
+    "churn Dataproc Worker without Cloud Storage",
+    "roles/dataproc.worker without its storage permissions (granted apart under a condition)",
+    derived_from="roles/dataproc.worker",
+    without=("storage.",),
+)
+CUSTOM_ROLES: tuple[CustomRole, ...] = (DATAPROC_WORKER_ROLE, TRIGGER_ROLE)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role for one account on one resource, why, and the condition it is granted under."""
+
+    account: str
+    role: str
+    why: str
+    condition: Condition | None = None
+
+
+#: Project-level roles per account (keys of `service_accounts`), each with its reason. A custom
+#: role is named by its `CustomRole` (resolved to projects/P/roles/ID by `project_grants`).
+PROJECT_ROLES: dict[str, dict[str | CustomRole, str]] = {
     "pipelines": {
         "roles/aiplatform.user": "pipeline steps use Vertex AI (metadata, GCPC launchers)",
         "roles/dataproc.editor": "the Spark steps create Dataproc Serverless batches",
-        "roles/dataproc.worker": "it is the batches' service account (their workers run as it)",
+        DATAPROC_WORKER_ROLE: "it is the batches' service account: Dataproc Worker's Dataproc, "
+        "logging and monitoring permissions",
         "roles/logging.logWriter": "pipeline steps and Spark batches write their logs",
     },
     "trigger": {
-        "roles/aiplatform.user": "the trigger creates and lists PipelineJobs",
+        TRIGGER_ROLE: "the trigger creates, gets and lists PipelineJobs (nothing else of Vertex)",
     },
     "invoker": {},
 }
+#: Dataproc Worker's Cloud Storage permissions (the staging and temp buckets Dataproc creates
+#: for 2.x runtimes), on every bucket of the project but the templates bucket.
+WORKER_STORAGE_WHY = (
+    "Dataproc Worker's Cloud Storage permissions (Dataproc's staging and temp buckets), on "
+    "every bucket but the templates bucket"
+)
 
 #: Project roles only an environment with a `bigquery_dataset` needs: the warehouse steps run
 #: load and query jobs, and BigQuery creates jobs in a project, not in a dataset.
@@ -117,20 +200,29 @@ OBJECT_USER = "roles/storage.objectUser"
 #: Stronger roles rank higher: where one bucket serves two purposes, the stronger one wins.
 _STRENGTH = {OBJECT_VIEWER: 1, OBJECT_USER: 2}
 
-#: What each account needs on each kind of location, and why.
+#: What each account needs on each kind of location, and why. Only the deploy account (ci/) can
+#: write the templates bucket: the runtime accounts read it.
 _BUCKET_NEEDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "templates": (
-        ("pipelines", OBJECT_USER, "runs read the published Spark code"),
-        ("trigger", OBJECT_USER, "the trigger reads the published templates"),
+        (
+            "pipelines",
+            OBJECT_VIEWER,
+            "runs read the published Spark code (the deploy account alone writes it)",
+        ),
+        ("trigger", OBJECT_VIEWER, "the trigger reads the published templates and latest"),
     ),
-    "pipeline_root": (
-        ("pipelines", OBJECT_USER, "every run writes its working folder there"),
-        ("trigger", OBJECT_USER, "the trigger writes its concurrency leases there"),
-    ),
+    "pipeline_root": (("pipelines", OBJECT_USER, "every run writes its working folder there"),),
     "location:data": (("pipelines", OBJECT_VIEWER, "Spark reads raw snapshots and customers"),),
     "location:predictions": (("pipelines", OBJECT_USER, "scoring writes predictions"),),
     "location:models": (("pipelines", OBJECT_USER, "training writes models, scoring reads"),),
 }
+#: Where the trigger keeps its max_concurrent_runs leases: trigger/settings.py's LEASE_ROOT
+#: default, `<PIPELINE_ROOT>/trigger-leases` (the deploy command leaves LEASE_ROOT unset).
+LEASE_FOLDER = "trigger-leases"
+LEASE_WHY = (
+    "the trigger reads and conditionally rewrites its concurrency leases (get, insert if "
+    "generation matches); only those objects"
+)
 
 DEFAULT_NETWORK = "churn"
 DEFAULT_SUBNET_RANGE = "10.8.0.0/20"
@@ -138,13 +230,14 @@ DEFAULT_SUBNET_RANGE = "10.8.0.0/20"
 
 @dataclass(frozen=True)
 class BucketGrant:
-    """One account's role on one bucket, and the uses that need it."""
+    """One account's role on one bucket, the uses that need it, and its condition if any."""
 
     bucket: str
     account: str
     member: str
     role: str
     why: str
+    condition: Condition | None = None
 
 
 def apis(dep: Deployment) -> dict[str, str]:
@@ -152,13 +245,29 @@ def apis(dep: Deployment) -> dict[str, str]:
     return {**APIS, **(ALERTS_APIS if dep.alerts_topic_id else {})}
 
 
-def project_roles(dep: Deployment) -> dict[str, dict[str, str]]:
-    """Project-level roles per account key for `dep` (BigQuery's only with a dataset)."""
-    roles = {key: dict(value) for key, value in PROJECT_ROLES.items()}
+def project_grants(dep: Deployment) -> list[Grant]:
+    """Project-level grants of `dep` (BigQuery's only with a dataset), custom roles resolved."""
+    grants = [
+        Grant(key, role.name(dep.project) if isinstance(role, CustomRole) else role, why)
+        for key, roles in PROJECT_ROLES.items()
+        for role, why in roles.items()
+    ]
     if dep.bigquery_dataset:
-        for key, extra in BIGQUERY_PROJECT_ROLES.items():
-            roles.setdefault(key, {}).update(extra)
-    return roles
+        grants += [
+            Grant(key, role, why)
+            for key, roles in BIGQUERY_PROJECT_ROLES.items()
+            for role, why in roles.items()
+        ]
+    templates = bucket_of(dep.template_base)
+    grants.append(
+        Grant("pipelines", "roles/dataproc.worker", WORKER_STORAGE_WHY, outside_bucket(templates))
+    )
+    return grants
+
+
+def lease_root(dep: Deployment) -> str:
+    """The gs:// folder of the trigger's leases (its LEASE_ROOT default)."""
+    return f"{dep.pipeline_root}/{LEASE_FOLDER}"
 
 
 def member(email: str) -> str:
@@ -178,20 +287,45 @@ def bucket_grants(dep: Deployment) -> dict[str, list[BucketGrant]]:
             else:
                 best = role if _STRENGTH[role] > _STRENGTH[current[0]] else current[0]
                 chosen[key] = (best, [*current[1], why])
-    grants: dict[str, list[BucketGrant]] = {}
+    grants: dict[str, list[BucketGrant]] = {bucket: [] for bucket in dep.buckets().values()}
     for (bucket, account), (role, whys) in sorted(chosen.items()):
         email = dep.service_accounts[account]
-        grants.setdefault(bucket, []).append(
-            BucketGrant(bucket, account, member(email), role, "; ".join(whys))
-        )
-    return grants
+        grants[bucket].append(BucketGrant(bucket, account, member(email), role, "; ".join(whys)))
+    leases = _lease_grant(dep)
+    held = chosen.get((leases.bucket, leases.account))
+    if held is None or _STRENGTH[held[0]] < _STRENGTH[leases.role]:
+        grants[leases.bucket].append(leases)
+    return dict(sorted(grants.items()))
+
+
+def _lease_grant(dep: Deployment) -> BucketGrant:
+    root = lease_root(dep).removeprefix("gs://")
+    bucket, _, prefix = root.partition("/")
+    email = dep.service_accounts["trigger"]
+    return BucketGrant(
+        bucket, "trigger", member(email), OBJECT_USER, LEASE_WHY, under_prefix(bucket, prefix)
+    )
+
+
+#: Cloud Run service URLs: `https://SERVICE-PROJECT_NUMBER.REGION.run.app`, or the older
+#: `https://SERVICE-HASH-REGIONCODE.a.run.app` (Cloud Run "Service URLs"); a 2nd gen function's
+#: service has the function's name.
+_RUN_URL = re.compile(
+    r"^(?P<name>[a-z](?:[-a-z0-9]*[a-z0-9])?)-(?:[0-9]+\.[a-z]+-[a-z]+[0-9]+|[a-z0-9]{10}-[a-z]{2}\.a)"
+    r"\.run\.app$"
+)
 
 
 def function_name(trigger_url: str) -> str:
-    """The trigger function's name: the path of a cloudfunctions.net URL, else the default."""
+    """The trigger function's name: its Cloud Run URL's service, or the path of a
+    cloudfunctions.net URL; else the default."""
     parsed = urlparse(trigger_url or "")
+    host = parsed.hostname or ""
+    run = _RUN_URL.match(host)
+    if run:
+        return run.group("name")
     name = parsed.path.strip("/")
-    if parsed.hostname and parsed.hostname.endswith(".cloudfunctions.net") and name:
+    if host.endswith(".cloudfunctions.net") and name:
         return name
     return DEFAULT_FUNCTION
 

@@ -1,10 +1,10 @@
 """The ordered steps that set up one environment (pure: builds steps, runs nothing).
 
-Order matters to Google Cloud: APIs before anything that uses them, accounts before the bindings
-that name them, buckets before their policies, the network before its firewall rule, the BigQuery
-dataset before its access entry, the alerts topic before its publishers, and the trigger's
-look at the deployed trigger function and its invoker binding last (the function is deployed
-after this setup; a re-run checks and grants them).
+Order matters to Google Cloud: APIs before anything that uses them, accounts and custom roles
+before the bindings that name them, buckets before their policies, the network before its
+firewall rule, the BigQuery dataset before its access entry, the alerts topic before its
+publishers, and the trigger's look at the deployed trigger function and its invoker binding
+last (the function is deployed after this setup; a re-run checks and grants them).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from infra.envfile import Environment, shown
 from infra.network import Firewall, Subnetwork
 from infra.policy import Policy, Target, Wanted
 from infra.pubsub import alert_steps
+from infra.roles import CustomRoleStep
 from infra.steps import Bucket, Repository, ServiceAccount, Services, Step
 from infra.trigger_config import TriggerFunction, trigger_settings
 
@@ -35,12 +36,19 @@ def steps_for(env: Environment, options: Options = Options()) -> list[Step]:
     steps: list[Step] = [Services(dep.project, desired.apis(dep))]
     for key, email in dep.service_accounts.items():
         steps.append(ServiceAccount(dep.project, email, key, desired.ACCOUNT_PURPOSE[key]))
+    steps += [CustomRoleStep(dep.project, role) for role in desired.CUSTOM_ROLES]
     steps.append(_project_roles(env))
     steps.append(_act_as(env))
     for bucket, grants in desired.bucket_grants(dep).items():
         steps.append(Bucket(dep.project, bucket, dep.region))
-        target = Target(("storage", "buckets"), f"gs://{bucket}", label=f"gs://{bucket}")
-        steps.append(Policy(target, [Wanted(g.member, g.role, g.why) for g in grants]))
+        target = Target(
+            ("storage", "buckets"),
+            f"gs://{bucket}",
+            label=f"gs://{bucket}",
+            add_extra=("--condition=None",),
+        )
+        wanted = [Wanted(g.member, g.role, g.why, g.condition) for g in grants]
+        steps.append(Policy(target, wanted))
     if dep.subnetwork:
         steps.append(
             Subnetwork(
@@ -59,12 +67,11 @@ def steps_for(env: Environment, options: Options = Options()) -> list[Step]:
 def _project_roles(env: Environment) -> Policy:
     dep = env.deployment
     wanted = [
-        Wanted(desired.member(dep.service_accounts[key]), role, why)
-        for key, roles in desired.project_roles(dep).items()
-        for role, why in roles.items()
+        Wanted(desired.member(dep.service_accounts[g.account]), g.role, g.why, g.condition)
+        for g in desired.project_grants(dep)
     ]
-    # --condition=None: without it gcloud refuses (or prompts) on projects whose policy already
-    # holds conditional bindings; ours are unconditional.
+    # --condition=None on the unconditional ones: without it gcloud refuses (or prompts) on a
+    # policy that holds conditional bindings, as ours now does.
     target = Target(
         ("projects",),
         dep.project,
@@ -129,6 +136,7 @@ def _trigger_function(env: Environment) -> TriggerFunction:
         trigger_settings(dep),
         dep.service_accounts["trigger"],
         shown(env.path),
+        env.trigger_url,
     )
 
 

@@ -95,7 +95,7 @@ def _deploy_trigger(env: Environment) -> str:
             name,
             f"--project={dep.project}",
             f"--region={dep.region}",
-            "--format=value(url)",
+            "--format=value(serviceConfig.uri)",
         ]
     )
     number = f"$(gcloud projects describe {dep.project} --format='value(projectNumber)')"
@@ -105,9 +105,11 @@ def _deploy_trigger(env: Environment) -> str:
         "--role=roles/cloudbuild.builds.builder --condition=None"
     )
     return (
-        "Deploy the trigger function (more options: trigger/README.md), put its URL in "
-        f"{shown(env.path)} as trigger_url, then run this setup again: it grants the invoker "
-        "account run.invoker on the function's service."
+        "Deploy the trigger function (more options: trigger/README.md), put its Cloud Run URL "
+        f"(serviceConfig.uri, printed by the second command; not its cloudfunctions.net URL, "
+        f"which Cloud Run does not accept as the OIDC audience) in {shown(env.path)} as "
+        "trigger_url, then run this setup again: it grants the invoker account run.invoker on "
+        "the function's service and checks the URL."
         + _INDENT
         + deploy
         + _INDENT

@@ -5,10 +5,21 @@ from the environment file: deployed before `alerts.pubsub_topic` was added (no A
 a fire with no run alerts nobody), with another pipeline root, or as the default compute
 account (then the trigger account's grants do nothing). The setup never redeploys it (that
 needs the source); it looks and says what differs, with the command to fix it.
+
+It also checks the audience. Cloud Scheduler's OIDC token carries the environment's
+`trigger_url` as `aud` (scheduling/jobs.py; HttpTarget.oidcToken.audience), and Cloud Run
+accepts a token only whose audience is the service's `*.run.app` URL or one of its configured
+custom audiences (Cloud Run "Set custom audiences for services"). A 2nd gen function has two
+URLs, its `cloudfunctions.net` one (`url`) and the Cloud Run service's (`serviceConfig.uri`);
+the environment file must name the latter (or the service must list the former as a custom
+audience, which `gcloud run services describe` shows as the
+`run.googleapis.com/custom-audiences` annotation).
 """
 
 from __future__ import annotations
 
+import json
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +68,44 @@ def differences(function: Any, wanted: dict[str, str], account: str) -> list[str
     return found
 
 
+def custom_audiences(service: Any) -> list[str]:
+    """A Cloud Run service's custom audiences, from `gcloud run services describe` JSON."""
+    metadata = service.get("metadata") if isinstance(service, dict) else None
+    annotations = (metadata or {}).get("annotations") or {}
+    raw = (
+        annotations.get("run.googleapis.com/custom-audiences")
+        if isinstance(annotations, dict)
+        else None
+    )
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else []
+    except json.JSONDecodeError:
+        return []
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def audience_problem(
+    trigger_url: str, function: Any, service: Any, env_file: str, describe: str
+) -> str:
+    """Why Cloud Run would refuse the scheduler's token for `trigger_url` ('' when it would not)."""
+    config = function.get("serviceConfig") if isinstance(function, dict) else None
+    uri = str((config or {}).get("uri") or "")
+    accepted = [uri, *custom_audiences(service)]
+    if not uri or trigger_url in accepted:
+        return ""
+    return (
+        f"trigger_url {trigger_url or '(none)'} is neither the function's Cloud Run URL {uri} "
+        "nor a custom audience of its service, and Cloud Scheduler sends it as the OIDC "
+        "audience, which Cloud Run checks: every scheduled call would get 401. Set "
+        f"trigger_url: {uri} in {env_file} (as `{describe}` prints it), then "
+        "`schedule.py apply`"
+    )
+
+
 @dataclass
 class TriggerFunction:
-    """Look at the deployed trigger function: its variables and identity (never changes it)."""
+    """Look at the deployed trigger function: its variables, identity and audience (never
+    changes it)."""
 
     project: str
     region: str
@@ -67,39 +113,58 @@ class TriggerFunction:
     wanted: dict[str, str]
     account: str
     env_file: str
+    trigger_url: str = ""
+
+    @property
+    def describe_uri(self) -> str:
+        """The command that prints the URL trigger_url must be."""
+        return shlex.join(
+            [
+                "gcloud",
+                "functions",
+                "describe",
+                self.name,
+                f"--region={self.region}",
+                f"--project={self.project}",
+                "--format=value(serviceConfig.uri)",
+            ]
+        )
 
     @property
     def title(self) -> str:
         return f"trigger function {self.name} settings"
 
     def looks(self, facts: Facts) -> list[Command]:
+        scope = ("--region", self.region, "--project", self.project, "--format=json")
         return [
-            gcloud(
-                "functions",
-                "describe",
-                self.name,
-                "--region",
-                self.region,
-                "--project",
-                self.project,
-                "--format=json",
-            )
+            gcloud("functions", "describe", self.name, *scope),
+            gcloud("run", "services", "describe", self.name, *scope),
         ]
 
     def decide(self, looked: list[Looked], facts: Facts) -> Decision:
         if not looked[0].found:
             return Decision(status="waiting", detail="not deployed yet")
         found = differences(looked[0].data, self.wanted, self.account)
-        if not found:
-            return Decision(detail=f"{len(self.wanted)} variable(s) and identity as in the file")
-        return Decision(
-            status="differs",
-            detail="; ".join(found),
-            notes=[
+        audience = audience_problem(
+            self.trigger_url, looked[0].data, looked[1].data, self.env_file, self.describe_uri
+        )
+        if not found and not audience:
+            return Decision(
+                detail=f"{len(self.wanted)} variable(s), identity and audience as in the file"
+            )
+        notes = []
+        if found:
+            notes.append(
                 f"The trigger function {self.name} differs from {self.env_file}: "
                 + "; ".join(found)
                 + ". Redeploy it with the `gcloud functions deploy` command below."
-            ],
+            )
+        if audience:
+            notes.append(audience)
+        return Decision(
+            status="differs",
+            detail="; ".join([*found, *(["OIDC audience"] if audience else [])]),
+            notes=notes,
         )
 
     def possible(self, facts: Facts) -> list[tuple[Command, str]]:

@@ -108,6 +108,10 @@ def desired_job(schedule: Schedule, env: Environment, parameters: dict[str, Any]
             body=request_body(schedule, env, parameters),
             oidc_token=types.OidcToken(
                 service_account_email=env.invoker_service_account,
+                # Set, not left to default to the URI: Cloud Run accepts only a token whose
+                # `aud` is its run.app URL or a custom audience ("Set custom audiences for
+                # services"), so trigger_url must be the function's serviceConfig.uri;
+                # infra/bootstrap.py checks that against the deployed function.
                 audience=env.trigger_url,
             ),
         ),

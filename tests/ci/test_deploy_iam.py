@@ -131,13 +131,18 @@ def test_cli_prints_one_gcloud_command_per_account_and_grant(deployments, grants
     argv = ["--repo", REPO_NAME, "--pool", POOL, "--dir", str(ENVS)]
     assert deploy_iam.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(deploy_iam.accounts(deployments)) + len(grants)
-    for line in lines:
-        words = shlex.split(line, comments=True)
-        assert words[0] == "gcloud"
-        if "add-iam-policy-binding" in words:
-            assert any(w.startswith("--member=") for w in words)
-            assert any(w.startswith("--role=roles/") for w in words)
+    commands = [shlex.split(line, comments=True) for line in lines if not line.startswith("#")]
+    assert all(words[0] == "gcloud" for words in commands)
+    creates = [w for w in commands if w[:4] == ["gcloud", "iam", "service-accounts", "create"]]
+    assert len(creates) == len(deploy_iam.accounts(deployments))
+    bindings = [w for w in commands if "add-iam-policy-binding" in w]
+    assert len(bindings) == len(grants)
+    for words in bindings:
+        assert any(w.startswith("--member=") for w in words)
+        assert any(w.startswith("--role=roles/") for w in words)
+        if words[1] == "projects" or words[1:3] == ["storage", "buckets"]:
+            # those policies hold conditional bindings: gcloud refuses a plain add there
+            assert "--condition=None" in words, words
 
 
 @pytest.mark.parametrize(
@@ -154,11 +159,26 @@ def test_cli_errors_name_the_argument(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_the_cloud_build_configs_default_to_the_plan_bucket_and_secret_granted_here():
+def test_the_cloud_build_configs_take_the_plan_bucket_from_the_trigger_and_the_secret_granted():
     for name in ("pull-request.yaml", "plan-comment.yaml"):
-        substitutions = load_yaml(REPO / "cloudbuild" / name)["substitutions"]
-        assert substitutions["_PLAN_BUCKET"] == deploy_iam.PLAN_BUCKET.format(
-            project="acme-churn-ci"
-        )
+        config = load_yaml(REPO / "cloudbuild" / name)
+        # No default: a name baked in here would differ from the one created and granted.
+        assert config["substitutions"]["_PLAN_BUCKET"] == ""
+        first = config["steps"][0]
+        assert "PLAN_BUCKET=$_PLAN_BUCKET" in first["env"]
+        assert "is not a bucket name" in first["args"][1]
     comment = load_yaml(REPO / "cloudbuild" / "plan-comment.yaml")["substitutions"]
     assert comment["_GITHUB_TOKEN_SECRET"] == deploy_iam.TOKEN_SECRET
+
+
+def test_the_documented_triggers_pass_the_one_plan_bucket_name():
+    readme = (REPO / "ci" / "README.md").read_text()
+    section = readme.split("## Setting up Cloud Build", 1)[1].split("\n## ", 1)[0]
+    commands = [
+        part.split("`", 1)[0] for part in section.split("`gcloud builds triggers create ")[1:]
+    ]
+    assert len(commands) == 2, "the churn-pr and churn-pr-comment commands"
+    derived = deploy_iam.PLAN_BUCKET.format(project="<ci>")
+    for command in commands:
+        assert f"_PLAN_BUCKET={derived}" in command, command
+    assert deploy_iam.plan_bucket("acme-churn-ci") == "acme-churn-ci-plans"

@@ -40,7 +40,7 @@ from tests.ci.flows import (
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 REPO_NAME = "acme/churn"
-BUCKETS = {"dev": "acme-churn-dev-pipelines", "prod": "acme-churn-prod-pipelines"}
+BUCKETS = {"dev": "acme-churn-dev-templates", "prod": "acme-churn-prod-templates"}
 
 
 def run_github_step(step: dict, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
@@ -241,6 +241,24 @@ def test_cloud_build_pull_request_plans_and_the_trusted_build_comments(tmp_path,
     assert "an earlier plan" not in body
     assert f"`{SHA[:12]}`" in body
     assert "### 📝 `prod`: 2 to create; 0 unchanged" in body
+
+
+@pytest.mark.parametrize(
+    ("bucket", "code"),
+    [("", 2), ("Not A Bucket", 2), ("x; touch PWNED", 2), ("acme-churn-dev-plans", 0)],
+)
+def test_both_pull_request_builds_stop_without_the_plan_bucket_the_trigger_passes(
+    tmp_path, bucket, code
+):
+    guard = cloudbuild_step(CLOUDBUILD / "pull-request.yaml", "plan-bucket-given")
+    done = run_cloudbuild_step(guard, {"_PLAN_BUCKET": bucket}, {}, tmp_path)
+    assert done.returncode == code, done.stderr
+    fetch = cloudbuild_step(CLOUDBUILD / "plan-comment.yaml", "fetch-plans")
+    values = {**comment_values(), "_PLAN_BUCKET": bucket}
+    if code:
+        done = run_cloudbuild_step(fetch, values, tool_path(tmp_path), tmp_path)
+        assert done.returncode == 2 and "_PLAN_BUCKET" in done.stderr
+    assert not (REPO / "PWNED").exists() and not (tmp_path / "PWNED").exists()
 
 
 @pytest.mark.parametrize(

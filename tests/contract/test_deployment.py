@@ -49,6 +49,27 @@ def test_dev_and_prod_share_no_project_and_no_bucket():
     assert found and "also used by environment" in found[0][1].message
 
 
+@pytest.mark.parametrize(
+    ("key", "where"),
+    [
+        ("pipeline_root", "pipeline_root"),
+        ("models", "locations.models"),
+        ("data", "locations.data"),
+        ("predictions", "locations.predictions"),
+    ],
+)
+def test_the_template_bucket_is_shared_with_no_other_use(key, where):
+    data = shipped("dev")
+    bucket = data["template_base"].removeprefix("gs://").split("/")[0]
+    if key == "pipeline_root":
+        data["pipeline_root"] = f"gs://{bucket}/runs"
+    else:
+        data["locations"] = {**data["locations"], key: f"gs://{bucket}/{key}"}
+    message = problems_of("dev", data)[("template_base",)]
+    assert f"bucket '{bucket}' also holds {where}" in message
+    assert "a bucket of their own" in message
+
+
 def test_an_account_of_another_project_is_refused():
     data = shipped("dev")
     data["service_accounts"]["pipelines"] = (
@@ -68,7 +89,7 @@ def test_an_account_of_another_project_is_refused():
             ("vertex_model_registry", "serving_image"),
         ),
         ("vertex_model_registry", {"image": "x"}, ("vertex_model_registry", "image")),
-        ("template_base", "gs://acme-churn-dev-pipelines/../prod", ("template_base",)),
+        ("template_base", "gs://acme-churn-dev-templates/../prod", ("template_base",)),
         ("template_base", "gs://", ("template_base",)),
     ],
 )
@@ -78,11 +99,29 @@ def test_bad_optional_and_location_settings_name_their_key(key, value, path):
 
 
 def test_a_serving_image_enables_the_vertex_mirror():
-    image = "europe-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-3:latest"
+    image = "europe-west4-docker.pkg.dev/acme-churn-dev/churn/spark-serving@sha256:" + "c" * 64
     deployment, problems = deployment_from(
         "dev", {**shipped("dev"), "vertex_model_registry": {"serving_image": image}}
     )
     assert problems == [] and deployment.parameter_defaults()["serving_image"] == image
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "europe-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-3:latest",
+        "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest",
+        "asia-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest",
+        "us-docker.pkg.dev/vertex-ai/prediction/pytorch-gpu.2-1:latest",
+        "us-docker.pkg.dev/vertex-ai-restricted/prediction/sklearn-cpu.1-0:latest",
+        "gcr.io/cloud-aiplatform/prediction/tf2-cpu.2-1:latest",
+    ],
+)
+def test_a_prebuilt_prediction_image_is_refused_as_serving_image(image):
+    data = {**shipped("dev"), "vertex_model_registry": {"serving_image": image}}
+    found = problems_of("dev", data)
+    message = found[("vertex_model_registry", "serving_image")]
+    assert "prebuilt prediction containers" in message and "Spark MLlib" in message
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENT_PARAMETERS))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import sys
@@ -17,6 +19,13 @@ REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = REPO / "schedules" / "environments"
 FAKE = Path(__file__).with_name("fake_gcloud.py")
 FAKE_BQ = Path(__file__).with_name("fake_bq.py")
+#: The fake projects and their numbers (the shipped trigger_urls use them).
+PROJECT_NUMBERS = {
+    "acme-churn-dev": "123456789012",
+    "acme-churn-prod": "210987654321",
+    "acme-churn-test": "333333333333",
+    "acme-churn-other": "444444444444",
+}
 #: Commands that only read (the fake's table says which); bq's only look is `show`.
 LOOKS = {path for path, (_, reads, _) in COMMANDS.items() if reads}
 
@@ -24,9 +33,8 @@ LOOKS = {path for path, (_, reads, _) in COMMANDS.items() if reads}
 class Cloud:
     """The fake cloud: its state, the log of gcloud calls, and a way to run the setup."""
 
-    def __init__(self, root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.capsys = capsys
 
     @property
     def state(self) -> dict[str, Any]:
@@ -62,9 +70,11 @@ class Cloud:
         env: dict[str, str],
         service_account: str = "",
         name: str = "churn-trigger",
+        custom_audiences: tuple[str, ...] = (),
     ) -> None:
         """What deploying the trigger by hand leaves: a 2nd gen function (its variables and
-        identity; no account = the default compute account) and the Cloud Run service behind it."""
+        identity; no account = the default compute account) and the Cloud Run service behind it
+        (with the custom audiences someone added to it)."""
 
         def deploy(state: dict[str, Any]) -> None:
             found = state["projects"][project]
@@ -72,16 +82,19 @@ class Cloud:
                 "env": dict(env),
                 "service_account": service_account,
             }
-            found["run_services"].setdefault(f"{region}/{name}", {"policy": {"bindings": []}})
+            service = found["run_services"].setdefault(
+                f"{region}/{name}", {"policy": {"bindings": []}}
+            )
+            service["custom_audiences"] = list(custom_audiences)
 
         self.edit(deploy)
 
     def bootstrap(self, *argv: str, environments: Path = ENVIRONMENTS) -> tuple[int, str, str]:
         """Run infra/bootstrap.py's main in-process; (exit code, stdout, stderr)."""
-        self.capsys.readouterr()
-        code = main([*argv, "--environments-dir", str(environments)])
-        out, err = self.capsys.readouterr()
-        return code, out, err
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([*argv, "--environments-dir", str(environments)])
+        return code, out.getvalue(), err.getvalue()
 
 
 def program(entry: dict[str, Any]) -> str:
@@ -101,12 +114,12 @@ def is_look(argv: list[str], tool: str = "gcloud") -> bool:
     return any(tuple(argv[: len(path)]) == path for path in LOOKS)
 
 
-@pytest.fixture
-def cloud(tmp_path, monkeypatch, capsys) -> Cloud:
-    """Fresh projects for every repository environment; `gcloud` on PATH is the fake."""
-    root = tmp_path / "cloud"
+def start_cloud(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Cloud:
+    """Fresh projects for every repository environment in `folder`; `gcloud` and `bq` on PATH
+    are the fakes (for as long as `monkeypatch` holds)."""
+    root = folder / "cloud"
     root.mkdir()
-    bin_dir = tmp_path / "bin"
+    bin_dir = folder / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "gcloud"
     # -S: the fakes need only the standard library; skipping site makes each call faster.
@@ -117,10 +130,15 @@ def cloud(tmp_path, monkeypatch, capsys) -> Cloud:
     bq_wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     monkeypatch.setenv("FAKE_GCLOUD_STATE", str(root))
-    projects = ["acme-churn-dev", "acme-churn-prod", "acme-churn-test", "acme-churn-other"]
-    state = {"projects": {p: new_project() for p in projects}, "buckets": {}}
-    fake = Cloud(root, capsys)
+    state = {"projects": {p: new_project(n) for p, n in PROJECT_NUMBERS.items()}, "buckets": {}}
+    fake = Cloud(root)
     fake.write_state(state)
     assert shutil.which("gcloud") == str(wrapper)
     assert shutil.which("bq") == str(bq_wrapper)
     return fake
+
+
+@pytest.fixture
+def cloud(tmp_path, monkeypatch) -> Cloud:
+    """Fresh projects for every repository environment; `gcloud` on PATH is the fake."""
+    return start_cloud(tmp_path, monkeypatch)

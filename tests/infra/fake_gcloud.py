@@ -6,9 +6,12 @@ It covers only the commands infra/bootstrap.py uses, and enforces the rules the 
 do that a setup can get wrong: unknown flags exit 2; create on an existing resource, a binding
 for a service account that does not exist, a role a resource does not support, a subnetwork in a
 missing network or with an overlapping/invalid range, a topic with an invalid id, using an API
-before it is enabled (Pub/Sub is not enabled in a new project), a project binding without
---condition on a policy holding conditions: all exit 1 with gcloud's kind of message. Standard
-library only.
+before it is enabled (Pub/Sub is not enabled in a new project), a binding without --condition
+on a project or bucket policy holding conditions, a condition that is not valid CEL (the subset
+in tests/infra/iam_cel.py) or lacks a title, a condition on a basic role, a custom role naming a
+permission the IAM reference does not list for the roles used here (tests/infra/iam_roles.py),
+a binding of a custom role that does not exist (yet), a grant on a secret or bucket that does
+not exist: all exit 1 with gcloud's kind of message. Standard library only.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+try:
+    from tests.infra import iam_cel, iam_roles
+except ImportError:  # run as a script (python -S tests/infra/fake_gcloud.py): its folder is on
+    import iam_cel  # type: ignore[no-redef]  # sys.path
+    import iam_roles  # type: ignore[no-redef]
+
 COMPUTE = "https://www.googleapis.com/compute/v1/projects"
 #: Enabled in every new project (Service Usage "default" services).
 DEFAULT_SERVICES = [
@@ -33,6 +42,14 @@ DEFAULT_SERVICES = [
     "serviceusage.googleapis.com",
     "storage.googleapis.com",
 ]
+#: Service names `gcloud services enable` accepts here, each as Google's documentation of the
+#: service spells it in its "enable the API" step: Vertex AI (aiplatform), Artifact Registry,
+#: Cloud Build, Cloud Run functions (cloudfunctions), Cloud Scheduler, Compute Engine,
+#: Dataproc, Serverless for Apache Spark "Spark runtime version 3.0 components"
+#: (dataprocrm.googleapis.com, also the service of the roles/dataprocrm.* roles and of its audit
+#: logs), IAM, IAM Service Account Credentials (iamcredentials), Pub/Sub, Cloud Run, Secret
+#: Manager, Security Token Service (sts, Workload Identity Federation). Any other name is
+#: refused, and one unknown name fails the whole call (gcloud enables none of them).
 KNOWN_SERVICES = {
     *DEFAULT_SERVICES,
     "aiplatform.googleapis.com",
@@ -42,11 +59,13 @@ KNOWN_SERVICES = {
     "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
     "dataproc.googleapis.com",
-    "dataproc-rm.googleapis.com",
+    "dataprocrm.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "sts.googleapis.com",
 }
 #: Which API a command group needs enabled in the resource's project.
 GROUP_API = {
@@ -57,13 +76,21 @@ GROUP_API = {
     "pubsub": "pubsub.googleapis.com",
     "run": "run.googleapis.com",
     "storage": "storage.googleapis.com",
+    "secrets": "secretmanager.googleapis.com",
 }
+#: Roles IAM refuses in a conditional binding ("Overview of IAM Conditions": not with basic roles).
+BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
+CUSTOM_ROLE_ID = re.compile(r"^[a-zA-Z0-9_.]{3,64}$")
+ROLE_STAGES = {"ALPHA", "BETA", "GA", "DEPRECATED", "DISABLED", "EAP"}
 #: Roles each kind of resource accepts in its policy.
 ROLES = {
     "project": {
         "roles/aiplatform.user",
         "roles/artifactregistry.reader",
         "roles/bigquery.jobUser",
+        "roles/cloudbuild.builds.viewer",
+        "roles/cloudscheduler.admin",
+        "roles/cloudscheduler.viewer",
         "roles/dataproc.editor",
         "roles/dataproc.serverlessEditor",
         "roles/dataproc.worker",
@@ -75,7 +102,11 @@ ROLES = {
         "roles/storage.objectUser",
         "roles/storage.objectViewer",
     },
-    "account": {"roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator"},
+    "account": {
+        "roles/iam.serviceAccountUser",
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/iam.workloadIdentityUser",
+    },
     "bucket": {
         "roles/storage.objectViewer",
         "roles/storage.objectUser",
@@ -89,6 +120,11 @@ ROLES = {
         "roles/artifactregistry.repoAdmin",
     },
     "service": {"roles/run.invoker", "roles/run.developer"},
+    "secret": {
+        "roles/secretmanager.secretAccessor",
+        "roles/secretmanager.viewer",
+        "roles/secretmanager.admin",
+    },
     "topic": {
         "roles/pubsub.publisher",
         "roles/pubsub.subscriber",
@@ -97,7 +133,11 @@ ROLES = {
         "roles/pubsub.admin",
     },
 }
-MEMBER = re.compile(r"^(serviceAccount|user|group|domain):\S+$")
+MEMBER = re.compile(
+    r"^(?:(?:serviceAccount|user|group|domain):\S+"
+    r"|principal(?:Set)?://iam\.googleapis\.com/projects/\d+/locations/global/"
+    r"workloadIdentityPools/[a-z0-9-]+/\S+)$"
+)
 ACCOUNT_EMAIL = re.compile(
     r"^([a-z][a-z0-9-]{4,28}[a-z0-9])@([a-z0-9-]+)\.iam\.gserviceaccount\.com$"
 )
@@ -172,22 +212,66 @@ class Fake:
                 self.save()  # the countdown persists although this call fails
                 raise GcloudCallError(f"INVALID_ARGUMENT: Service account {email} does not exist.")
 
-    def add_binding(self, policy: dict[str, Any], kind: str, member: str, role: str) -> None:
+    def add_binding(
+        self,
+        policy: dict[str, Any],
+        kind: str,
+        member: str,
+        role: str,
+        condition: dict[str, str] | None = None,
+        project: str = "",
+    ) -> None:
         self.check_member(member)
-        if role not in ROLES[kind]:
+        self.check_role(kind, role, project)
+        if condition and role in BASIC_ROLES:
             raise GcloudCallError(
-                f"INVALID_ARGUMENT: Role {role} is not supported for this resource."
+                f"INVALID_ARGUMENT: Conditions are not supported for basic role {role}."
             )
         for binding in policy.setdefault("bindings", []):
-            if binding["role"] == role and not binding.get("condition"):
+            if binding["role"] == role and binding.get("condition") == condition:
                 if member not in binding["members"]:
                     binding["members"].append(member)
                     binding["members"].sort()
                 break
         else:
-            policy["bindings"].append({"role": role, "members": [member]})
-        policy["bindings"].sort(key=lambda b: b["role"])
+            binding = {"role": role, "members": [member]}
+            if condition:
+                binding["condition"] = condition
+            policy["bindings"].append(binding)
+        policy["bindings"].sort(key=lambda b: (b["role"], json.dumps(b.get("condition"))))
+        if any(b.get("condition") for b in policy["bindings"]):
+            policy["version"] = 3
         policy["etag"] = f"BwY{len(json.dumps(policy)):05d}="
+
+    def check_role(self, kind: str, role: str, project: str) -> None:
+        """Predefined roles the resource takes; on a project also its own custom roles."""
+        custom = re.match(r"^projects/([^/]+)/roles/([^/]+)$", role)
+        if kind == "project" and custom and custom.group(1) == project:
+            found = self.project(project).setdefault("roles", {}).get(custom.group(2))
+            if found is None or found.get("deleted"):
+                raise GcloudCallError(
+                    f"INVALID_ARGUMENT: Role ({role}) does not exist in the resource's hierarchy."
+                )
+            return
+        if role not in ROLES[kind]:
+            raise GcloudCallError(
+                f"INVALID_ARGUMENT: Role {role} is not supported for this resource."
+            )
+
+    @staticmethod
+    def policy_condition(policy: dict[str, Any], flag: str | None) -> dict[str, str] | None:
+        """The binding's condition from --condition; refused as gcloud does without it on a
+        policy that holds conditions (non-interactive mode)."""
+        conditional = any(b.get("condition") for b in policy.get("bindings", []))
+        if flag is None:
+            if conditional:
+                raise GcloudCallError(
+                    "Adding a binding without specifying a condition to a policy containing "
+                    "conditions is prohibited in non-interactive mode. Run the command again "
+                    "with `--condition=None`"
+                )
+            return None
+        return parse_condition(flag)
 
     # ---- services ------------------------------------------------------------------------
     def services_list(self, a: argparse.Namespace) -> Any:
@@ -259,14 +343,163 @@ class Fake:
 
     def project_add_binding(self, a: argparse.Namespace) -> Any:
         policy = self.project(a.project_id)["policy"]
-        conditional = any(b.get("condition") for b in policy.get("bindings", []))
-        if conditional and a.condition is None:
+        condition = self.policy_condition(policy, a.condition)
+        self.add_binding(policy, "project", a.member, a.role, condition, a.project_id)
+        return policy
+
+    # ---- custom roles ----------------------------------------------------------------------
+    def role_describe(self, a: argparse.Namespace) -> Any:
+        if a.role.startswith("roles/") and not a.project:
+            if a.role != "roles/dataproc.worker":
+                raise GcloudCallError(
+                    f"this fake knows the complete permission list of roles/dataproc.worker "
+                    f"only, not of {a.role}",
+                    2,
+                )
+            return {
+                "name": a.role,
+                "includedPermissions": sorted(iam_roles.DATAPROC_WORKER),
+                "stage": "GA",
+                "title": "Dataproc Worker",
+            }
+        found = self.custom_role(a)
+        return {"name": f"projects/{a.project}/roles/{a.role}", **found}
+
+    def custom_role(self, a: argparse.Namespace) -> dict[str, Any]:
+        self.need_api(a.project, "iam")
+        roles = self.project(a.project).setdefault("roles", {})
+        if a.role not in roles:
             raise GcloudCallError(
-                "Adding a binding without specifying a condition to a policy containing "
-                "conditions is prohibited in non-interactive mode. Run the command again "
-                "with `--condition=None`"
+                f"NOT_FOUND: The role named projects/{a.project}/roles/{a.role} was not found."
             )
-        self.add_binding(policy, "project", a.member, a.role)
+        return roles[a.role]
+
+    def role_fields(self, a: argparse.Namespace) -> dict[str, Any]:
+        permissions = [p for p in (a.permissions or "").split(",") if p]
+        unknown = [p for p in permissions if p not in iam_roles.KNOWN_PERMISSIONS]
+        if unknown:
+            raise GcloudCallError(f"INVALID_ARGUMENT: Permission {unknown[0]} is not valid.")
+        if a.stage and a.stage not in ROLE_STAGES:
+            raise GcloudCallError(f"argument --stage: Invalid choice: '{a.stage}'.", 2)
+        if a.title and len(a.title) > 100:
+            raise GcloudCallError("INVALID_ARGUMENT: The title is longer than 100 characters.")
+        fields: dict[str, Any] = {}
+        if a.permissions is not None:
+            fields["includedPermissions"] = sorted(set(permissions))
+        for key in ("title", "description", "stage"):
+            if getattr(a, key) is not None:
+                fields[key] = getattr(a, key)
+        return fields
+
+    def role_create(self, a: argparse.Namespace) -> Any:
+        self.need_api(a.project, "iam")
+        if not CUSTOM_ROLE_ID.match(a.role):
+            raise GcloudCallError(f"INVALID_ARGUMENT: Invalid role id: {a.role}")
+        roles = self.project(a.project).setdefault("roles", {})
+        if a.role in roles:
+            deleted = " (it was deleted: undelete it)" if roles[a.role].get("deleted") else ""
+            raise GcloudCallError(
+                f"ALREADY_EXISTS: A role named {a.role} in projects/{a.project} already "
+                f"exists{deleted}."
+            )
+        fields = self.role_fields(a)
+        if not fields.get("includedPermissions"):
+            raise GcloudCallError("INVALID_ARGUMENT: A role needs at least one permission.")
+        roles[a.role] = {"stage": "ALPHA", "deleted": False, **fields}
+        return None
+
+    def role_update(self, a: argparse.Namespace) -> Any:
+        found = self.custom_role(a)
+        if found.get("deleted"):
+            raise GcloudCallError(
+                f"FAILED_PRECONDITION: You can't update the deleted role {a.role}; undelete it."
+            )
+        found.update(self.role_fields(a))
+        return None
+
+    def role_undelete(self, a: argparse.Namespace) -> Any:
+        found = self.custom_role(a)
+        if not found.get("deleted"):
+            raise GcloudCallError(f"FAILED_PRECONDITION: The role {a.role} is not deleted.")
+        found["deleted"] = False
+        return None
+
+    # ---- Workload Identity Federation ------------------------------------------------------
+    def wif_provider(self, a: argparse.Namespace) -> dict[str, Any]:
+        if a.location != "global":
+            raise GcloudCallError("argument --location: workload identity pools are global", 2)
+        pool_id = a.workload_identity_pool
+        pool = f"projects/{a.project}/locations/global/workloadIdentityPools/{pool_id}"
+        found = self.state.get("workload_identity_pools", {}).get(pool)
+        if found is None:
+            raise GcloudCallError(f"NOT_FOUND: Requested entity was not found. ({pool})")
+        provider = found["providers"].get(a.provider)
+        if provider is None:
+            raise GcloudCallError(
+                f"NOT_FOUND: Requested entity was not found. ({pool}/providers/{a.provider})"
+            )
+        return provider
+
+    def wif_describe(self, a: argparse.Namespace) -> Any:
+        return self.wif_provider(a)
+
+    def wif_update(self, a: argparse.Namespace) -> Any:
+        """Only an attribute condition in CEL over the token's claims (`assertion.*`) or mapped
+        attributes (`attribute.*`, `google.*`) is accepted, as Workload Identity requires."""
+        provider = self.wif_provider(a)
+        if a.attribute_condition is not None:
+            try:
+                expression = iam_cel.parse(a.attribute_condition)
+            except iam_cel.ConditionSyntaxError as err:
+                raise GcloudCallError(f"INVALID_ARGUMENT: attribute condition: {err}") from None
+            stray = [
+                path
+                for path in expression.attributes()
+                if not path.startswith(("assertion.", "attribute.", "google."))
+            ]
+            if stray:
+                raise GcloudCallError(
+                    f"INVALID_ARGUMENT: The attribute condition references {stray[0]}, which "
+                    "is not an assertion or attribute."
+                )
+            provider["attributeCondition"] = a.attribute_condition
+        return None
+
+    # ---- Secret Manager --------------------------------------------------------------------
+    def secret(self, a: argparse.Namespace) -> dict[str, Any]:
+        self.need_api(a.project, "secrets")
+        secrets = self.project(a.project).setdefault("secrets", {})
+        if a.name not in secrets:
+            raise GcloudCallError(
+                f"NOT_FOUND: Secret [projects/{a.project}/secrets/{a.name}] not found or has no "
+                "versions."
+            )
+        return secrets[a.name]
+
+    def secret_describe(self, a: argparse.Namespace) -> Any:
+        self.secret(a)
+        return {"name": f"projects/{a.project}/secrets/{a.name}"}
+
+    def secret_create(self, a: argparse.Namespace) -> Any:
+        self.need_api(a.project, "secrets")
+        if not re.match(r"^[A-Za-z0-9_-]{1,255}$", a.name):
+            raise GcloudCallError(f"INVALID_ARGUMENT: Invalid secret id: {a.name}")
+        if a.replication_policy not in ("automatic", "user-managed"):
+            raise GcloudCallError("argument --replication-policy: Must be specified.", 2)
+        secrets = self.project(a.project).setdefault("secrets", {})
+        if a.name in secrets:
+            raise GcloudCallError(
+                f"ALREADY_EXISTS: Secret [projects/{a.project}/secrets/{a.name}] already exists."
+            )
+        secrets[a.name] = {"policy": {"bindings": []}, "versions": 0}
+        return None
+
+    def secret_get_policy(self, a: argparse.Namespace) -> Any:
+        return self.secret(a)["policy"]
+
+    def secret_add_binding(self, a: argparse.Namespace) -> Any:
+        policy = self.secret(a)["policy"]
+        self.add_binding(policy, "secret", a.member, a.role)
         return policy
 
     # ---- storage -------------------------------------------------------------------------
@@ -328,7 +561,8 @@ class Fake:
             raise GcloudCallError(
                 "HTTPError 400: bucket policy changes need uniform bucket-level access"
             )
-        self.add_binding(found["policy"], "bucket", a.member, a.role)
+        condition = self.policy_condition(found["policy"], a.condition)
+        self.add_binding(found["policy"], "bucket", a.member, a.role, condition)
         return found["policy"]
 
     # ---- compute -------------------------------------------------------------------------
@@ -543,10 +777,34 @@ class Fake:
         config = {
             "service": f"projects/{a.project}/locations/{a.region}/services/{a.name}",
             "environmentVariables": dict(found.get("env", {})),
+            # The Cloud Run service's own URL (ServiceConfig.uri, "URI of the Service deployed").
+            "uri": run_url(a.name, self.project(a.project)["number"], a.region),
         }
         if found.get("service_account"):
             config["serviceAccountEmail"] = found["service_account"]
-        return {"name": name, "environment": "GEN_2", "state": "ACTIVE", "serviceConfig": config}
+        return {
+            "name": name,
+            "environment": "GEN_2",
+            "state": "ACTIVE",
+            # Function.url: the cloudfunctions.net URL a 2nd gen function also answers on.
+            "url": f"https://{a.region}-{a.project}.cloudfunctions.net/{a.name}",
+            "serviceConfig": config,
+        }
+
+    def run_describe(self, a: argparse.Namespace) -> Any:
+        """A Cloud Run service as `gcloud run services describe` prints it (Knative v1)."""
+        found = self.service(a)
+        annotations = {}
+        if found.get("custom_audiences"):
+            annotations["run.googleapis.com/custom-audiences"] = json.dumps(
+                found["custom_audiences"]
+            )
+        return {
+            "apiVersion": "serving.knative.dev/v1",
+            "kind": "Service",
+            "metadata": {"name": a.name, "annotations": annotations},
+            "status": {"url": run_url(a.name, self.project(a.project)["number"], a.region)},
+        }
 
     # ---- Pub/Sub -------------------------------------------------------------------------
     def topic_key(self, a: argparse.Namespace) -> tuple[str, str]:
@@ -592,6 +850,34 @@ class Fake:
         policy = self.topic(a)["policy"]
         self.add_binding(policy, "topic", a.member, a.role)
         return policy
+
+
+def run_url(service: str, number: str, region: str) -> str:
+    """A Cloud Run service URL in its deterministic form (SERVICE-NUMBER.REGION.run.app)."""
+    return f"https://{service}-{number}.{region}.run.app"
+
+
+def parse_condition(flag: str) -> dict[str, str] | None:
+    """--condition as gcloud reads it: None, or KEY=VALUE items (`^D^` sets the delimiter)."""
+    if flag == "None":
+        return None
+    delimiter = ","
+    match = re.match(r"^\^(.)\^", flag)
+    if match:
+        delimiter, flag = match.group(1), flag[match.end() :]
+    fields: dict[str, str] = {}
+    for item in flag.split(delimiter):
+        key, sep, value = item.partition("=")
+        if not sep or key not in ("expression", "title", "description"):
+            raise GcloudCallError(f"argument --condition: bad item {item!r}", 2)
+        fields[key] = value
+    if not fields.get("expression") or not fields.get("title"):
+        raise GcloudCallError("argument --condition: expression and title are required", 2)
+    try:
+        iam_cel.parse(fields["expression"])
+    except iam_cel.ConditionSyntaxError as err:
+        raise GcloudCallError(f"INVALID_ARGUMENT: Condition expression is invalid: {err}") from None
+    return fields
 
 
 def _rules(text: str) -> list[dict[str, Any]]:
@@ -682,7 +968,38 @@ COMMANDS: dict[tuple[str, ...], tuple[str, bool, Build]] = {
         "bucket_get_policy", True, _with("url", _flags("format")),
     ),
     ("storage", "buckets", "add-iam-policy-binding"): (
-        "bucket_add_binding", False, _with("url", _flags(*_BINDING)),
+        "bucket_add_binding", False, _with("url", _flags("condition", *_BINDING)),
+    ),
+    ("iam", "roles", "describe"): (
+        "role_describe", True, _with("role", _flags("project", "format")),
+    ),
+    ("iam", "roles", "create"): (
+        "role_create", False,
+        _with("role", _flags("project", "title", "description", "permissions", "stage")),
+    ),
+    ("iam", "roles", "update"): (
+        "role_update", False,
+        _with("role", _flags("project", "title", "description", "permissions", "stage")),
+    ),
+    ("iam", "roles", "undelete"): ("role_undelete", False, _with("role", _flags("project"))),
+    ("iam", "workload-identity-pools", "providers", "describe"): (
+        "wif_describe", True,
+        _with("provider", _flags("project", "location", "workload-identity-pool", "format")),
+    ),
+    ("iam", "workload-identity-pools", "providers", "update-oidc"): (
+        "wif_update", False,
+        _with("provider", _flags("project", "location", "workload-identity-pool",
+                                 "attribute-condition")),
+    ),
+    ("secrets", "describe"): ("secret_describe", True, _with("name", _flags("project", "format"))),
+    ("secrets", "create"): (
+        "secret_create", False, _with("name", _flags("project", "replication-policy")),
+    ),
+    ("secrets", "get-iam-policy"): (
+        "secret_get_policy", True, _with("name", _flags("project", "format")),
+    ),
+    ("secrets", "add-iam-policy-binding"): (
+        "secret_add_binding", False, _with("name", _flags("project", *_BINDING)),
     ),
     ("compute", "networks", "describe"): (
         "network_describe", True, _with("name", _flags("project", "format")),
@@ -728,6 +1045,9 @@ COMMANDS: dict[tuple[str, ...], tuple[str, bool, Build]] = {
     ),
     ("artifacts", "repositories", "add-iam-policy-binding"): (
         "repo_add_binding", False, _with("name", _flags("project", "location", *_BINDING)),
+    ),
+    ("run", "services", "describe"): (
+        "run_describe", True, _with("name", _flags("project", "region", "format")),
     ),
     ("run", "services", "get-iam-policy"): (
         "run_get_policy", True, _with("name", _flags("project", "region", "format")),
@@ -793,9 +1113,10 @@ def _dispatch(root: Path, argv: list[str]) -> int:
         return err.code
 
 
-def new_project() -> dict[str, Any]:
+def new_project(number: str = "123456789012") -> dict[str, Any]:
     """The state of a fresh project: default services only, nothing else."""
     return {
+        "number": number,
         "services": list(DEFAULT_SERVICES),
         "policy": {"bindings": [{"role": "roles/owner", "members": ["user:admin@example.com"]}]},
         "accounts": {},
@@ -807,6 +1128,8 @@ def new_project() -> dict[str, Any]:
         "functions": {},
         "datasets": {},
         "topics": {},
+        "roles": {},
+        "secrets": {},
     }
 
 

@@ -17,7 +17,7 @@ def test_first_run_creates_everything(cloud):
     assert code == 0, err
     project = cloud.state["projects"]["acme-churn-dev"]
     assert set(APIS) <= set(project["services"])
-    assert {"dataproc-rm.googleapis.com", "compute.googleapis.com"} <= set(project["services"])
+    assert {"dataprocrm.googleapis.com", "compute.googleapis.com"} <= set(project["services"])
     assert sorted(project["accounts"]) == [
         "churn-pipelines@acme-churn-dev.iam.gserviceaccount.com",
         "churn-scheduler@acme-churn-dev.iam.gserviceaccount.com",
@@ -29,6 +29,7 @@ def test_first_run_creates_everything(cloud):
         "acme-churn-dev-models",
         "acme-churn-dev-pipelines",
         "acme-churn-dev-results",
+        "acme-churn-dev-templates",
     ]
     for bucket in buckets.values():
         assert bucket["location"] == "EUROPE-WEST4"

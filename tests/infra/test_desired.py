@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra import desired
+from infra.envfile import load
 from infra.gcloud import Looked
 from infra.network import Firewall
+from tests.infra.conftest import ENVIRONMENTS
+
+DEV = load(ENVIRONMENTS, "dev").deployment
 
 
 def test_function_name_comes_from_a_cloudfunctions_url_else_the_default():
@@ -14,6 +18,10 @@ def test_function_name_comes_from_a_cloudfunctions_url_else_the_default():
     assert desired.function_name(url) == "churn-trigger"
     assert desired.function_name("https://x.cloudfunctions.net/other-fn") == "other-fn"
     assert desired.function_name("https://churn-trigger-abc123-ez.a.run.app") == "churn-trigger"
+    assert desired.function_name("https://churn-fire-123456789012.europe-west4.run.app") == (
+        "churn-fire"
+    )
+    assert desired.function_name("https://fire-2-abcdefghij-ez.a.run.app") == "fire-2"
     assert desired.function_name("") == "churn-trigger"
 
 
@@ -24,14 +32,20 @@ def test_firewall_rule_name_is_a_valid_compute_name_for_any_subnetwork():
 
 
 def test_runtime_30_needs_the_dataproc_resource_manager_api():
-    assert "dataproc-rm.googleapis.com" in desired.APIS
+    assert "dataprocrm.googleapis.com" in desired.APIS
+    assert "dataproc-rm.googleapis.com" not in desired.APIS
     assert all(why for why in desired.APIS.values())
 
 
-def test_every_role_has_a_reason():
-    for roles in desired.PROJECT_ROLES.values():
-        assert all(role.startswith("roles/") and why for role, why in roles.items())
+def test_every_grant_has_a_reason():
+    for grant in desired.project_grants(DEV):
+        assert grant.role.startswith(("roles/", f"projects/{DEV.project}/roles/")), grant
+        assert grant.why, grant
+    for grants in desired.bucket_grants(DEV).values():
+        assert all(g.why and g.role.startswith("roles/storage.") for g in grants)
     assert all(why for *_, why in desired.ACT_AS)
+    for role in desired.CUSTOM_ROLES:
+        assert role.title and role.description and (role.permissions or role.derived_from)
 
 
 def test_firewall_compares_the_whole_rule():
@@ -62,7 +76,8 @@ def test_the_readme_table_names_every_role_the_setup_grants():
     readme = (Path(__file__).resolve().parents[2] / "infra" / "README.md").read_text()
     rows = [line for line in readme.splitlines() if line.startswith("| ")]
     granted = [
-        (account, role) for account, roles in desired.PROJECT_ROLES.items() for role in roles
+        (g.account, g.role.replace(f"projects/{DEV.project}/", "projects/<project>/"))
+        for g in desired.project_grants(DEV)
     ]
     granted += [(actor, role) for _, actor, role, _ in desired.ACT_AS]
     granted += [(desired.REPOSITORY_ROLE[0], desired.REPOSITORY_ROLE[1])]

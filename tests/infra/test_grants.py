@@ -1,7 +1,8 @@
 """Every account an environment names is created and granted; every bucket gets exactly its role.
 
-The expected roles are written out here from issue 9 (A1, A2) rather than taken from
-infra.desired, so a change there that drops or widens a grant fails these tests.
+The expected roles are written out here (issue 9 A1, A2; least privilege as the IAM role
+references define the roles) rather than taken from infra.desired, so a change there that drops
+or widens a grant fails these tests. A conditional binding shows as "ROLE if TITLE".
 """
 
 from __future__ import annotations
@@ -18,22 +19,26 @@ from tests.infra.conftest import ENVIRONMENTS, REPO
 
 VIEWER = "roles/storage.objectViewer"
 USER = "roles/storage.objectUser"
-#: Who needs what on each kind of location (issue 9 A2, infra brief).
+#: Who needs what on each kind of location (issue 9 A2, infra brief). Nobody but the deploy
+#: account (ci/deploy_iam.py) writes the templates bucket.
 NEEDS = {
-    "templates": {"pipelines": USER, "trigger": USER},
-    "pipeline_root": {"pipelines": USER, "trigger": USER},
+    "templates": {"pipelines": VIEWER, "trigger": VIEWER},
+    "pipeline_root": {"pipelines": USER},
     "location:data": {"pipelines": VIEWER},
     "location:predictions": {"pipelines": USER},
     "location:models": {"pipelines": USER},
 }
+#: The trigger's leases: objectUser on the pipeline-root bucket, only under its lease folder.
+LEASES = f"{USER} if trigger-leases-only"
 PROJECT_ROLES = {
     "pipelines": {
         "roles/aiplatform.user",
         "roles/dataproc.editor",
-        "roles/dataproc.worker",
+        "projects/{project}/roles/churnDataprocWorker",
+        "roles/dataproc.worker if storage-outside-templates",
         "roles/logging.logWriter",
     },
-    "trigger": {"roles/aiplatform.user"},
+    "trigger": {"projects/{project}/roles/churnTrigger"},
     "invoker": set(),
 }
 ENV_NAMES = sorted(p.stem for p in ENVIRONMENTS.glob("*.yaml"))
@@ -46,11 +51,13 @@ def _deployment(name: str, directory: Path = ENVIRONMENTS):
 
 
 def _held(policy: dict) -> dict[str, set[str]]:
-    """member -> roles of an IAM policy."""
+    """member -> roles of an IAM policy ("ROLE if TITLE" for a conditional binding)."""
     out: dict[str, set[str]] = {}
     for binding in policy.get("bindings", []):
+        condition = binding.get("condition")
+        role = binding["role"] + (f" if {condition['title']}" if condition else "")
         for member in binding["members"]:
-            out.setdefault(member, set()).add(binding["role"])
+            out.setdefault(member, set()).add(role)
     return out
 
 
@@ -64,6 +71,10 @@ def _expected_bucket_roles(dep) -> dict[str, dict[str, str]]:
             if current is None or rank[role] > rank[current]:
                 expected[bucket][member] = role
     return expected
+
+
+def _lease_bucket(dep) -> str:
+    return dep.pipeline_root.removeprefix("gs://").split("/", 1)[0]
 
 
 def test_there_are_environments_to_check():
@@ -91,7 +102,7 @@ def _check_accounts(project: dict, dep) -> None:
     for key, email in dep.service_accounts.items():
         member = f"serviceAccount:{email}"
         assert email in project["accounts"], f"{key} account {email} not created"
-        expected = PROJECT_ROLES[key] | (
+        expected = {role.format(project=dep.project) for role in PROJECT_ROLES[key]} | (
             {"roles/bigquery.jobUser"} if key == "pipelines" and dep.bigquery_dataset else set()
         )
         assert project_roles.get(member, set()) == expected, key
@@ -114,9 +125,13 @@ def _check_accounts(project: dict, dep) -> None:
 def _check_buckets(buckets: dict, dep) -> None:
     expected = _expected_bucket_roles(dep)
     assert set(buckets) == set(expected)
+    trigger = f"serviceAccount:{dep.service_accounts['trigger']}"
     for bucket, roles in expected.items():
         held = _held(buckets[bucket]["policy"])
-        assert held == {member: {role} for member, role in roles.items()}, bucket
+        want = {member: {role} for member, role in roles.items()}
+        if bucket == _lease_bucket(dep):
+            want.setdefault(trigger, set()).add(LEASES)
+        assert held == want, bucket
         assert all(m.endswith(f"@{dep.project}.iam.gserviceaccount.com") for m in held)
 
 
@@ -160,7 +175,7 @@ def test_a_new_environment_file_is_set_up_the_same_way(cloud, tmp_path):
             """\
             project: acme-churn-test
             region: europe-west1
-            trigger_url: https://europe-west1-acme-churn-test.cloudfunctions.net/churn-fire
+            trigger_url: https://churn-fire-333333333333.europe-west1.run.app
             template_base: gs://acme-churn-test-code/templates
             pipeline_root: gs://acme-churn-test-runs/root
             job_prefix: test-
@@ -188,9 +203,18 @@ def test_a_new_environment_file_is_set_up_the_same_way(cloud, tmp_path):
     fire = "serviceAccount:fire-sa@acme-churn-test.iam.gserviceaccount.com"
     assert _held(state["buckets"]["acme-churn-test-lake"]["policy"]) == {runner: {USER}}
     assert _held(state["buckets"]["acme-churn-test-code"]["policy"]) == {
-        runner: {USER},
-        fire: {USER},
+        runner: {VIEWER},
+        fire: {VIEWER},
     }
+    assert _held(state["buckets"]["acme-churn-test-runs"]["policy"]) == {
+        runner: {USER},
+        fire: {LEASES},
+    }
+    leases = state["buckets"]["acme-churn-test-runs"]["policy"]["bindings"]
+    assert [b["condition"]["expression"] for b in leases if b.get("condition")] == [
+        'resource.name.startsWith("projects/_/buckets/acme-churn-test-runs/objects/root/'
+        'trigger-leases/")'
+    ]
     assert state["buckets"]["acme-churn-test-code"]["location"] == "EUROPE-WEST1"
     # No subnetwork named: Dataproc uses the region's default one, nothing network is created.
     assert project["subnets"] == {} and project["firewalls"] == {}

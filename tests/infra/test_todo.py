@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from infra.desired import lease_root
 from infra.envfile import load
 from infra.todo import OPERATOR_PLACEHOLDER, left_to_do
 from tests.infra.conftest import ENVIRONMENTS, REPO
@@ -106,6 +107,9 @@ def test_the_deploy_command_carries_every_required_setting_and_the_trigger_accep
     assert settings["pipeline_root"] == dep.pipeline_root
     assert settings["service_account"] == dep.service_accounts["pipelines"]
     assert settings["scheduler_invoker"] == dep.service_accounts["invoker"]
+    # The trigger keeps its leases where its conditional grant lets it write (desired.py).
+    bucket, _, prefix = lease_root(dep).removeprefix("gs://").partition("/")
+    assert (settings["lease_bucket"], settings["lease_prefix"]) == (bucket, prefix)
     # The environment's topic reaches the trigger: a fire with no run is alerted there.
     assert dep.alerts_topic, "the repository's environments name an alerts topic"
     assert settings["alerts_topic"] == dep.alerts_topic == variables["ALERTS_TOPIC"]

@@ -25,12 +25,63 @@ DESCRIBE = [
 ]
 
 
-def _second_run(cloud, env: dict[str, str], account: str = TRIGGER) -> tuple[int, str]:
-    assert cloud.bootstrap("--env", "dev")[0] == 0
-    cloud.deploy_trigger(DEP.project, DEP.region, env, account)
+def _second_run(
+    cloud, env: dict[str, str], account: str = TRIGGER, environments=ENVIRONMENTS, **deployed
+) -> tuple[int, str]:
+    assert cloud.bootstrap("--env", "dev", environments=environments)[0] == 0
+    cloud.deploy_trigger(DEP.project, DEP.region, env, account, **deployed)
     cloud.clear_log()
-    code, out, _ = cloud.bootstrap("--env", "dev")
+    code, out, _ = cloud.bootstrap("--env", "dev", environments=environments)
     return code, out
+
+
+OLD_URL = "https://europe-west4-acme-churn-dev.cloudfunctions.net/churn-trigger"
+RUN_URL = "https://churn-trigger-123456789012.europe-west4.run.app"
+
+
+def _with_trigger_url(tmp_path, url: str):
+    text = (ENVIRONMENTS / "dev.yaml").read_text()
+    assert f"trigger_url: {RUN_URL}\n" in text
+    (tmp_path / "dev.yaml").write_text(
+        text.replace(f"trigger_url: {RUN_URL}", f"trigger_url: {url}")
+    )
+    return tmp_path
+
+
+def test_the_shipped_trigger_url_is_the_url_cloud_run_reports(cloud):
+    code, out = _second_run(cloud, trigger_settings(DEP))
+    assert code == 0
+    assert ["run", "services", "describe", "churn-trigger", *DESCRIBE[3:]] in [
+        e["argv"] for e in cloud.log()
+    ]
+    assert "identity and audience as in the file" in out
+
+
+def test_a_cloudfunctions_net_trigger_url_is_reported_with_the_url_to_use(cloud, tmp_path):
+    envs = _with_trigger_url(tmp_path, OLD_URL)
+    code, out = _second_run(cloud, trigger_settings(DEP), environments=envs)
+    assert code == 0
+    status = next(line for line in out.splitlines() if "trigger function churn-trigger" in line)
+    assert status.split()[0] == "differs" and "OIDC audience" in status
+    todo = out.split("Left to do by hand:")[1]
+    assert f"trigger_url {OLD_URL} is neither the function's Cloud Run URL {RUN_URL}" in todo
+    assert f"Set trigger_url: {RUN_URL} in" in todo
+    assert (
+        "gcloud functions describe churn-trigger --region=europe-west4 --project=acme-churn-dev "
+        "'--format=value(serviceConfig.uri)'" in todo
+    )
+    # The setup changes nothing about it: the file is the user's to edit.
+    assert all(argv[0] == "run" for argv in cloud.changes()), cloud.changes()
+
+
+def test_a_url_the_service_lists_as_custom_audience_is_accepted(cloud, tmp_path):
+    envs = _with_trigger_url(tmp_path, OLD_URL)
+    code, out = _second_run(
+        cloud, trigger_settings(DEP), environments=envs, custom_audiences=(OLD_URL,)
+    )
+    assert code == 0
+    assert "identity and audience as in the file" in out
+    assert "OIDC audience" not in out
 
 
 def test_a_trigger_deployed_as_printed_is_ok_and_not_redeployed(cloud):

@@ -23,7 +23,7 @@ ENVIRONMENT = {
     "region": "europe-west4",
     "trigger_url": "https://trigger.example/",
     "template_base": BASE,
-    "pipeline_root": f"gs://{BUCKET}/runs",
+    "pipeline_root": "gs://acme-pipeline-runs/runs",
     "job_prefix": "test-",
     "service_accounts": {
         "pipelines": "churn-pipelines@acme-churn-test.iam.gserviceaccount.com",
@@ -116,7 +116,7 @@ def test_publish_lands_templates_and_code_under_the_version_and_moves_latest(emu
     assert declared["subnetwork_uri"]["defaultValue"] == (
         "projects/acme-churn-test/regions/europe-west4/subnetworks/churn-dataproc"
     )
-    assert template["defaultPipelineRoot"] == f"gs://{BUCKET}/runs"
+    assert template["defaultPipelineRoot"] == "gs://acme-pipeline-runs/runs"
     images = {
         e["container"]["image"]
         for e in template["deploymentSpec"]["executors"].values()

@@ -16,7 +16,7 @@ from scheduling.api import RetryPolicy
 
 REPO = Path(__file__).resolve().parents[2]
 #: The template_base buckets of the shipped environments: where their apply locks live.
-LOCK_BUCKETS = ("acme-churn-dev-pipelines", "acme-churn-prod-pipelines")
+LOCK_BUCKETS = ("acme-churn-dev-templates", "acme-churn-prod-templates")
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from scheduling.cli import main
 from scheduling.lock import ApplyLock, LockError, LockInfo, encode, force_unlock, lock_location
 from tests.scheduling.conftest import REPO
 
-BASE = "gs://acme-churn-dev-pipelines/templates"
+BASE = "gs://acme-churn-dev-templates/templates"
 LOCK_OBJECT = "templates/_locks/schedule-apply-dev.json"
 
 
@@ -43,16 +43,16 @@ def lock(client, clock: Clock, env: str = "dev") -> ApplyLock:
 
 def test_the_emulator_enforces_generation_preconditions(client):
     """The lock is only as good as `ifGenerationMatch=0`; make sure the fake keeps that rule."""
-    blob = client.bucket("acme-churn-dev-pipelines").blob("probe")
+    blob = client.bucket("acme-churn-dev-templates").blob("probe")
     blob.upload_from_string(b"one", if_generation_match=0)
     with pytest.raises(gexc.PreconditionFailed):
-        client.bucket("acme-churn-dev-pipelines").blob("probe").upload_from_string(
+        client.bucket("acme-churn-dev-templates").blob("probe").upload_from_string(
             b"two", if_generation_match=0
         )
 
 
 def test_where_the_lock_lives():
-    assert lock_location(BASE, "dev") == ("acme-churn-dev-pipelines", LOCK_OBJECT)
+    assert lock_location(BASE, "dev") == ("acme-churn-dev-templates", LOCK_OBJECT)
     assert lock_location("gs://bucket", "prod") == ("bucket", "_locks/schedule-apply-prod.json")
 
 
@@ -70,13 +70,13 @@ def test_one_holder_at_a_time_and_the_second_is_told_who(client):
     assert "expires 2026-11-30T12:10:00Z" in message
     assert f"--generation {held.generation}" in message
     content = json.loads(
-        client.bucket("acme-churn-dev-pipelines").blob(LOCK_OBJECT).download_as_bytes()
+        client.bucket("acme-churn-dev-templates").blob(LOCK_OBJECT).download_as_bytes()
     )
     assert content["holder"] == "alice@ci pid 1" and content["commit"] == "abc123"
     assert first.release() is True
     second.acquire("bob@ci pid 2", "def456")
     assert second.release() is True
-    assert client.bucket("acme-churn-dev-pipelines").get_blob(LOCK_OBJECT) is None
+    assert client.bucket("acme-churn-dev-templates").get_blob(LOCK_OBJECT) is None
 
 
 def test_environments_lock_separately(client):
@@ -84,7 +84,7 @@ def test_environments_lock_separately(client):
     dev = lock(client, clock, "dev").acquire("a")
     staging = lock(client, clock, "staging").acquire("b")  # a different object: no conflict
     assert (dev.holder, staging.holder) == ("a", "b")
-    names = {b.name for b in client.list_blobs("acme-churn-dev-pipelines")}
+    names = {b.name for b in client.list_blobs("acme-churn-dev-templates")}
     assert names == {LOCK_OBJECT, "templates/_locks/schedule-apply-staging.json"}
 
 
@@ -99,7 +99,7 @@ def test_an_expired_lock_is_taken_over_and_its_old_holder_cannot_touch_the_new_o
     with pytest.raises(LockError, match="another apply took it over after it expired"):
         dead.extend_if_due()
     assert dead.release() is False
-    blob = client.bucket("acme-churn-dev-pipelines").get_blob(LOCK_OBJECT)
+    blob = client.bucket("acme-churn-dev-templates").get_blob(LOCK_OBJECT)
     assert blob is not None and int(blob.generation) == taken.generation
     assert alive.release() is True
 
@@ -141,18 +141,18 @@ def test_a_retried_upload_that_had_landed_is_recognised_as_our_own_lock(client):
     meets 412 and must find its own lock there, not report itself as another holder."""
     clock = Clock()
     landed = LockInfo("me pid 1", "abc", clock.now, clock.now + timedelta(minutes=10))
-    blob = client.bucket("acme-churn-dev-pipelines").blob(LOCK_OBJECT)
+    blob = client.bucket("acme-churn-dev-templates").blob(LOCK_OBJECT)
     blob.upload_from_string(encode(landed), if_generation_match=0)
     held = lock(client, clock).acquire("me pid 1", "abc")
     assert held.generation == int(
-        client.bucket("acme-churn-dev-pipelines").get_blob(LOCK_OBJECT).generation
+        client.bucket("acme-churn-dev-templates").get_blob(LOCK_OBJECT).generation
     )
     with pytest.raises(LockError):
         lock(client, clock).acquire("someone else")
 
 
 def test_an_unreadable_lock_object_counts_as_held(client):
-    client.bucket("acme-churn-dev-pipelines").blob(LOCK_OBJECT).upload_from_string(b"{garbage")
+    client.bucket("acme-churn-dev-templates").blob(LOCK_OBJECT).upload_from_string(b"{garbage")
     with pytest.raises(LockError, match="held by \\(unreadable lock object\\)"):
         ApplyLock(client, BASE, "dev").acquire("me")
 
@@ -180,7 +180,7 @@ def test_apply_refuses_while_another_apply_holds_the_lock_and_unlock_frees_it(
     assert main(["apply", *args, "--auto-approve"], retry=no_sleep) == 0
     assert fake.calls["CreateJob"] == 2
     # released at the end
-    assert client.bucket("acme-churn-dev-pipelines").get_blob(LOCK_OBJECT) is None
+    assert client.bucket("acme-churn-dev-templates").get_blob(LOCK_OBJECT) is None
 
 
 def _apply_process(schedules: Path, templates_dir: Path, *extra: str) -> subprocess.Popen:

@@ -131,9 +131,9 @@ def test_machine_dependent_zones_are_refused_in_files(empty_tree, templates_dir,
 @pytest.mark.parametrize(
     "template",
     [
-        "gs://acme-churn-dev-pipelines/templates/../other/churn-training.yaml",
-        "gs://acme-churn-dev-pipelines/templates/v1/./templates/churn-training.yaml",
-        "gs://acme-churn-dev-pipelines/templates//v1/templates/churn-training.yaml",
+        "gs://acme-churn-dev-templates/templates/../other/churn-training.yaml",
+        "gs://acme-churn-dev-templates/templates/v1/./templates/churn-training.yaml",
+        "gs://acme-churn-dev-templates/templates//v1/templates/churn-training.yaml",
         "v1..v2",
         "a..b",
         "../v1",

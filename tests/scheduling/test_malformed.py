@@ -31,7 +31,7 @@ VALID_ENV = {
     "region": "europe-west4",
     "trigger_url": "https://trigger.test/run",
     "template_base": "gs://acme-templates/templates",
-    "pipeline_root": "gs://acme-templates/runs",
+    "pipeline_root": "gs://acme-runs/runs",
     "job_prefix": "dev-",
     "service_accounts": {
         "pipelines": "pipelines@acme-dev.iam.gserviceaccount.com",

@@ -39,7 +39,7 @@ def trigger_url():
 def test_a_fired_job_is_a_valid_trigger_request(tree, templates_dir, fake, no_sleep, trigger_url):
     tree.edit(
         "environments/dev.yaml",
-        "https://europe-west4-acme-churn-dev.cloudfunctions.net/churn-trigger",
+        "https://churn-trigger-123456789012.europe-west4.run.app",
         trigger_url,
     )
     assert (

@@ -217,7 +217,7 @@ def test_a_problem_in_one_environment_only_says_which(tree, templates_dir):
     tree.write(
         "uri.yaml",
         'pipeline: churn-training\ncron: "0 3 * * 1"\n'
-        "template: gs://acme-churn-dev-pipelines/templates/v7/templates/churn-training.yaml\n"
+        "template: gs://acme-churn-dev-templates/templates/v7/templates/churn-training.yaml\n"
         "parameters: {raw_data_path: raw/x.csv}\n",
     )
     found = messages(validate_tree(tree.root, templates_dir))
@@ -305,12 +305,12 @@ def test_two_environments_may_not_share_a_project_or_a_bucket(tree, templates_di
 
 
 @pytest.mark.parametrize(
-    "base", ["gs://", "gs://acme-churn-dev-pipelines/../prod", "gs://acme-churn-dev-pipelines/./x"]
+    "base", ["gs://", "gs://acme-churn-dev-templates/../prod", "gs://acme-churn-dev-templates/./x"]
 )
 def test_a_template_base_must_name_a_bucket_without_dot_segments(tree, templates_dir, base):
     tree.edit(
         "environments/dev.yaml",
-        "template_base: gs://acme-churn-dev-pipelines/templates",
+        "template_base: gs://acme-churn-dev-templates/templates",
         f"template_base: {base}",
     )
     line = line_of(tree, "environments/dev.yaml", "template_base: gs:")

@@ -1,0 +1,152 @@
+"""Custom roles and conditional bindings: created before use, kept current, old grants reported."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from infra import desired
+from infra.gcloud import Looked
+from infra.roles import CustomRoleStep
+from tests.infra import iam_roles
+from tests.infra.conftest import FAKE
+
+PROJECT = "acme-churn-dev"
+PIPELINES = "serviceAccount:churn-pipelines@acme-churn-dev.iam.gserviceaccount.com"
+TRIGGER = "serviceAccount:churn-trigger@acme-churn-dev.iam.gserviceaccount.com"
+WORKER_ROLE = f"projects/{PROJECT}/roles/churnDataprocWorker"
+
+
+def _gcloud(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-S", str(FAKE), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+    )
+
+
+def test_first_run_creates_both_roles_before_any_binding_names_them(cloud):
+    code, _, err = cloud.bootstrap("--env", "dev")
+    assert code == 0, err
+    roles = cloud.state["projects"][PROJECT]["roles"]
+    non_storage = sorted(p for p in iam_roles.DATAPROC_WORKER if not p.startswith("storage."))
+    assert roles["churnDataprocWorker"]["includedPermissions"] == non_storage
+    assert roles["churnTrigger"]["includedPermissions"] == [
+        "aiplatform.pipelineJobs.create",
+        "aiplatform.pipelineJobs.get",
+        "aiplatform.pipelineJobs.list",
+    ]
+    assert {r["stage"] for r in roles.values()} == {"GA"}
+    calls = [e["argv"] for e in cloud.log()]
+    created = max(i for i, a in enumerate(calls) if a[:3] == ["iam", "roles", "create"])
+    bound = min(i for i, a in enumerate(calls) if a[:2] == ["projects", "add-iam-policy-binding"])
+    assert created < bound
+
+
+def test_a_custom_role_someone_changed_or_deleted_is_put_back(cloud):
+    assert cloud.bootstrap("--env", "dev")[0] == 0
+
+    def drift(state):
+        roles = state["projects"][PROJECT]["roles"]
+        roles["churnTrigger"]["includedPermissions"].append("aiplatform.pipelineJobs.delete")
+        roles["churnDataprocWorker"]["deleted"] = True
+
+    cloud.edit(drift)
+    cloud.clear_log()
+    code, out, err = cloud.bootstrap("--env", "dev")
+    assert code == 0, err
+    roles = cloud.state["projects"][PROJECT]["roles"]
+    assert "aiplatform.pipelineJobs.delete" not in roles["churnTrigger"]["includedPermissions"]
+    assert roles["churnDataprocWorker"]["deleted"] is False
+    assert [a[:3] for a in cloud.changes()] == [
+        ["iam", "roles", "undelete"],
+        ["iam", "roles", "update"],
+        ["iam", "roles", "update"],
+    ]
+    assert "-aiplatform.pipelineJobs.delete" in out
+
+
+def test_the_worker_role_follows_dataproc_worker_as_google_changes_it():
+    step = CustomRoleStep(PROJECT, desired.DATAPROC_WORKER_ROLE)
+    now = [*iam_roles.DATAPROC_WORKER, "dataproc.newThing.use"]
+    held = {
+        "includedPermissions": [p for p in iam_roles.DATAPROC_WORKER if "storage." not in p],
+        "stage": "GA",
+    }
+    decision = step.decide([Looked(True, {"includedPermissions": now}), Looked(True, held)], {})
+    assert decision.status == "updated" and decision.detail == "+dataproc.newThing.use"
+    permissions = next(a for a in decision.commands[0].args if a.startswith("--permissions="))
+    assert "dataproc.newThing.use" in permissions and "storage." not in permissions
+
+
+def test_grants_of_the_old_setup_are_reported_with_the_command_that_removes_them(cloud):
+    assert cloud.bootstrap("--env", "dev")[0] == 0
+
+    def old_setup(state):
+        project = state["projects"][PROJECT]
+        project["policy"]["bindings"] += [
+            {"role": "roles/dataproc.worker", "members": [PIPELINES]},
+            {"role": "roles/aiplatform.user", "members": [TRIGGER]},
+        ]
+        state["buckets"]["acme-churn-dev-pipelines"]["policy"]["bindings"].append(
+            {"role": "roles/storage.objectUser", "members": [TRIGGER]}
+        )
+
+    cloud.edit(old_setup)
+    cloud.clear_log()
+    code, out, _ = cloud.bootstrap("--env", "dev")
+    assert code == 0
+    assert cloud.changes() == []  # never removed by the setup
+    todo = out.split("Left to do by hand:")[1]
+    assert (
+        "churn-pipelines also holds roles/dataproc.worker on project acme-churn-dev, which this "
+        "setup does not grant" in todo
+    )
+    assert (
+        "gcloud projects remove-iam-policy-binding acme-churn-dev "
+        f"--member={PIPELINES} --role=roles/dataproc.worker --condition=None" in todo
+    )
+    assert "churn-trigger also holds roles/aiplatform.user on project acme-churn-dev" in todo
+    assert (
+        "gcloud storage buckets remove-iam-policy-binding gs://acme-churn-dev-pipelines "
+        f"--member={TRIGGER} --role=roles/storage.objectUser --condition=None" in todo
+    )
+
+
+def test_the_fake_refuses_what_iam_refuses(cloud):
+    assert cloud.bootstrap("--env", "dev")[0] == 0
+    project = ["--project", PROJECT]
+    unknown = _gcloud(
+        "iam", "roles", "create", "x_role", *project, "--permissions=storage.objects.gett"
+    )
+    assert unknown.returncode == 1 and "storage.objects.gett is not valid" in unknown.stderr
+    missing = _gcloud(
+        "projects",
+        "add-iam-policy-binding",
+        PROJECT,
+        f"--member={PIPELINES}",
+        f"--role=projects/{PROJECT}/roles/notYetCreated",
+        "--condition=None",
+    )
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    bucket = ["storage", "buckets", "add-iam-policy-binding", "gs://acme-churn-dev-pipelines"]
+    member = [f"--member={TRIGGER}", "--role=roles/storage.objectViewer"]
+    # The bucket now holds a conditional binding (the leases): a plain add must say None.
+    plain = _gcloud(*bucket, *member)
+    assert plain.returncode == 1 and "--condition=None" in plain.stderr
+    untitled = _gcloud(*bucket, *member, '--condition=expression=resource.name == "x"')
+    assert untitled.returncode == 2 and "title" in untitled.stderr
+    invalid = _gcloud(*bucket, *member, "--condition=expression=resource.name ==,title=t")
+    assert invalid.returncode == 1 and "INVALID_ARGUMENT" in invalid.stderr
+    basic = _gcloud(
+        "projects",
+        "add-iam-policy-binding",
+        PROJECT,
+        f"--member={PIPELINES}",
+        "--role=roles/owner",
+        '--condition=expression=resource.name == "x",title=t',
+    )
+    assert basic.returncode == 1 and "basic role" in basic.stderr
