@@ -23,7 +23,7 @@ run: install ## run the main job locally on generated sample data and print the 
 	$(PY) run.py churn-training
 
 spark-stop: install ## stop the Spark server `make run` keeps warm between runs
-	$(PY) -m tooling.kept_spark stop
+	$(PY) -m local.kept_spark stop
 
 test: install ## run lint and the whole test suite
 	$(VENV)/bin/ruff check .

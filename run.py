@@ -2,7 +2,7 @@
 
 import sys
 
-from tooling.run_cli import run_main
+from local.run_cli import run_main
 
 if __name__ == "__main__":
     sys.exit(run_main(sys.argv[1:]))

@@ -13,7 +13,7 @@ prints the median wall time per step and of the whole `run.py` process:
 - after, a server per run (`--spark run`): this checkout, a Spark server started and stopped
   by every run: what the first run of the day costs.
 - after, kept server (`--spark kept`, what `make run` does): this checkout, the Spark server
-  kept warm between runs (tooling/kept_spark.py). One run first starts it (printed apart, as
+  kept warm between runs (local/kept_spark.py). One run first starts it (printed apart, as
   "first run"); the `--repeats` runs after it are the ones a data scientist iterating makes.
 
 Then the held-out AUC-ROC / AUC-PR of the default (train) and tuned models of each
@@ -39,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tooling import kept_spark  # noqa: E402
+from local import kept_spark  # noqa: E402
 
 #: ba9e7b7: main before this bench's speed work (2026-11-27), the same DAG as today.
 BEFORE = "ba9e7b7"

@@ -1,7 +1,7 @@
 """How a local Spark step runs its job: in a child of the run's warm Python, or a new process.
 
-The client half of tooling/warm_python.py (which documents the protocol), kept here because
-step bodies import it and the components image has components/ but not tooling/.
+The client half of local/warm_python.py (which documents the protocol), kept here because
+step bodies import it and the components image has components/ but not local/.
 """
 
 from __future__ import annotations

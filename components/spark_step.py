@@ -165,7 +165,7 @@ def local_spark_job(job: str, code_dir: str, args: list) -> str:
 
     The job's output is echoed as it comes (run.py files it in the step's log); the job's last
     `summary: ...` line (churn.cli) is the step's output, the figure run.py shows for the step.
-    When run.py started a warm Python for the run (CHURN_WARM_PYTHON, tooling/warm_python.py),
+    When run.py started a warm Python for the run (CHURN_WARM_PYTHON, local/warm_python.py),
     the job is a child of it, with the Spark client already imported; otherwise a new process.
     """
     import os

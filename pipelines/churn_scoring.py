@@ -27,6 +27,7 @@ from components.registry_steps import resolve_model
 from components.run_layout import prepare_run
 from components.spark_step import DataprocSettings, SparkStep, with_dataproc_settings
 from components.summaries import scoring_summary
+from pipelines.declarations import LocalRun, SampleData
 
 NAME = "churn-scoring"
 
@@ -100,9 +101,7 @@ def build(spark_step: SparkStep):
     return churn_scoring
 
 
-# Local runs (run.py, tooling/local_spec.py): declared here so tooling never names a pipeline.
-from tooling.local_spec import LocalRun, SampleData  # noqa: E402
-
+# How run.py runs it locally (pipelines/declarations.py).
 LOCAL_RUN = LocalRun(
     outputs_step="scoring-summary",
     data_parameter="customers_path",

@@ -58,6 +58,7 @@ from components.run_layout import prepare_run
 from components.select_model import select_model
 from components.spark_step import DataprocSettings, SparkRun, SparkStep, with_dataproc_settings
 from components.summaries import training_summary
+from pipelines.declarations import LocalRun, SampleData
 
 NAME = "churn-training"
 
@@ -356,9 +357,7 @@ def build(spark_step: SparkStep):
     return churn_training
 
 
-# Local runs (run.py, tooling/local_spec.py): declared here so tooling never names a pipeline.
-from tooling.local_spec import LocalRun, SampleData  # noqa: E402
-
+# How run.py runs it locally (pipelines/declarations.py).
 LOCAL_RUN = LocalRun(
     outputs_step="training-summary",
     data_parameter="raw_data_path",

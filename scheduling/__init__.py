@@ -5,5 +5,6 @@ Pure logic (loading with line numbers, validation, desired jobs, diffing, fire t
 `yamlfile`, `spec`, `cron`, `params`, `validate`, `jobs`, `diff`, `render`; the I/O is in `api`
 (client factories, paged listing, retries), `actions` (each kind of change and its writes),
 `apply` and `lock` (the per-environment apply lock on Cloud Storage); `cli` wires them to the
-command line. README.md here is the reference for the files and commands.
+command line, with the on-call commands of `operations/` (status, run, backfill, pause, resume).
+README.md here is the reference for the files and commands.
 """

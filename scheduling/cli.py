@@ -1,5 +1,5 @@
-"""`schedule.py validate | plan | apply | unlock | next` (and the operations in ops_cli:
-status | run | backfill | pause | resume) — argument parsing and the commands' flow.
+"""`schedule.py validate | plan | apply | unlock | next`, and the on-call commands of
+operations/cli.py (status | run | backfill | pause | resume): argument parsing and their flow.
 
 Exit codes: 0 success (and, with --detailed-exitcode, no changes); 1 invalid files, a conflict,
 a refused mass delete, a held lock, or an API failure; 2 with --detailed-exitcode when the plan
@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 import google.auth.exceptions
 from google.api_core import exceptions as gexc
 
-from scheduling import cron, ops_cli, render
+from operations import cli as ops_cli
+from scheduling import cron, render
 from scheduling.api import MAX_PAGE_SIZE, RetryPolicy, list_jobs, make_client, make_storage_client
 from scheduling.apply import Outcome, apply_plan
 from scheduling.diff import MAX_SAFE_DELETE_SHARE, Plan, compute_plan
@@ -27,7 +28,7 @@ from scheduling.spec import Environment
 from scheduling.validate import Validated, validate_tree
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-#: The day-to-day operations (scheduling/ops_cli.py).
+#: The day-to-day operations (operations/cli.py).
 OPS_COMMANDS = ("status", "pause", "resume", "run", "backfill")
 
 
@@ -210,7 +211,7 @@ def _scheduler_client():
 
 
 def cmd_ops(args: argparse.Namespace, retry: RetryPolicy) -> int:
-    """status / pause / resume / run / backfill (scheduling/ops_cli.py)."""
+    """status / pause / resume / run / backfill (operations/cli.py)."""
     client = _scheduler_client()
     if client is None:
         return EXIT_ERROR

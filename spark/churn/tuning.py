@@ -131,7 +131,7 @@ def _activate(session: Any) -> None:
 
     pyspark.ml finds the session per thread, and a Spark Connect session is active only in the
     thread that created it; pyspark 4.0 has no public call for this, so its own helper is used
-    (tests/pipelines/test_local_run.py tunes through a Connect server).
+    (tests/local/test_local_run.py tunes through a Connect server).
     """
     from churn.session import is_connect
 

@@ -7,7 +7,7 @@ import pytest
 
 from ci import build_queue
 from ci.build_queue import QueueError, older_unfinished, verdict
-from tests.ci.fake_cloudbuild import running_cloudbuild
+from fakes.cloudbuild import running_cloudbuild
 
 PARENT = "projects/acme-churn-dev/locations/europe-west4"
 TAG = "churn-deploy-dev"

@@ -32,11 +32,9 @@ def test_pinned_picks_this_environments_digest_and_publish_accepts_it():
     digests = [f"{repository(prod)}@sha256:{'cd' * 32}", f"{repository(dev)}@{DIGEST}"]
     ref = pinned(dev, digests)
     assert ref == f"{repository(dev)}@{DIGEST}"
-    publishing = pytest.importorskip("tooling.publishing")
-    check = getattr(publishing, "check_components_image", None)
-    if check is None:
-        pytest.skip("tooling.publishing has no check_components_image yet")
-    assert check(ref, dev) == ref
+    from tooling import publishing
+
+    assert publishing.check_components_image(ref, dev) == ref
 
 
 @pytest.mark.parametrize(

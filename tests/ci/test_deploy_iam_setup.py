@@ -19,8 +19,8 @@ import sys
 import pytest
 
 from ci import deploy_iam
+from fakes import iam_cel
 from tests.ci.flows import REPO, WORKFLOWS, load_yaml
-from tests.infra import iam_cel
 from tests.infra.conftest import ENVIRONMENTS, FAKE, cloud, start_cloud  # noqa: F401
 from tests.infra.iam_model import OBJECT_WRITES, gcs_object, permissions, under_project
 

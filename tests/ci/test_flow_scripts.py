@@ -24,10 +24,10 @@ import pytest
 from google.cloud import storage
 
 from ci.plan_comment import MARKER
+from fakes.cloudbuild import running_cloudbuild
 from fakes.gcs import gcs_emulator
+from fakes.github import ACTIONS_BOT, BOT, running_github
 from fakes.scheduler import running_scheduler
-from tests.ci.fake_cloudbuild import running_cloudbuild
-from tests.ci.fake_github import ACTIONS_BOT, BOT, running_github
 from tests.ci.flows import (
     CLOUDBUILD,
     REPO,

@@ -10,7 +10,7 @@ import pytest
 from ci import plan_comment
 from ci.github import GitHubError, upsert_comment
 from ci.plan_comment import MARKER, MAX_BODY, EnvPlan, PlanFilesError, load_plans, render
-from tests.ci.fake_github import ACTIONS_BOT, BOT, running_github
+from fakes.github import ACTIONS_BOT, BOT, running_github
 
 REPO_NAME = "acme/churn"
 

@@ -54,7 +54,7 @@ def test_a_rule_applies_only_where_the_pipeline_declares_the_parameter():
 def test_the_lists_match_what_spark_trains_and_reports():
     from churn.features import CLASSIFIERS as SPARK_CLASSIFIERS
 
-    from tooling.report import SCALARS
+    from local.report import SCALARS
 
     assert sorted(CLASSIFIERS) == sorted(SPARK_CLASSIFIERS)
     assert sorted(GATE_METRICS) == sorted(SCALARS)

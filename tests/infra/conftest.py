@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from fakes.gcloud import COMMANDS, new_project
 from infra.cli import main
-from tests.infra.fake_gcloud import COMMANDS, new_project
 
 REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = REPO / "schedules" / "environments"
-FAKE = Path(__file__).with_name("fake_gcloud.py")
-FAKE_BQ = Path(__file__).with_name("fake_bq.py")
+FAKE = REPO / "fakes" / "gcloud.py"
+FAKE_BQ = REPO / "fakes" / "bq_cli.py"
 #: The fake projects and their numbers (the shipped trigger_urls use them).
 PROJECT_NUMBERS = {
     "acme-churn-dev": "123456789012",

@@ -3,11 +3,11 @@
 A permission on a resource is granted when a binding on the resource or one of its ancestors
 (object -> bucket -> project; service, topic, account, secret -> project) names the member and
 a role holding the permission, and its condition, if any, grants for that resource. Roles are
-predefined (tests/infra/iam_roles.py, from the IAM roles reference) or the project's custom
+predefined (fakes/iam_roles.py, from the IAM roles reference) or the project's custom
 roles as the fake holds them. Resource attributes exist only where Google provides them: Cloud
 Storage buckets and objects (`resource.service`, `resource.type`, `resource.name`,
 "Resource attributes for IAM Conditions"); for Dataproc, Vertex AI, Cloud Run, Pub/Sub and IAM
-resources they are unknown (tests/infra/iam_cel.py).
+resources they are unknown (fakes/iam_cel.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.infra import iam_cel, iam_roles
+from fakes import iam_cel, iam_roles
 
 STORAGE = "storage.googleapis.com"
 #: Storage permissions that change what an object holds, who may read it, or whether it exists.
@@ -99,7 +99,7 @@ def role_permissions(state: dict[str, Any], role: str) -> frozenset[str]:
             return frozenset()
         return frozenset(found.get("includedPermissions", []))
     if role not in iam_roles.ROLES:
-        raise KeyError(f"{role} is granted but not in tests/infra/iam_roles.py: copy it there")
+        raise KeyError(f"{role} is granted but not in fakes/iam_roles.py: copy it there")
     return iam_roles.ROLES[role]
 
 

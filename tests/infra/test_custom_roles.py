@@ -6,10 +6,10 @@ import os
 import subprocess
 import sys
 
+from fakes import iam_roles
 from infra import desired
 from infra.gcloud import Looked
 from infra.roles import CustomRoleStep
-from tests.infra import iam_roles
 from tests.infra.conftest import FAKE
 
 PROJECT = "acme-churn-dev"

@@ -2,7 +2,7 @@
 
 The setup runs against the fake gcloud; tests/infra/iam_model.py then evaluates the policies it
 left (project, buckets, custom roles, conditions) with the role -> permissions table copied from
-the IAM roles reference (tests/infra/iam_roles.py). No runtime identity (pipelines, trigger,
+the IAM roles reference (fakes/iam_roles.py). No runtime identity (pipelines, trigger,
 invoker) may write the templates, the Spark code or `latest`: only the deploy account can
 (tests/ci/test_deploy_iam_setup.py).
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
+from fakes import iam_cel
 from infra.envfile import load
 from infra.trigger_config import trigger_settings
-from tests.infra import iam_cel
 from tests.infra.conftest import ENVIRONMENTS, start_cloud
 from tests.infra.iam_model import (
     OBJECT_WRITES,

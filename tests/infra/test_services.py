@@ -1,6 +1,6 @@
 """API names: `gcloud services enable` refuses a name Google does not know, and the whole call.
 
-The fake's list of service names comes from Google's documentation (tests/infra/fake_gcloud.py),
+The fake's list of service names comes from Google's documentation (fakes/gcloud.py),
 so a misspelt API in infra/desired.py fails here as it would stop a real first run.
 """
 
@@ -10,9 +10,9 @@ import os
 import subprocess
 import sys
 
+from fakes.gcloud import KNOWN_SERVICES
 from infra import desired
 from tests.infra.conftest import FAKE
-from tests.infra.fake_gcloud import KNOWN_SERVICES
 
 
 def _gcloud(*argv: str) -> subprocess.CompletedProcess[str]:

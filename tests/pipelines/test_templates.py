@@ -364,7 +364,7 @@ def test_a_sub_pipeline_gets_the_settings_and_run_values_by_the_names_it_declare
 def test_each_step_of_a_local_run_shows_under_its_own_display_name(name):
     # kfp.local names a task after its component (comp-<name>; kfp/local/task_dispatcher.py),
     # not its task key, which repeats across DAGs (the tuning sub-pipeline's `evaluate`)
-    from tooling.local_run import display_names
+    from local.local_run import display_names
 
     spec = template("local", name)
     names = display_names(spec)
