@@ -22,7 +22,7 @@ SOURCE = Path(__file__).resolve().parent
 MODULES = (
     "__init__.py",
     "alerts.py",
-    "deployment.py",
+    "environment.py",
     "logical_dates.py",
     "naming.py",
     "ownership.py",

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from components.images import COMPONENTS_IMAGE
-from contract.deployment import Deployment, deployment_from
+from contract.environment import Environment, environment_from
 from contract.naming import VERSION_TAG_RULE, is_version_tag
 from contract.ownership import DEPLOYMENT_PARAMETERS
 
@@ -101,7 +101,7 @@ _IMAGE = re.compile(
 )
 
 
-def load_deployment(env: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Deployment:
+def load_deployment(env: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Environment:
     """The deployment that `<environments_dir>/<env>.yaml` describes, or PublishError."""
     path = environments_dir / f"{env}.yaml"
     if not re.fullmatch(r"[a-z][a-z0-9]{0,9}", env) or not path.is_file():
@@ -111,14 +111,14 @@ def load_deployment(env: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Depl
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise PublishError(f"{path}: not readable YAML: {err}") from None
-    deployment, problems = deployment_from(env, data if isinstance(data, dict) else {})
+    deployment, problems = environment_from(env, data)
     if deployment is None:
         details = "; ".join(f"{'.'.join(p.path) or '(file)'}: {p.message}" for p in problems)
         raise PublishError(f"{path}: {details} (run `python schedule.py validate`)")
     return deployment
 
 
-def check_components_image(image: str, deployment: Deployment) -> str:
+def check_components_image(image: str, deployment: Environment) -> str:
     """`image` if it is an Artifact Registry image of the environment's own project."""
     match = _IMAGE.match(image or "")
     if not match:
@@ -137,7 +137,7 @@ def check_components_image(image: str, deployment: Deployment) -> str:
 
 
 def for_environment(
-    template_text: str, code_uri: str, deployment: Deployment, components_image: str
+    template_text: str, code_uri: str, deployment: Environment, components_image: str
 ) -> bytes:
     """The template as `deployment` runs it: an edit of the parsed template, not of its text.
 
@@ -167,7 +167,7 @@ def build_bundle(
     location: GcsLocation,
     version: str,
     templates: dict[str, str],
-    deployment: Deployment,
+    deployment: Environment,
     components_image: str,
     spark_dir: Path = SPARK_DIR,
 ) -> Bundle:
