@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from components.images import COMPONENTS_IMAGE
+from contract import vendor
 from contract.environment import Environment, environment_from
 from contract.naming import VERSION_TAG_RULE, is_version_tag
 from contract.ownership import DEPLOYMENT_PARAMETERS
@@ -80,14 +81,28 @@ def check_version(version: str) -> str:
 
 
 def spark_package_zip(spark_dir: Path = SPARK_DIR) -> bytes:
-    """The `churn` package as a zip whose bytes depend only on the files' contents."""
+    """The `churn` package as a zip whose bytes depend only on the files' contents.
+
+    `churn/contract` is a link to the repository's `contract/` (so `python spark/<job>.py` finds
+    it in a checkout, spark/README.md); the zip takes only `vendor.ZIP_MODULES` from it, each
+    copied as the trigger's deploy copies its modules, so a batch gets the output manifest's
+    format and nothing else of the repository.
+    """
+    package = spark_dir / "churn"
+    files = {
+        path.relative_to(spark_dir).as_posix(): path.read_bytes()
+        for path in package.rglob("*.py")
+        if path.relative_to(package).parts[0] != "contract"
+    }
+    for name in vendor.ZIP_MODULES:
+        files[f"churn/contract/{name}"] = vendor.vendored_text(name).encode("utf-8")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted((spark_dir / "churn").rglob("*.py")):
-            info = zipfile.ZipInfo(path.relative_to(spark_dir).as_posix(), date_time=_ZIP_EPOCH)
+        for name, data in sorted(files.items()):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes())
+            archive.writestr(info, data)
     return buffer.getvalue()
 
 

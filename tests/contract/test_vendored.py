@@ -5,10 +5,12 @@ module the trigger imports."""
 from __future__ import annotations
 
 import ast
+import io
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -143,6 +145,56 @@ def test_the_contract_itself_is_never_written_over(tmp_path, monkeypatch, capsys
     assert (source / "outputs.py").read_text() == "# outputs.py\n"
 
 
-def test_the_spark_package_carries_a_current_copy_of_the_output_manifest():
-    # churn.zip is all a Dataproc batch gets: the manifest format travels inside the package
-    assert vendor.differences(REPO / "spark" / "churn", vendor.ZIP_MODULES) == []
+def test_the_spark_package_links_the_contract_instead_of_copying_it():
+    # `python spark/<job>.py` finds `churn.contract` in a fresh clone with no step and no
+    # PYTHONPATH; the link is relative, so the clone may live anywhere.
+    link = REPO / "spark" / "churn" / "contract"
+    assert link.is_symlink() and os.readlink(link) == "../../contract"
+    assert link.resolve() == CONTRACT
+    staged = subprocess.run(
+        ["git", "ls-files", "-s", "spark/churn/contract"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert staged[:1] == ["120000"], "committed as a link, not as copied files"
+
+
+def _churn_contract_imports() -> set[str]:
+    """The `churn.contract` modules the Spark code imports (what churn.zip must carry)."""
+    found = set()
+    spark = REPO / "spark"
+    for path in spark.rglob("*.py"):
+        if "contract" in path.relative_to(spark).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "churn.contract":
+                found.update(f"{alias.name}.py" for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "churn.contract."
+            ):
+                found.add(node.module.split(".")[2] + ".py")
+    return found
+
+
+def test_churn_zip_takes_what_the_spark_code_imports_and_nothing_that_needs_more():
+    imported = _churn_contract_imports()
+    assert "outputs.py" in imported  # the scan finds what churn/outputs.py imports
+    # Through the link every contract module imports locally; on Dataproc only the zip's do.
+    assert imported <= set(vendor.ZIP_MODULES)
+    # In the zip the package is `churn.contract`: a module importing `contract.<x>` would look
+    # for a top-level package a batch does not have.
+    for name in vendor.ZIP_MODULES:
+        assert _contract_modules(CONTRACT / name) == set(), name
+
+
+def test_churn_zip_carries_the_modules_as_the_vendoring_copies_them():
+    from tooling.publishing import spark_package_zip
+
+    archive = zipfile.ZipFile(io.BytesIO(spark_package_zip(REPO / "spark")))
+    inside = sorted(n for n in archive.namelist() if n.startswith("churn/contract/"))
+    assert inside == [f"churn/contract/{name}" for name in sorted(vendor.ZIP_MODULES)]
+    for name in vendor.ZIP_MODULES:
+        expected = HEADER.format(name=name).encode() + (CONTRACT / name).read_bytes()
+        assert archive.read(f"churn/contract/{name}") == expected
