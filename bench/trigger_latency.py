@@ -340,13 +340,13 @@ def main(argv: list[str] | None = None) -> None:
         template_uri = f"{h.BASE}/v1/templates/{h.PIPELINE}.yaml"
         variants = {
             "trigger/main.py (GAPIC)": (
-                h.TRIGGER_DIR / "main.py",
+                h.deployed_folder() / "main.py",
                 ours_env,
                 Caller("", "latest", False, fake),
                 args.requests,
             ),
             "ours, max_concurrent_runs=1": (
-                h.TRIGGER_DIR / "main.py",
+                h.deployed_folder() / "main.py",
                 ours_env,
                 Caller("", "latest", False, fake, limit=1),
                 args.requests,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from contract.deployment import Deployment, deployment_from
+from contract.environment import Environment, environment_from
 
 ENVIRONMENTS = Path("schedules/environments")
 #: The Artifact Registry docker repository (infra/desired.py REPOSITORY creates it) and image.
@@ -35,7 +35,7 @@ class ImageError(Exception):
     """A bad environment, version or digest; the message says which."""
 
 
-def load(env: str, directory: Path = ENVIRONMENTS) -> Deployment:
+def load(env: str, directory: Path = ENVIRONMENTS) -> Environment:
     """The deployment of `<directory>/<env>.yaml`, or ImageError naming the file's problems."""
     path = directory / f"{env}.yaml"
     if not re.fullmatch(r"[a-z][a-z0-9]{0,9}", env) or not path.is_file():
@@ -44,26 +44,26 @@ def load(env: str, directory: Path = ENVIRONMENTS) -> Deployment:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise ImageError(f"{path}: not readable YAML: {err}") from None
-    deployment, problems = deployment_from(env, data if isinstance(data, dict) else {})
+    deployment, problems = environment_from(env, data)
     if deployment is None:
         details = "; ".join(f"{'.'.join(p.path) or '(file)'}: {p.message}" for p in problems)
         raise ImageError(f"{path}: {details}")
     return deployment
 
 
-def repository(deployment: Deployment) -> str:
+def repository(deployment: Environment) -> str:
     """`<region>-docker.pkg.dev/<project>/churn/components` of one environment."""
     return f"{deployment.region}-docker.pkg.dev/{deployment.project}/{REPOSITORY}/{IMAGE}"
 
 
-def tagged(deployment: Deployment, version: str) -> str:
+def tagged(deployment: Environment, version: str) -> str:
     """The image reference to build and push for `version` (a docker tag)."""
     if not _TAG.match(version or ""):
         raise ImageError(f"--version '{version}' is not a valid image tag ([A-Za-z0-9_.-], ≤128)")
     return f"{repository(deployment)}:{version}"
 
 
-def pinned(deployment: Deployment, repo_digests: list[str]) -> str:
+def pinned(deployment: Environment, repo_digests: list[str]) -> str:
     """The one `repository@sha256:…` among `repo_digests` that is this environment's image."""
     wanted = repository(deployment)
     found = set()

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ci.components_image import REPOSITORY, ImageError, load
-from contract.deployment import Deployment, bucket_of
+from contract.environment import Environment, bucket_of
 
 #: GitHub environment a later environment's deploy job runs in (.github/workflows/deploy.yml).
 GITHUB_ENVIRONMENTS = {"prod": "production"}
@@ -88,7 +88,7 @@ class Grant:
     why: str
 
 
-def deploy_account(dep: Deployment) -> str:
+def deploy_account(dep: Environment) -> str:
     """The deploy account of one environment, in its own project."""
     return f"churn-deploy@{dep.project}.iam.gserviceaccount.com"
 
@@ -111,7 +111,7 @@ def github_subject(repo: str, position: int, env: str) -> str:
 
 
 def ci_grants(
-    deployments: list[Deployment], repo: str, pool: str, ci_project: str = ""
+    deployments: list[Environment], repo: str, pool: str, ci_project: str = ""
 ) -> list[Grant]:
     """Every role the CI accounts hold, for environments deployed in the order given; the
     pull-request accounts live in `ci_project` (default: the first environment's project)."""
@@ -241,7 +241,7 @@ def _pool_parts(pool: str) -> tuple[str, str]:
 
 
 def setup_commands(
-    deployments: list[Deployment],
+    deployments: list[Environment],
     repo: str,
     pool: str,
     ci_project: str = "",
@@ -312,7 +312,7 @@ def setup_commands(
     return out
 
 
-def accounts(deployments: list[Deployment], ci_project: str = "") -> list[str]:
+def accounts(deployments: list[Environment], ci_project: str = "") -> list[str]:
     """Every CI account to create."""
     ci_project = ci_project or deployments[0].project
     deployers = [deploy_account(d) for d in deployments]

@@ -16,9 +16,10 @@ A reader reads exactly the listed files and refuses, naming the folder, an outpu
 manifest or whose listed files are missing or have another size; where a loader reads a whole
 directory (Spark's PipelineModel.load), it also refuses files the manifest does not list there.
 
-Pure logic, standard library only: the light steps import it from here; the Spark jobs, shipped
-as churn.zip with nothing of the repository around them, carry a copy in spark/churn/contract/
-(`python -m contract.vendor spark/churn/`; tests/contract/test_vendored.py checks it).
+Pure logic, standard library only, importing no other contract module: the light steps import
+it from here; the Spark jobs import it as `churn.contract.outputs` (spark/churn/contract is a link
+to this folder), and churn.zip, which a Dataproc batch gets with nothing of the repository around
+it, carries a copy made when it is published (contract/vendor.py ZIP_MODULES).
 """
 
 from __future__ import annotations

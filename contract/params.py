@@ -2,7 +2,7 @@
 
 Pure logic with no I/O, shared by `schedule.py validate` (checks a schedule's parameters before
 any API call), `compile.py`/`run.py` and the trigger function (types
-`runtime_config.parameter_values`; it carries a copy of this package, see `contract.vendor`).
+`runtime_config.parameter_values`; deployed with a copy of this package, made by `contract.vendor`).
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
-"""Copy the contract modules a deployable needs into its folder, or check that copy is current.
+"""Copy the contract modules a deployable needs into its folder, at deploy time.
 
-The trigger function is deployed as the `trigger/` folder alone, so it carries `trigger/contract/`,
-a byte-for-byte copy of the modules it imports; the Spark jobs run from churn.zip on Dataproc, so
-the `churn` package carries `spark/churn/contract/` (the output manifest's format and check).
-Refresh both after editing contract/:
+The trigger function is deployed as the `trigger/` folder alone, so the deploy command first
+copies the modules it imports into `trigger/contract/` (ignored by git: a build product, never
+committed), then uploads the folder:
 
-    python -m contract.vendor trigger/ spark/churn/           # write the copies
-    python -m contract.vendor trigger/ spark/churn/ --check   # exit 1 naming every stale file
+    python -m contract.vendor trigger/ && gcloud functions deploy ... --source=trigger/
+    python -m contract.vendor trigger/ --check   # exit 1 naming every missing or stale file
 
-`tests/contract/test_vendored.py` runs the check, so a stale copy fails the tests.
+Each copied file is the source byte for byte after one header line. The trigger tests serve the
+function from a temporary copy of `trigger/` made by `write`, the function this command runs
+(tests/trigger/trigger_harness.py); tests/contract/test_vendored.py checks that a fresh copy is
+complete for what the trigger imports. churn.zip takes `ZIP_MODULES` the same way when
+`compile.py --publish` builds it (tooling/publishing.py).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ SOURCE = Path(__file__).resolve().parent
 MODULES = (
     "__init__.py",
     "alerts.py",
-    "deployment.py",
+    "environment.py",
     "logical_dates.py",
     "naming.py",
     "ownership.py",
@@ -32,14 +35,14 @@ MODULES = (
     "time_zones.py",
     "values.py",
 )
-#: What each deployable folder (relative to the repository) carries; any other folder (a test's)
-#: gets the trigger's modules.
-COPIES = {
-    "trigger": MODULES,
-    # stdlib only, as everything in churn.zip must be (spark/churn/__init__.py)
-    "spark/churn": ("__init__.py", "outputs.py"),
-}
+#: What churn.zip carries as `churn/contract/`: the output manifest's format and check, standard
+#: library only, as everything in the zip must be (spark/churn/__init__.py).
+ZIP_MODULES = ("__init__.py", "outputs.py")
 _HEADER = "# Copied from contract/{name} by `python -m contract.vendor`; edit the original.\n"
+
+
+class VendorError(Exception):
+    """A folder the copy cannot go to; the message says which and why."""
 
 
 def vendored_text(name: str) -> str:
@@ -47,19 +50,9 @@ def vendored_text(name: str) -> str:
     return _HEADER.format(name=name) + (SOURCE / name).read_text(encoding="utf-8")
 
 
-def modules_for(folder: Path) -> tuple[str, ...]:
-    """The modules `folder` carries (COPIES; the trigger's for a folder not named there)."""
-    try:
-        relative = folder.resolve().relative_to(SOURCE.parent).as_posix()
-    except ValueError:
-        return MODULES
-    return COPIES.get(relative, MODULES)
-
-
-def differences(folder: Path) -> list[str]:
+def differences(folder: Path, modules: tuple[str, ...] = MODULES) -> list[str]:
     """Files of `<folder>/contract/` that are missing, stale or not part of the copy."""
     target = folder / "contract"
-    modules = modules_for(folder)
     out = []
     for name in modules:
         path = target / name
@@ -76,11 +69,14 @@ def differences(folder: Path) -> list[str]:
     return out
 
 
-def write(folder: Path) -> list[Path]:
+def write(folder: Path, modules: tuple[str, ...] = MODULES) -> list[Path]:
     """(Re)write the copy under `<folder>/contract/`, removing modules no longer copied."""
     target = folder / "contract"
+    if target.resolve() == SOURCE:
+        # spark/churn/contract is a link to the contract itself: "refreshing" it would
+        # overwrite the sources with headers and delete every module not listed.
+        raise VendorError(f"{target} is the contract itself (a link to {SOURCE}), not a copy")
     target.mkdir(exist_ok=True)
-    modules = modules_for(folder)
     for path in target.glob("*.py"):
         if path.name not in modules:
             path.unlink()
@@ -95,7 +91,7 @@ def write(folder: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: write or --check the copy in each folder given."""
+    """CLI: write or --check the trigger's copy in each folder given."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path, help="deployable folders, e.g. trigger/")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
@@ -109,9 +105,14 @@ def main(argv: list[str] | None = None) -> int:
             for line in differences(folder):
                 print(f"stale: {line} (run: python -m contract.vendor {folder})")
                 status = 1
-        else:
-            for path in write(folder):
-                print(f"wrote {path}")
+            continue
+        try:
+            written = write(folder)
+        except VendorError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for path in written:
+            print(f"wrote {path}")
     return status
 
 

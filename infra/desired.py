@@ -1,6 +1,6 @@
-"""What one environment needs in Google Cloud, derived from its `Deployment` (pure logic).
+"""What one environment needs in Google Cloud, derived from its `Environment` (pure logic).
 
-Identity model (contract/deployment.py): one account, `service_accounts.pipelines`, runs the
+Identity model (contract/environment.py): one account, `service_accounts.pipelines`, runs the
 PipelineJobs and is the Dataproc batches' service account. On runtime 3.0+ the Spark workload
 uses the batch creator's credentials (END_USER_CREDENTIALS), and the creator is the pipeline's
 step, i.e. the same account; on 2.x it uses the batch's service account, again the same account.
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from contract.deployment import Deployment, bucket_of
+from contract.environment import Environment, bucket_of
 from infra.conditions import Condition, outside_bucket, under_prefix
 
 #: APIs a first deployment calls, each with the reason it is enabled.
@@ -240,12 +240,12 @@ class BucketGrant:
     condition: Condition | None = None
 
 
-def apis(dep: Deployment) -> dict[str, str]:
+def apis(dep: Environment) -> dict[str, str]:
     """The APIs `dep` needs enabled, each with its reason (Pub/Sub only with alerts)."""
     return {**APIS, **(ALERTS_APIS if dep.alerts_topic_id else {})}
 
 
-def project_grants(dep: Deployment) -> list[Grant]:
+def project_grants(dep: Environment) -> list[Grant]:
     """Project-level grants of `dep` (BigQuery's only with a dataset), custom roles resolved."""
     grants = [
         Grant(key, role.name(dep.project) if isinstance(role, CustomRole) else role, why)
@@ -265,7 +265,7 @@ def project_grants(dep: Deployment) -> list[Grant]:
     return grants
 
 
-def lease_root(dep: Deployment) -> str:
+def lease_root(dep: Environment) -> str:
     """The gs:// folder of the trigger's leases (its LEASE_ROOT default)."""
     return f"{dep.pipeline_root}/{LEASE_FOLDER}"
 
@@ -275,7 +275,7 @@ def member(email: str) -> str:
     return f"serviceAccount:{email}"
 
 
-def bucket_grants(dep: Deployment) -> dict[str, list[BucketGrant]]:
+def bucket_grants(dep: Environment) -> dict[str, list[BucketGrant]]:
     """Every bucket of `dep` with exactly the grants it needs (merged where buckets are shared)."""
     chosen: dict[tuple[str, str], tuple[str, list[str]]] = {}
     for what, bucket in dep.buckets().items():
@@ -298,7 +298,7 @@ def bucket_grants(dep: Deployment) -> dict[str, list[BucketGrant]]:
     return dict(sorted(grants.items()))
 
 
-def _lease_grant(dep: Deployment) -> BucketGrant:
+def _lease_grant(dep: Environment) -> BucketGrant:
     root = lease_root(dep).removeprefix("gs://")
     bucket, _, prefix = root.partition("/")
     email = dep.service_accounts["trigger"]

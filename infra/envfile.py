@@ -1,9 +1,10 @@
 """Read `schedules/environments/<env>.yaml` for the setup, refusing it with file:line errors.
 
-The file goes through `contract.deployment.deployment_from` (the one set of rules every
-deployable uses) and `cross_environment_problems` against the other environment files, so the
-setup never creates or grants anything for a file that `schedule.py validate` would refuse,
-and never touches a bucket or project another environment uses.
+The file goes through `contract.environment.environment_from` (the one model of the file, which
+every deployable uses) and `cross_environment_problems` against the other environment files, so
+the setup never creates or grants anything for a file that `schedule.py validate` would refuse,
+and never touches a bucket or project another environment uses. Unlike the reconciler, the
+setup takes a file without `trigger_url`: its first run comes before the trigger exists.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from contract.deployment import Deployment, cross_environment_problems, deployment_from
+from contract import environment
 from scheduling.yamlfile import Document, YamlError, parse
 
 
@@ -25,11 +26,15 @@ class EnvironmentFileError(Exception):
 
 @dataclass(frozen=True)
 class Environment:
-    """A checked environment: its deployment settings and its trigger URL."""
+    """A checked environment file: the contract's model of it and where it was read from."""
 
-    deployment: Deployment
-    trigger_url: str
+    deployment: environment.Environment
     path: Path
+
+    @property
+    def trigger_url(self) -> str:
+        """The trigger's URL as the model checked it ('' before the trigger is deployed)."""
+        return self.deployment.trigger_url
 
 
 def load(environments_dir: Path, name: str) -> Environment:
@@ -51,16 +56,15 @@ def load(environments_dir: Path, name: str) -> Environment:
                 others.append(other)
     # The contract reports a shared bucket or project against the environment listed later;
     # listing this one last makes every clash it is part of reported against it.
-    for env_name, problem in cross_environment_problems([*others, own]):
+    for env_name, problem in environment.cross_environment_problems([*others, own]):
         if env_name == name:
             problems.append(_line(path, doc, problem.path, problem.message))
     if problems:
         raise EnvironmentFileError(problems)
-    trigger_url = doc.data.get("trigger_url") if isinstance(doc.data, dict) else None
-    return Environment(own, trigger_url if isinstance(trigger_url, str) else "", path)
+    return Environment(own, path)
 
 
-def _read(path: Path, name: str) -> tuple[Deployment | None, Document, list[str]]:
+def _read(path: Path, name: str) -> tuple[environment.Environment | None, Document, list[str]]:
     try:
         doc = parse(path.read_text(encoding="utf-8"))
     except YamlError as err:
@@ -70,9 +74,9 @@ def _read(path: Path, name: str) -> tuple[Deployment | None, Document, list[str]
     if not isinstance(doc.data, dict):
         return None, doc, [f"{path}:1: must be a mapping of settings"]
     problems = [f"{path}:{line}: duplicate key '{key[-1]}'" for key, line in doc.duplicates]
-    deployment, env_problems = deployment_from(name, doc.data)
+    model, env_problems = environment.environment_from(name, doc.data)
     problems += [_line(path, doc, p.path, p.message) for p in env_problems]
-    return (deployment if not problems else None), doc, problems
+    return (model if not problems else None), doc, problems
 
 
 def _line(path: Path, doc: Document, key: tuple[str, ...], message: str) -> str:

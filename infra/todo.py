@@ -64,7 +64,9 @@ def _deploy_trigger(env: Environment) -> str:
     # gcloud splits --set-env-vars at commas; none of these values can hold one (the contract's
     # patterns for projects, URIs, accounts and topic ids exclude it).
     env_vars = ",".join(f"{k}={v}" for k, v in trigger_settings(dep).items())
-    deploy = shlex.join(
+    # The function is uploaded as trigger/ alone: the contract modules it imports are copied in
+    # first (trigger/contract/ is a build product, not in the repository).
+    deploy = "python -m contract.vendor trigger/ && " + shlex.join(
         [
             "gcloud",
             "functions",

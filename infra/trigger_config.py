@@ -23,12 +23,12 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from contract.deployment import Deployment
+from contract.environment import Environment
 from infra.gcloud import Command, Looked, gcloud
 from infra.steps import Decision, Facts
 
 
-def trigger_settings(dep: Deployment) -> dict[str, str]:
+def trigger_settings(dep: Environment) -> dict[str, str]:
     """The trigger's environment variables for `dep` (trigger/README.md's configuration table).
 
     Every required variable, from the environment file, plus ALERTS_TOPIC when the file names a

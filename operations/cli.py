@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 
 from google.api_core import exceptions as gexc
 
+from contract.environment import Environment
 from contract.naming import label_value, schedule_label
 from operations import backfill, hold, manual, runs, status
 from scheduling.api import CALL_TIMEOUT, MAX_PAGE_SIZE, RetryPolicy, list_jobs
 from scheduling.jobs import is_owned, job_id, short_id
 from scheduling.lock import whoami
-from scheduling.spec import Environment
 from scheduling.validate import validate_tree
 
 EXIT_OK, EXIT_ERROR = 0, 1

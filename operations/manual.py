@@ -13,13 +13,13 @@ import yaml
 from google.api_core import exceptions as gexc
 from google.cloud.scheduler_v1 import types
 
+from contract.environment import Environment
 from contract.naming import label_value, schedule_label
 from contract.params import check_caller_parameters
 from contract.values import value_problems
 from operations import backfill, invoke, runs, status
 from scheduling.api import CALL_TIMEOUT, RetryPolicy
 from scheduling.params import load_catalog, schedule_declarations
-from scheduling.spec import Environment
 
 EXIT_OK, EXIT_ERROR = 0, 1
 #: ID tokens live an hour; a fresh one is minted well before that during long backfills.

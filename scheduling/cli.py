@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import google.auth.exceptions
 from google.api_core import exceptions as gexc
 
+from contract.environment import Environment
 from operations import cli as ops_cli
 from scheduling import cron, render
 from scheduling.api import MAX_PAGE_SIZE, RetryPolicy, list_jobs, make_client, make_storage_client
@@ -24,7 +25,6 @@ from scheduling.apply import Outcome, apply_plan
 from scheduling.diff import MAX_SAFE_DELETE_SHARE, Plan, compute_plan
 from scheduling.jobs import build_desired
 from scheduling.lock import ApplyLock, LockError, current_commit, force_unlock, whoami
-from scheduling.spec import Environment
 from scheduling.validate import Validated, validate_tree
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2

@@ -8,9 +8,9 @@ from typing import Any
 
 from google.cloud.scheduler_v1 import types
 
+from contract.environment import Environment
 from scheduling.actions import CREATE, DELETE, KINDS, PAUSE, RESUME, UPDATE, Kind
 from scheduling.jobs import HOLD_HEADER, Desired, flatten, hold_of, is_held, is_owned, short_id
-from scheduling.spec import Environment
 
 #: Stands for a field or JSON key that one side does not have.
 ABSENT = None

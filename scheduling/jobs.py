@@ -15,8 +15,9 @@ from typing import Any
 from google.cloud.scheduler_v1 import types
 from google.protobuf import duration_pb2
 
+from contract.environment import Environment
 from contract.naming import LATEST, VERSION_TAG_RULE, is_version_tag
-from scheduling.spec import Environment, Schedule, format_duration
+from scheduling.spec import Schedule, format_duration
 
 MARKER_HEADER = "X-Managed-By"
 MARKER_PREFIX = "churn-schedules"

@@ -22,7 +22,7 @@ from contract.params import (
     suggest,
 )
 from contract.values import value_problems
-from scheduling.spec import Environment, Problem, Schedule
+from scheduling.spec import EnvironmentFile, Problem, Schedule
 
 
 @dataclass(frozen=True)
@@ -54,31 +54,31 @@ def load_catalog(directory: str | Path) -> Catalog:
 
 
 def merged_parameters(
-    schedule: Schedule, env: Environment | None, decls: dict[str, ParamDecl]
+    schedule: Schedule, env: EnvironmentFile | None, decls: dict[str, ParamDecl]
 ) -> dict[str, Any]:
     """Environment defaults overlaid by the schedule's own parameters (the schedule wins).
 
     An environment default reaches only pipelines that declare it, so one environment file can
     hold settings (a Dataproc subnetwork, say) that some pipelines do not take.
     """
-    env_params = env.parameters if env is not None else {}
+    env_params = env.environment.parameters if env is not None else {}
     defaults = {k: v for k, v in env_params.items() if k in decls}
     return {**defaults, **schedule.parameters}
 
 
-def environment_parameter_problems(env: Environment, catalog: Catalog) -> list[Problem]:
+def environment_parameter_problems(env: EnvironmentFile, catalog: Catalog) -> list[Problem]:
     """Environment defaults that no compiled pipeline declares (most likely misspelt)."""
     if not catalog.pipelines:
         return []
     known = {name for decls in catalog.pipelines.values() for name in decls}
     problems = []
-    for name in env.parameters:
+    for name in env.environment.parameters:
         if name not in known:
             hint = suggest(name, known)
             problems.append(
                 Problem(
                     env.file,
-                    env.doc.line("parameters", name),
+                    env.line("parameters", name),
                     f"parameter '{name}' is not declared by any pipeline"
                     + (f"; did you mean '{hint}'?" if hint else ""),
                 )
@@ -98,7 +98,7 @@ def schedule_declarations(decls: dict[str, ParamDecl]) -> dict[str, ParamDecl]:
 
 
 def check_schedule_parameters(
-    schedule: Schedule, env: Environment | None, catalog: Catalog
+    schedule: Schedule, env: EnvironmentFile | None, catalog: Catalog
 ) -> tuple[dict[str, Any], list[Problem]]:
     """The typed parameters a schedule sends in `env`, and every problem with them."""
     if not schedule.pipeline:
@@ -124,8 +124,8 @@ def check_schedule_parameters(
         if err.name in schedule.parameters:
             file, line = schedule.file, schedule.doc.line("parameters", err.name)
             where = ""
-        elif env is not None and err.name in env.parameters:
-            file, line = env.file, env.doc.line("parameters", err.name)
+        elif env is not None and err.name in env.environment.parameters:
+            file, line = env.file, env.line("parameters", err.name)
             where = " (environment default)"
         else:  # a required parameter nobody gave
             file = schedule.file
@@ -137,10 +137,10 @@ def check_schedule_parameters(
     return typed, problems
 
 
-def _where(schedule: Schedule, env: Environment | None, name: str) -> tuple[str, int]:
+def _where(schedule: Schedule, env: EnvironmentFile | None, name: str) -> tuple[str, int]:
     if name in schedule.parameters or env is None:
         return schedule.file, schedule.doc.line("parameters", name)
-    return env.file, env.doc.line("parameters", name)
+    return env.file, env.line("parameters", name)
 
 
 def unknown_pipeline(schedule: Schedule, catalog: Catalog) -> Problem:

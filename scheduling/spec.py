@@ -1,7 +1,8 @@
 """Schedule and environment files: their keys, defaults and Cloud Scheduler's limits.
 
 Each `parse_*` function turns a parsed YAML `Document` into a typed object plus every problem
-found, each with the line it is on; nothing here reads files or talks to an API.
+found, each with the line it is on; nothing here reads files or talks to an API. An environment
+file's keys are the contract's (`contract.environment`): here it only gets its lines.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract.deployment import Deployment, deployment_from
-from contract.logical_dates import template_problems
+from contract.environment import Environment, environment_from, parameter_problems
 from contract.naming import schedule_key
-from contract.ownership import RELATIVE_PATH_PARAMETERS, check_relative_path, refusal
+from contract.ownership import refusal
 from contract.params import suggest
 from scheduling import cron
 from scheduling.yamlfile import Document
@@ -34,11 +34,6 @@ DEFAULT_MAX_BACKOFF = 3600.0
 DEFAULT_MAX_DOUBLINGS = 5
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]+$")
-#: The trigger's URL: https (the OIDC token's audience), or plain http to this machine only,
-#: for local trials against the fakes.
-_TRIGGER_URL = re.compile(
-    r"(https://[A-Za-z0-9.-]+|http://(127\.0\.0\.1|localhost))(:[0-9]{1,5})?(/[^\s]*)?"
-)
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -87,31 +82,16 @@ class Schedule:
 
 
 @dataclass(frozen=True)
-class Environment:
-    """One `schedules/environments/<env>.yaml` file.
+class EnvironmentFile:
+    """A checked environment and the file it was read from, to put a problem on its line."""
 
-    `deployment` holds what the file decides for the deployment (identities, locations,
-    Dataproc settings; see contract.deployment); the other fields are what Cloud Scheduler jobs
-    need. `parameters` are schedule-owned defaults that every schedule of this environment
-    inherits unless it sets them itself.
-    """
-
-    name: str
+    environment: Environment
     file: str
-    project: str
-    region: str
-    trigger_url: str
-    invoker_service_account: str
-    template_base: str
-    job_prefix: str
-    parameters: dict[str, Any]
-    deployment: Deployment | None = field(default=None, compare=False, repr=False)
     doc: Document = field(repr=False, compare=False, default_factory=lambda: Document(None))
 
-    @property
-    def parent(self) -> str:
-        """The Cloud Scheduler location that holds this environment's jobs."""
-        return f"projects/{self.project}/locations/{self.region}"
+    def line(self, *path: Any) -> int:
+        """The line of the key at `path` (0 when the file has no such key)."""
+        return self.doc.line(*path)
 
 
 SCHEDULE_KEYS = (
@@ -127,21 +107,6 @@ SCHEDULE_KEYS = (
     "max_concurrent_runs",
 )
 RETRY_KEYS = ("count", "min_backoff", "max_backoff", "max_doublings", "max_retry_duration")
-ENVIRONMENT_KEYS = (
-    "project",
-    "region",
-    "trigger_url",
-    "template_base",
-    "pipeline_root",
-    "job_prefix",
-    "service_accounts",
-    "locations",
-    "dataproc",
-    "bigquery_dataset",
-    "vertex_model_registry",
-    "alerts",
-    "parameters",
-)
 
 
 def parse_duration(value: Any) -> float | None:
@@ -378,29 +343,17 @@ def _attempt_deadline(c: _Collector, data: dict[str, Any]) -> float:
 
 
 def _schedule_parameters(c: _Collector, parameters: dict[str, Any]) -> dict[str, Any]:
-    """The parameters a schedule may set; deployment-owned ones are reported and left out (so
-    they are not reported again as undeclared), unsafe data paths are reported."""
+    """The parameters a schedule may set, held to the rules an environment's defaults meet;
+    deployment-owned ones are reported and left out (so they are not reported again as
+    undeclared). An unsafe data path is kept (it is a string, as declared) so it is not also
+    reported as missing."""
     kept = {}
     for key, value in parameters.items():
-        refused = refusal(key)
-        if refused:
-            c.add(("parameters", key), f"parameter {refused}")
-            continue
-        if key in RELATIVE_PATH_PARAMETERS and isinstance(value, str):
-            unsafe = check_relative_path(value)
-            if unsafe:
-                # Kept (it is a string, as declared) so it is not also reported as missing.
-                c.add(("parameters", key), f"parameter '{key}' {value!r:.80} {unsafe}")
-        _logical_date_problems(c, key, value)
-        kept[key] = value
+        for problem in parameter_problems(key, value):
+            c.add(("parameters", key), problem)
+        if refusal(key) is None:
+            kept[key] = value
     return kept
-
-
-def _logical_date_problems(c: _Collector, key: str, value: Any) -> None:
-    """A string value's `{fire_date}`-style placeholders must be ones the trigger fills in."""
-    if isinstance(value, str):
-        for problem in template_problems(value):
-            c.add(("parameters", key), f"parameter '{key}': {problem}")
 
 
 def _parse_retry(c: _Collector, value: Any) -> Retry:
@@ -430,50 +383,24 @@ def _parse_retry(c: _Collector, value: Any) -> Retry:
 
 def parse_environment(
     name: str, file: str, doc: Document
-) -> tuple[Environment | None, list[Problem]]:
-    """An Environment from a parsed `environments/<name>.yaml`, and every problem in it.
+) -> tuple[EnvironmentFile | None, list[Problem]]:
+    """The environment of a parsed `environments/<name>.yaml`, and every problem in it.
 
-    The deployment-owned keys are checked by contract.deployment (the same rules compile.py
-    and the bootstrap use); each of its problems is placed on the line of the key it is about.
+    The keys are checked by contract.environment (the rules compile.py and the setup use too);
+    each of its problems is placed on the line of the key it is about. The reconciler also needs
+    a `trigger_url`, which the setup's first run (before the trigger exists) does without.
     """
     c = _Collector(file, doc)
     _structure_problems(c)
-    data = doc.data
-    if not isinstance(data, dict):
-        c.add((), "an environment file must be a mapping (project, region, trigger_url, ...)")
-        return None, c.problems
-    c.unknown_keys(data, ENVIRONMENT_KEYS, (), "an environment")
-    deployment, env_problems = deployment_from(name, data)
+    env, env_problems = environment_from(name, doc.data)
     for problem in env_problems:
         c.add(problem.path, problem.message)
-    trigger_url = _string(c, data, "trigger_url", required=True)
-    if trigger_url and not _TRIGGER_URL.fullmatch(trigger_url):
-        c.add(("trigger_url",), f"'trigger_url' must be an https:// URL, got {trigger_url!r:.80}")
-    prefix = data.get("job_prefix", "")
-    if prefix is None:
-        prefix = ""
-    if not isinstance(prefix, str) or (prefix and not JOB_ID.fullmatch(prefix)):
-        c.add(("job_prefix",), "'job_prefix' may only use letters, digits, '-' and '_'")
-        prefix = ""
-    parameters = _mapping(c, data, "parameters")
-    for key, value in parameters.items():
-        refused = refusal(key)
-        if refused:
-            c.add(("parameters", key), f"parameter {refused}")
-        _logical_date_problems(c, key, value)
-    if c.problems or deployment is None:
+    if isinstance(doc.data, dict) and doc.data.get("trigger_url") is None:
+        c.add(
+            (),
+            "missing required key 'trigger_url' (the trigger's Cloud Run URL: jobs POST there; "
+            "`python infra/bootstrap.py --env ENV` prints how to get it)",
+        )
+    if c.problems or env is None:
         return None, c.problems
-    env = Environment(
-        name=name,
-        file=file,
-        project=deployment.project,
-        region=deployment.region,
-        trigger_url=trigger_url,
-        invoker_service_account=deployment.service_accounts["invoker"],
-        template_base=deployment.template_base,
-        job_prefix=prefix,
-        parameters=parameters,
-        deployment=deployment,
-        doc=doc,
-    )
-    return env, []
+    return EnvironmentFile(env, file, doc), []

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract.deployment import cross_environment_problems
+from contract.environment import Environment, cross_environment_problems
 from contract.naming import schedule_key
 from scheduling import params
 from scheduling.jobs import template_problem
 from scheduling.spec import (
     MAX_JOB_ID,
-    Environment,
+    EnvironmentFile,
     Problem,
     Schedule,
     parse_environment,
@@ -31,6 +31,8 @@ class Validated:
 
     schedules: list[Schedule] = field(default_factory=list)
     environments: dict[str, Environment] = field(default_factory=dict)
+    #: the files the environments were read from, by name (to put a problem on a line)
+    environment_files: dict[str, EnvironmentFile] = field(default_factory=dict)
     #: (environment, schedule name) -> parameters typed against the pipeline
     parameters: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -56,11 +58,11 @@ def validate_sources(
     problems = _parse_environments(result, environment_files, only_env, environments_dir)
     problems += _parse_schedules(result, schedule_files)
     if only_env is None and len(result.environments) > 1:
-        problems.extend(_shared_resources(result.environments))
+        problems.extend(_shared_resources(result.environment_files))
     if catalog is not None:
         problems.extend(catalog.problems)
-        for env in result.environments.values():
-            problems.extend(params.environment_parameter_problems(env, catalog))
+        for env_file in result.environment_files.values():
+            problems.extend(params.environment_parameter_problems(env_file, catalog))
         problems.extend(_parameter_problems(result, catalog, only_env))
     for env in result.environments.values():
         for schedule in result.schedules:
@@ -80,10 +82,11 @@ def _parse_environments(
     for name, file, text in sorted(environment_files):
         if only_env is not None and name != only_env:
             continue
-        env, found = _parse(name, file, text, parse_environment)
+        env_file, found = _parse(name, file, text, parse_environment)
         problems.extend(found)
-        if env is not None:
-            result.environments[name] = env
+        if env_file is not None:
+            result.environments[name] = env_file.environment
+            result.environment_files[name] = env_file
     if only_env is not None and only_env not in {n for n, _f, _t in environment_files}:
         known = ", ".join(sorted(n for n, _f, _t in environment_files)) or "none"
         problems.append(
@@ -157,13 +160,12 @@ def _deployment_problems(schedule: Schedule, env: Environment) -> list[Problem]:
     return problems
 
 
-def _shared_resources(environments: dict[str, Environment]) -> list[Problem]:
+def _shared_resources(files: dict[str, EnvironmentFile]) -> list[Problem]:
     """Projects or buckets that two environments share (dev must never touch prod's data)."""
-    deployments = [e.deployment for e in environments.values() if e.deployment is not None]
     out = []
-    for env_name, problem in cross_environment_problems(deployments):
-        env = environments[env_name]
-        out.append(Problem(env.file, env.doc.line(*problem.path), problem.message))
+    for env_name, problem in cross_environment_problems([f.environment for f in files.values()]):
+        env_file = files[env_name]
+        out.append(Problem(env_file.file, env_file.line(*problem.path), problem.message))
     return out
 
 
@@ -179,12 +181,12 @@ def _parameter_problems(
     result: Validated, catalog: params.Catalog, only_env: str | None
 ) -> list[Problem]:
     """Parameter problems per environment, naming the environment only when it matters."""
-    envs: list[Environment | None] = list(result.environments.values())
+    envs: list[EnvironmentFile | None] = list(result.environment_files.values())
     if not envs and only_env is None:
         envs = [None]
     by_problem: dict[Problem, list[str]] = {}
     for env in envs:
-        env_name = env.name if env is not None else ""
+        env_name = env.environment.name if env is not None else ""
         for schedule in result.schedules:
             typed, found = params.check_schedule_parameters(schedule, env, catalog)
             if not found:

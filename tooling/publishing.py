@@ -24,7 +24,8 @@ from pathlib import Path
 import yaml
 
 from components.images import COMPONENTS_IMAGE
-from contract.deployment import Deployment, deployment_from
+from contract import vendor
+from contract.environment import Environment, environment_from
 from contract.naming import VERSION_TAG_RULE, is_version_tag
 from contract.ownership import DEPLOYMENT_PARAMETERS
 
@@ -80,14 +81,28 @@ def check_version(version: str) -> str:
 
 
 def spark_package_zip(spark_dir: Path = SPARK_DIR) -> bytes:
-    """The `churn` package as a zip whose bytes depend only on the files' contents."""
+    """The `churn` package as a zip whose bytes depend only on the files' contents.
+
+    `churn/contract` is a link to the repository's `contract/` (so `python spark/<job>.py` finds
+    it in a checkout, spark/README.md); the zip takes only `vendor.ZIP_MODULES` from it, each
+    copied as the trigger's deploy copies its modules, so a batch gets the output manifest's
+    format and nothing else of the repository.
+    """
+    package = spark_dir / "churn"
+    files = {
+        path.relative_to(spark_dir).as_posix(): path.read_bytes()
+        for path in package.rglob("*.py")
+        if path.relative_to(package).parts[0] != "contract"
+    }
+    for name in vendor.ZIP_MODULES:
+        files[f"churn/contract/{name}"] = vendor.vendored_text(name).encode("utf-8")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted((spark_dir / "churn").rglob("*.py")):
-            info = zipfile.ZipInfo(path.relative_to(spark_dir).as_posix(), date_time=_ZIP_EPOCH)
+        for name, data in sorted(files.items()):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes())
+            archive.writestr(info, data)
     return buffer.getvalue()
 
 
@@ -101,7 +116,7 @@ _IMAGE = re.compile(
 )
 
 
-def load_deployment(env: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Deployment:
+def load_deployment(env: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Environment:
     """The deployment that `<environments_dir>/<env>.yaml` describes, or PublishError."""
     path = environments_dir / f"{env}.yaml"
     if not re.fullmatch(r"[a-z][a-z0-9]{0,9}", env) or not path.is_file():
@@ -111,14 +126,14 @@ def load_deployment(env: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Depl
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise PublishError(f"{path}: not readable YAML: {err}") from None
-    deployment, problems = deployment_from(env, data if isinstance(data, dict) else {})
+    deployment, problems = environment_from(env, data)
     if deployment is None:
         details = "; ".join(f"{'.'.join(p.path) or '(file)'}: {p.message}" for p in problems)
         raise PublishError(f"{path}: {details} (run `python schedule.py validate`)")
     return deployment
 
 
-def check_components_image(image: str, deployment: Deployment) -> str:
+def check_components_image(image: str, deployment: Environment) -> str:
     """`image` if it is an Artifact Registry image of the environment's own project."""
     match = _IMAGE.match(image or "")
     if not match:
@@ -137,7 +152,7 @@ def check_components_image(image: str, deployment: Deployment) -> str:
 
 
 def for_environment(
-    template_text: str, code_uri: str, deployment: Deployment, components_image: str
+    template_text: str, code_uri: str, deployment: Environment, components_image: str
 ) -> bytes:
     """The template as `deployment` runs it: an edit of the parsed template, not of its text.
 
@@ -167,7 +182,7 @@ def build_bundle(
     location: GcsLocation,
     version: str,
     templates: dict[str, str],
-    deployment: Deployment,
+    deployment: Environment,
     components_image: str,
     spark_dir: Path = SPARK_DIR,
 ) -> Bundle:

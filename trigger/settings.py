@@ -11,7 +11,7 @@ import alerting
 import lease
 from template_store import Base, parse_base
 
-from contract.deployment import ACCOUNT, BUCKET_URI, ENV_NAME
+from contract.environment import ACCOUNT, BUCKET_URI, ENV_NAME
 
 
 @dataclass(frozen=True)

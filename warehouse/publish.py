@@ -4,7 +4,7 @@ Each function works for both targets (BigQuery, the local DuckDB file) and is id
 pipeline job: calling it again for the same job replaces that job's rows.
 
 An empty `bq_dataset` means the local DuckDB file for a local run, and "this environment loads
-no warehouse" for a cloud run (contract.deployment: an environment without a BigQuery dataset):
+no warehouse" for a cloud run (contract.environment: an environment without a BigQuery dataset):
 the outputs being on Cloud Storage tells which, so a cloud step never writes a DuckDB file into
 a container that is thrown away.
 """

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from contract.deployment import deployment_from
+from contract.environment import environment_from
 from contract.ownership import RELATIVE_PATH_PARAMETERS, join_location
 from tests.infra.conftest import ENVIRONMENTS, REPO
 
@@ -45,7 +45,7 @@ ENV_NAMES = sorted(p.stem for p in ENVIRONMENTS.glob("*.yaml"))
 
 
 def _deployment(name: str, directory: Path = ENVIRONMENTS):
-    dep, problems = deployment_from(name, yaml.safe_load((directory / f"{name}.yaml").read_text()))
+    dep, problems = environment_from(name, yaml.safe_load((directory / f"{name}.yaml").read_text()))
     assert dep is not None, problems
     return dep
 

@@ -2,7 +2,8 @@
 
 The trigger's required settings are read from trigger/README.md's configuration table (not a
 copy here), and the printed variables are handed to the trigger's own `Settings.from_env`, run
-from the deployable folder as Cloud Functions runs it: a deploy command it would refuse fails.
+from the deployable folder as Cloud Functions runs it (trigger/ with its contract vendored in, as
+the printed command makes it): a deploy command it would refuse fails.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from infra.desired import lease_root
 from infra.envfile import load
 from infra.todo import OPERATOR_PLACEHOLDER, left_to_do
 from tests.infra.conftest import ENVIRONMENTS, REPO
+from tests.trigger.trigger_harness import deployed_folder
 
 TRIGGER = REPO / "trigger"
 ENV_NAMES = sorted(p.stem for p in ENVIRONMENTS.glob("*.yaml"))
@@ -70,7 +72,7 @@ def _deploy_item(env) -> str:
 def _trigger_settings(variables: dict[str, str]) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", READ_SETTINGS],
-        cwd=TRIGGER,
+        cwd=deployed_folder(),  # trigger/ as deployed: its contract vendored in
         input=json.dumps(variables),
         capture_output=True,
         text=True,

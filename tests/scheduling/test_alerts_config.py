@@ -23,9 +23,9 @@ def validate_with(tmp_path, monkeypatch, alerts: str):
 def test_a_topic_id_becomes_the_deployment_owned_alerts_topic(tmp_path, monkeypatch):
     result = validate_with(tmp_path, monkeypatch, "alerts:\n  pubsub_topic: churn-alerts\n")
     assert result.problems == []
-    deployment = result.environments["dev"].deployment
-    assert deployment.alerts_topic == "projects/acme-churn-dev/topics/churn-alerts"
-    assert deployment.parameter_defaults()["alerts_topic"] == deployment.alerts_topic
+    env = result.environments["dev"]
+    assert env.alerts_topic == "projects/acme-churn-dev/topics/churn-alerts"
+    assert env.parameter_defaults()["alerts_topic"] == env.alerts_topic
 
 
 def test_bad_alert_settings_are_named_at_their_line(tmp_path, monkeypatch):
@@ -41,4 +41,4 @@ def test_bad_alert_settings_are_named_at_their_line(tmp_path, monkeypatch):
 
 def test_no_alerts_section_means_no_alerts(tmp_path, monkeypatch):
     result = validate_with(tmp_path, monkeypatch, "")
-    assert result.environments["dev"].deployment.alerts_topic == ""
+    assert result.environments["dev"].alerts_topic == ""

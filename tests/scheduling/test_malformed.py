@@ -10,8 +10,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contract.environment import KEYS as ENVIRONMENT_KEYS
 from scheduling.params import load_catalog
-from scheduling.spec import ENVIRONMENT_KEYS, RETRY_KEYS, SCHEDULE_KEYS
+from scheduling.spec import RETRY_KEYS, SCHEDULE_KEYS
 from scheduling.validate import validate_sources
 
 VALID_SCHEDULE = {

@@ -259,7 +259,10 @@ def test_environment_file_problems(tree, templates_dir):
     dev = "schedules/environments/dev.yaml"
     text = "\n".join(found)
     assert f"{dev}:1: 'acme dev' is not a Google Cloud project id" in found, text
-    assert f"{dev}:3: 'trigger_url' must be an https:// URL, got 'ftp://nope'" in found, text
+    assert (
+        f"{dev}:3: 'trigger_url' must be an https:// URL, got 'ftp://nope': write "
+        "https://HOST[:PORT][/PATH], without user, query or fragment"
+    ) in found, text
     assert f"{dev}:4: must be a gs://BUCKET[/PATH] URI, got '/local/dir'" in found, text
     assert any(m.startswith(f"{dev}:6: unknown key 'job_prefx'") for m in found), text
     assert any(
@@ -401,3 +404,27 @@ def test_durations(text, seconds, shown):
 @pytest.mark.parametrize("text", ["", "5 minutes", "-3s", "1d", True, None, "m", [1]])
 def test_bad_durations(text):
     assert parse_duration(text) is None
+
+
+def test_an_unsafe_default_path_in_an_environment_is_refused_at_its_line(tree, templates_dir):
+    # An environment's defaults meet the rules a schedule's own values meet (one model checks
+    # both): a default data path may not climb out of the environment's data location.
+    dev = tree.root / "environments" / "dev.yaml"
+    text = dev.read_text() + "parameters:\n  raw_data_path: ../prod/raw.csv\n"
+    dev.write_text(text)
+    line = text.splitlines().index("  raw_data_path: ../prod/raw.csv") + 1
+    found = messages(validate_tree(tree.root, templates_dir, only_env="dev"))
+    assert any(
+        m.startswith(f"schedules/environments/dev.yaml:{line}: parameter 'raw_data_path'")
+        for m in found
+    ), found
+
+
+def test_the_reconciler_needs_a_trigger_url(tree, templates_dir):
+    dev = tree.root / "environments" / "dev.yaml"
+    text = "\n".join(
+        line for line in dev.read_text().splitlines() if not line.startswith("trigger_url:")
+    )
+    dev.write_text(text + "\n")
+    found = messages(validate_tree(tree.root, templates_dir, only_env="dev"))
+    assert any("missing required key 'trigger_url'" in m for m in found), found

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trigger_harness as h
 
 from fakes.gcs import gcs_emulator
 from fakes.vertex import FakePipelineService, fake_vertex
-
-# The function's modules import each other as top-level modules, as they do when deployed.
-# Appended, not prepended: `contract` then stays the repository's package for every test in the
-# session (trigger/contract/ is a checked copy of it; test_deployable runs the folder alone).
-sys.path.append(str(h.TRIGGER_DIR))
+from tests.trigger import trigger_harness as h
 
 VERSIONS = ("v1", "v2")
 

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import grpc
 import pytest
 import requests
-import trigger_harness as h
+
+from tests.trigger import trigger_harness as h
 
 SCHEDULE = "churn-weekly-retrain"
 JOB = f"projects/{h.PROJECT}/locations/{h.REGION}/jobs/{h.ENV}-{SCHEDULE}"

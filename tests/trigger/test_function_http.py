@@ -11,8 +11,9 @@ import json
 import grpc
 import pytest
 import requests
-import trigger_harness as h
 import yaml
+
+from tests.trigger import trigger_harness as h
 
 SCHEDULE = "churn-weekly-retrain"
 FIRE = "2026-11-30T02:00:00.000Z"

@@ -12,10 +12,10 @@ import time
 
 import pytest
 import requests
-import trigger_harness as h
 import yaml
 
 from contract.ownership import DEPLOYMENT_PARAMETERS
+from tests.trigger import trigger_harness as h
 
 SCHEDULE = "churn-weekly-retrain"
 FIRE = "2026-11-30T02:00:00Z"

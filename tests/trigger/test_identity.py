@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import trigger_harness as h
 from identity import identify, token_email, verified_email
 from trigger_request import TriggerError
+
+from tests.trigger import trigger_harness as h
 
 SCHEDULER = {
     "X-CloudScheduler": "true",

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import grpc
 import pytest
 import requests
-import trigger_harness as h
 
 from fakes.pubsub import FakePublisher, fake_pubsub
+from tests.trigger import trigger_harness as h
 
 SCHEDULE = "churn-weekly-retrain"
 FIRE = "2026-11-30T02:00:00Z"

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-import trigger_harness as h
+
+from tests.trigger import trigger_harness as h
 
 SCHEDULE = "churn-weekly-retrain"
 FIRE = "2026-11-30T02:00:00Z"

@@ -1,10 +1,18 @@
-"""Shared pieces of the trigger tests and the benchmark: publish templates, serve the function."""
+"""Shared pieces of the trigger tests and the benchmark: publish templates, serve the function.
+
+The function is served as it is deployed: from a copy of `trigger/` into which `contract.vendor`
+wrote the contract modules, the step the deploy command runs before `gcloud functions deploy`
+(`trigger/contract/` is not in the repository).
+"""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +25,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from contract import vendor
 from fakes.scheduler import oidc_token
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,6 +60,26 @@ ENVIRONMENT = {
         "models": "gs://acme-test-models",
     },
 }
+
+
+def deployable_copy(destination: Path) -> Path:
+    """`destination/trigger`: the function's folder as the deploy uploads it, made the way the
+    deploy command makes it (its files, then `contract.vendor.write`, what `python -m
+    contract.vendor trigger/` runs); a `trigger/contract/` left in the checkout is not taken."""
+    folder = destination / "trigger"
+    shutil.copytree(
+        TRIGGER_DIR, folder, ignore=shutil.ignore_patterns("contract", "__pycache__", "*.pyc")
+    )
+    vendor.write(folder)
+    return folder
+
+
+@functools.cache
+def deployed_folder() -> Path:
+    """One deployable copy of the function for this process (removed when it exits)."""
+    scratch = Path(tempfile.mkdtemp(prefix="trigger-deploy-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    return deployable_copy(scratch)
 
 
 def free_port() -> int:
@@ -129,13 +158,14 @@ def function_env(vertex_address: str, **overrides: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def serve_function(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """Run the function under functions-framework on a free port; yields its URL."""
+    """Run the deployable copy of the function under functions-framework on a free port; yields
+    its URL."""
     port = free_port()
     ff = Path(sys.executable).with_name("functions-framework")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [str(ff), "--source", "main.py", "--target", "trigger", "--port", str(port)],
-            cwd=TRIGGER_DIR,
+            cwd=deployed_folder(),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

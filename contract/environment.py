@@ -1,10 +1,12 @@
-"""What an environment file (`schedules/environments/<env>.yaml`) decides for a deployment.
+"""The model of an environment file, `schedules/environments/<env>.yaml`: every key, checked once.
 
-`deployment_from(name, data)` turns the parsed file into a `Deployment` plus every problem found
-(each with the key path it is about, so `schedule.py validate` can put it on a line). From it
-come the values of the deployment-owned pipeline parameters (`parameter_defaults`), which
-`compile.py --publish --env ENV` writes into that environment's templates, and the buckets,
-accounts and network that `infra/bootstrap.py` creates and grants.
+`environment_from(name, data)` turns the parsed file into an `Environment` plus every problem
+found, each with the key path it is about (so `schedule.py validate` and the setup can put it on
+a line). Everything that reads the file goes through it: the reconciler (`scheduling/spec.py`
+adds only that jobs need a `trigger_url`), `compile.py --publish` (the values of the
+deployment-owned pipeline parameters, `parameter_defaults`), the setup (`infra/envfile.py`: the
+buckets, accounts, network and the trigger it creates, grants and checks) and CI's image names.
+A new key is a field, a reader and a line in `KEYS` here, and nowhere else.
 
 Identity model (README "Identities"): one service account, `service_accounts.pipelines`, runs
 the PipelineJobs *and* is the Dataproc batches' service account. On runtime 3.0+ the Spark
@@ -20,10 +22,34 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract.ownership import DEPLOYMENT_PARAMETERS
+from contract.logical_dates import template_problems
+from contract.ownership import (
+    DEPLOYMENT_PARAMETERS,
+    RELATIVE_PATH_PARAMETERS,
+    check_relative_path,
+    refusal,
+)
+from contract.params import suggest
 
 #: How validators report a problem: (path of the field, message).
 _Bad = Callable[[tuple[str, ...], str], None]
+
+#: Every key an environment file may hold; any other is refused (with the closest as a hint).
+KEYS = (
+    "project",
+    "region",
+    "trigger_url",
+    "template_base",
+    "pipeline_root",
+    "job_prefix",
+    "service_accounts",
+    "locations",
+    "dataproc",
+    "bigquery_dataset",
+    "vertex_model_registry",
+    "alerts",
+    "parameters",
+)
 
 ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -41,6 +67,22 @@ BQ_DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
 #: letter, not starting with "goog").
 TOPIC_ID = re.compile(r"^(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
 RUNTIME_VERSION = re.compile(r"^[0-9]+\.[0-9]+$")
+#: What a Cloud Scheduler job id may hold (Job.name: letters, digits, hyphens, underscores); the
+#: prefix is the start of every job id of the environment.
+JOB_PREFIX = re.compile(r"^[A-Za-z0-9_-]*$")
+#: A DNS host name (RFC 1123 labels), as the trigger's URL names it.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+#: The trigger's URL: `https://HOST[:PORT][/PATH]`, or plain http to this machine only, for local
+#: trials against the fakes. Cloud Scheduler sends jobs there and uses it as the OIDC audience,
+#: which Cloud Run compares with its service URL whole, so no user, query or fragment.
+_TRIGGER_URL = re.compile(
+    r"^(?P<scheme>https|http)://(?P<host>[^/:?#@\s]+)(?::(?P<port>[0-9]{1,5}))?(?P<path>/[^?#\s]*)?$"
+)
+_LOCAL_HOSTS = ("127.0.0.1", "localhost")
+#: HttpTarget.uri (Cloud Scheduler API reference): "The maximum allowed URL length is 2083
+#: characters after encoding".
+MAX_TRIGGER_URL = 2083
 #: Vertex AI's prebuilt prediction containers ("Prebuilt containers for inference", Vertex AI
 #: docs): `{us,europe,asia}-docker.pkg.dev/vertex-ai/prediction/<framework>-<cpu|gpu>.<version>`
 #: (TensorFlow, scikit-learn, XGBoost, PyTorch; `vertex-ai-restricted/prediction` for VPC-SC
@@ -75,8 +117,14 @@ class EnvProblem:
 
 
 @dataclass(frozen=True)
-class Deployment:
-    """The deployment-owned settings of one environment."""
+class Environment:
+    """One checked environment file: what it decides, each key once.
+
+    The deployment-owned part (project, identities, locations, Dataproc) becomes the published
+    templates' parameter defaults and the setup's resources; `trigger_url` and `job_prefix` are
+    what Cloud Scheduler jobs need; `parameters` are schedule-owned defaults that every schedule
+    of the environment inherits unless it sets them itself.
+    """
 
     name: str
     project: str
@@ -85,6 +133,11 @@ class Deployment:
     pipeline_root: str
     service_accounts: dict[str, str]
     locations: dict[str, str]
+    #: the trigger's Cloud Run URL ('' until it is deployed: the setup's first run needs none)
+    trigger_url: str = ""
+    #: Cloud Scheduler job id = job_prefix + schedule file name
+    job_prefix: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
     runtime_version: str = DEFAULT_RUNTIME
     subnetwork: str = ""
     spark_properties: dict[str, str] = field(default_factory=dict)
@@ -94,6 +147,16 @@ class Deployment:
     alerts_topic_id: str = ""
     #: serving image of Vertex AI Model Registry uploads ('' = versions are not mirrored there)
     serving_image: str = ""
+
+    @property
+    def parent(self) -> str:
+        """`projects/P/locations/R`: where the environment's jobs and pipeline runs live."""
+        return f"projects/{self.project}/locations/{self.region}"
+
+    @property
+    def invoker_service_account(self) -> str:
+        """The account Cloud Scheduler calls the trigger as (its OIDC token's identity)."""
+        return self.service_accounts["invoker"]
 
     @property
     def alerts_topic(self) -> str:
@@ -295,14 +358,119 @@ def _check_identity(name: str, data: dict[str, Any], bad: _Bad) -> tuple[str, st
     return project, region
 
 
-def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None, list[EnvProblem]]:
-    """The deployment an environment file describes, or None with every problem found."""
+def _unknown_keys(data: dict[Any, Any], bad: _Bad) -> None:
+    """Keys the file may not hold, each with the closest known key as a hint (a typo'd key
+    would otherwise be a setting silently left at its default). Keys that are not strings are
+    the YAML reader's to report, with their line."""
+    for key in data:
+        if isinstance(key, str) and key not in KEYS:
+            hint = suggest(key, KEYS)
+            bad(
+                (key,),
+                f"unknown key '{key}' in an environment"
+                + (f"; did you mean '{hint}'?" if hint else "")
+                + f" (allowed: {', '.join(KEYS)})",
+            )
+
+
+def _trigger_url(data: dict[str, Any], bad: _Bad) -> str:
+    """The trigger's URL ('' when absent: the reconciler, which needs one, says so)."""
+    value = data.get("trigger_url")
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        bad(("trigger_url",), f"'trigger_url' must be a non-empty string, got {value!r:.60}")
+        return ""
+    url = value.strip()
+    unfit = trigger_url_problem(url)
+    if unfit:
+        bad(("trigger_url",), f"'trigger_url' must be an https:// URL, got {url!r:.80}: {unfit}")
+        return ""
+    return url
+
+
+def trigger_url_problem(url: str) -> str:
+    """Why `url` cannot be the trigger's URL ('' when it can).
+
+    Cloud Scheduler POSTs to it (HttpTarget.uri: http:// or https://, at most 2083 characters)
+    and sends it as the OIDC audience, which Cloud Run accepts only when it is the service's own
+    URL or a custom audience; the setup derives the function's name from its host. Plain http
+    would send the token in clear, so it is accepted only to this machine (local trials).
+    """
+    if len(url) > MAX_TRIGGER_URL:
+        return f"it is {len(url)} characters; Cloud Scheduler takes at most {MAX_TRIGGER_URL}"
+    match = _TRIGGER_URL.match(url)
+    if not match:
+        return "write https://HOST[:PORT][/PATH], without user, query or fragment"
+    host, port = match.group("host"), match.group("port")
+    if match.group("scheme") == "http" and host not in _LOCAL_HOSTS:
+        return "plain http only to 127.0.0.1 or localhost (local trials); the cloud needs https"
+    if not _HOST.match(host):
+        return f"'{host:.80}' is not a host name"
+    if port is not None and not 0 < int(port) < 65536:
+        return f"port {port} is outside 1-65535"
+    return ""
+
+
+def _job_prefix(data: dict[str, Any], bad: _Bad) -> str:
+    """The start of every Cloud Scheduler job id of the environment ('' when absent)."""
+    prefix = data.get("job_prefix")
+    if prefix is None:
+        return ""
+    if not isinstance(prefix, str) or not JOB_PREFIX.match(prefix):
+        bad(("job_prefix",), "'job_prefix' may only use letters, digits, '-' and '_'")
+        return ""
+    return prefix
+
+
+def _parameters(data: dict[str, Any], bad: _Bad) -> dict[str, Any]:
+    """The schedule-owned defaults every schedule inherits, held to the rules a schedule's own
+    values meet (which pipeline declares them is checked against the compiled templates)."""
+    value = data.get("parameters")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        bad(("parameters",), "'parameters' must be a mapping of name: value")
+        return {}
+    parameters = {k: v for k, v in value.items() if isinstance(k, str)}
+    for key, item in parameters.items():
+        for problem in parameter_problems(key, item):
+            bad(("parameters", key), problem)
+    return parameters
+
+
+def parameter_problems(key: str, value: Any) -> list[str]:
+    """Why `value` may not be given for the schedule-owned parameter `key`, in an environment's
+    defaults or a schedule alike: its owner is another, an unsafe data path, a placeholder the
+    trigger does not fill in."""
+    refused = refusal(key)
+    if refused:
+        return [f"parameter {refused}"]
+    problems = []
+    if key in RELATIVE_PATH_PARAMETERS and isinstance(value, str):
+        unsafe = check_relative_path(value)
+        if unsafe:
+            problems.append(f"parameter '{key}' {value!r:.80} {unsafe}")
+    if isinstance(value, str):
+        problems += [f"parameter '{key}': {p}" for p in template_problems(value)]
+    return problems
+
+
+def environment_from(name: str, data: Any) -> tuple[Environment | None, list[EnvProblem]]:
+    """The environment a parsed file describes, or None with every problem found."""
     problems: list[EnvProblem] = []
 
     def bad(path: tuple[str, ...], message: str) -> None:
         problems.append(EnvProblem(path, message))
 
+    if not isinstance(data, dict):
+        bad((), "an environment file must be a mapping (project, region, trigger_url, ...)")
+        return None, problems
+    _unknown_keys(data, bad)
     project, region = _check_identity(name, data, bad)
+    trigger_url = _trigger_url(data, bad)
+    job_prefix = _job_prefix(data, bad)
+    parameters = _parameters(data, bad)
     template_base = _gs(data, ("template_base",), bad)
     pipeline_root = _gs(data, ("pipeline_root",), bad)
     accounts = _mapping(data, "service_accounts", ACCOUNT_ROLES, bad)
@@ -319,7 +487,7 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
 
     if problems:
         return None, problems
-    deployment = Deployment(
+    environment = Environment(
         name=name,
         project=project,
         region=region,
@@ -327,6 +495,9 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         pipeline_root=pipeline_root.rstrip("/"),
         service_accounts=accounts,
         locations=locations,
+        trigger_url=trigger_url,
+        job_prefix=job_prefix,
+        parameters=parameters,
         runtime_version=runtime,
         subnetwork=subnetwork,
         spark_properties=properties,
@@ -335,7 +506,7 @@ def deployment_from(name: str, data: dict[str, Any]) -> tuple[Deployment | None,
         alerts_topic_id=topic,
         serving_image=serving_image,
     )
-    return deployment, problems
+    return environment, problems
 
 
 def _check_template_bucket(
@@ -362,7 +533,9 @@ def _check_template_bucket(
         )
 
 
-def cross_environment_problems(deployments: list[Deployment]) -> list[tuple[str, EnvProblem]]:
+def cross_environment_problems(
+    environments: list[Environment],
+) -> list[tuple[str, EnvProblem]]:
     """Resources two environments share (projects, buckets): (environment, problem) pairs.
 
     dev and prod must never read or write each other's data, models or run folders, so no
@@ -370,7 +543,7 @@ def cross_environment_problems(deployments: list[Deployment]) -> list[tuple[str,
     """
     problems: list[tuple[str, EnvProblem]] = []
     seen: dict[str, str] = {}
-    for dep in deployments:
+    for dep in environments:
         if dep.project in seen and seen[dep.project] != dep.name:
             problems.append(
                 (
@@ -383,7 +556,7 @@ def cross_environment_problems(deployments: list[Deployment]) -> list[tuple[str,
             )
         seen.setdefault(dep.project, dep.name)
     owners: dict[str, str] = {}
-    for dep in deployments:
+    for dep in environments:
         for what, bucket in dep.buckets().items():
             other = owners.get(bucket)
             if other is not None and other != dep.name:

@@ -1,4 +1,4 @@
-"""contract.deployment and contract.ownership: what an environment file decides, and who may set
+"""contract.environment and contract.ownership: what an environment file decides, and who may set
 which parameter."""
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from contract.deployment import cross_environment_problems, deployment_from
+from contract.environment import KEYS, cross_environment_problems, environment_from
 from contract.ownership import (
     DEPLOYMENT_PARAMETERS,
     check_relative_path,
@@ -22,14 +22,14 @@ def shipped(name: str) -> dict:
 
 
 def problems_of(name: str, data: dict) -> dict[tuple[str, ...], str]:
-    deployment, problems = deployment_from(name, data)
+    deployment, problems = environment_from(name, data)
     assert (deployment is None) == bool(problems)
     return {p.path: p.message for p in problems}
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
 def test_shipped_environments_are_valid_and_give_every_deployment_parameter(name):
-    deployment, problems = deployment_from(name, shipped(name))
+    deployment, problems = environment_from(name, shipped(name))
     assert problems == []
     defaults = deployment.parameter_defaults()
     assert set(defaults) | {"spark_code_uri"} == DEPLOYMENT_PARAMETERS
@@ -40,11 +40,11 @@ def test_shipped_environments_are_valid_and_give_every_deployment_parameter(name
 
 
 def test_dev_and_prod_share_no_project_and_no_bucket():
-    deployments = [deployment_from(n, shipped(n))[0] for n in ("dev", "prod")]
+    deployments = [environment_from(n, shipped(n))[0] for n in ("dev", "prod")]
     assert cross_environment_problems(deployments) == []
     leaky = shipped("dev")
     leaky["locations"]["models"] = shipped("prod")["locations"]["models"]
-    leaked = [deployment_from("dev", leaky)[0], deployments[1]]
+    leaked = [environment_from("dev", leaky)[0], deployments[1]]
     found = cross_environment_problems(leaked)
     assert found and "also used by environment" in found[0][1].message
 
@@ -100,7 +100,7 @@ def test_bad_optional_and_location_settings_name_their_key(key, value, path):
 
 def test_a_serving_image_enables_the_vertex_mirror():
     image = "europe-west4-docker.pkg.dev/acme-churn-dev/churn/spark-serving@sha256:" + "c" * 64
-    deployment, problems = deployment_from(
+    deployment, problems = environment_from(
         "dev", {**shipped("dev"), "vertex_model_registry": {"serving_image": image}}
     )
     assert problems == [] and deployment.parameter_defaults()["serving_image"] == image
@@ -156,3 +156,89 @@ def test_a_safe_path_joins_under_the_location():
     assert join_location("gs://acme-churn-dev-data/", "raw/2026-11-30/customers.csv") == (
         "gs://acme-churn-dev-data/raw/2026-11-30/customers.csv"
     )
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_every_key_of_the_file_is_checked_by_the_one_model(key):
+    # A value of the wrong shape is refused under its own key, whichever key it is: no key of the
+    # file is left for another reader to check (or to read unchecked).
+    found = problems_of("dev", {**shipped("dev"), key: [1, 2]})
+    assert any(path[:1] == (key,) for path in found), found
+
+
+def test_an_unknown_key_is_refused_with_the_closest_known_one():
+    found = problems_of("dev", {**shipped("dev"), "job_prefx": "dev-"})
+    assert "did you mean 'job_prefix'?" in found[("job_prefx",)]
+
+
+def test_the_model_holds_the_keys_the_jobs_need():
+    env, _ = environment_from("dev", {**shipped("dev"), "parameters": {"seed": 7}})
+    assert env.trigger_url == "https://churn-trigger-123456789012.europe-west4.run.app"
+    assert env.job_prefix == "dev-"
+    assert env.parameters == {"seed": 7}
+    assert env.parent == "projects/acme-churn-dev/locations/europe-west4"
+    assert env.invoker_service_account == "churn-scheduler@acme-churn-dev.iam.gserviceaccount.com"
+
+
+def test_without_trigger_url_the_file_is_still_a_model():
+    # The setup's first run comes before the trigger exists; the reconciler asks for the URL.
+    data = {k: v for k, v in shipped("dev").items() if k != "trigger_url"}
+    env, problems = environment_from("dev", data)
+    assert problems == [] and env.trigger_url == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://churn-trigger-123456789012.europe-west4.run.app",
+        "https://europe-west4-acme-churn-dev.cloudfunctions.net/churn-trigger",
+        "https://trigger.example:8443/run",
+        "http://127.0.0.1:8080/",
+        "http://localhost:9000",
+    ],
+)
+def test_a_trigger_url_cloud_scheduler_and_cloud_run_take_is_accepted(url):
+    env, problems = environment_from("dev", {**shipped("dev"), "trigger_url": url})
+    assert problems == [] and env.trigger_url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("ftp://nope", "write https://HOST"),
+        ("http://churn-trigger.example.com", "plain http only to 127.0.0.1 or localhost"),
+        ("https://user@trigger.example", "without user"),
+        ("https://trigger.example/run?x=1", "query"),
+        ("https://trigger.example/run#x", "fragment"),
+        ("https://-trigger.example", "is not a host name"),
+        ("https://trigger..example", "is not a host name"),
+        ("https://trigger.example:70000", "port 70000 is outside 1-65535"),
+        ("https://trigger.example/" + "a" * 2100, "Cloud Scheduler takes at most 2083"),
+        ("https://trigger example", "write https://HOST"),
+        ("", "must be a non-empty string"),
+        (42, "must be a non-empty string"),
+    ],
+)
+def test_a_trigger_url_that_cannot_be_the_jobs_target_is_refused(url, why):
+    message = problems_of("dev", {**shipped("dev"), "trigger_url": url})[("trigger_url",)]
+    assert why in message
+
+
+@pytest.mark.parametrize("prefix", ["dev 1", "dev/", 7])
+def test_a_job_prefix_outside_cloud_schedulers_job_id_characters_is_refused(prefix):
+    found = problems_of("dev", {**shipped("dev"), "job_prefix": prefix})
+    assert "may only use letters, digits" in found[("job_prefix",)]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "why"),
+    [
+        ("service_account", "x@acme-churn-dev.iam.gserviceaccount.com", "deployment"),
+        ("fire_time", "2026-01-01T00:00:00Z", "set by the trigger"),
+        ("raw_data_path", "../prod/raw.csv", "raw_data_path"),
+        ("raw_data_path", "raw/{fire_dat}/x.csv", "fire_dat"),
+    ],
+)
+def test_default_parameters_are_held_to_the_rules_of_a_schedules_own(name, value, why):
+    found = problems_of("dev", {**shipped("dev"), "parameters": {name: value}})
+    assert why in found[("parameters", name)]
