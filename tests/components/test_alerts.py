@@ -13,7 +13,6 @@ from kfp import compiler, dsl
 
 from components.notify import notify_failure, publish_failure
 from fakes.gcs import gcs_emulator
-from fakes.gcs_preconditions import enforce_preconditions
 from fakes.pubsub import fake_pubsub
 from fakes.vertex import fake_vertex
 from tests.trigger import trigger_harness as h
@@ -121,7 +120,6 @@ def test_the_exit_handler_compiles_with_the_final_status(tmp_path):
 # --- the trigger ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def trigger_with_alerts(pubsub_server, tmp_path_factory) -> Iterator[dict]:
-    enforce_preconditions()
     _, pubsub_host = pubsub_server
     with gcs_emulator(buckets=(h.BUCKET,)) as gcs_host, fake_vertex() as (vertex, vertex_host):
         h.publish_templates(("v1",), latest="v1")

@@ -10,7 +10,6 @@ import pytest
 from google.cloud import storage
 
 from fakes.gcs import gcs_emulator
-from fakes.gcs_preconditions import enforce_preconditions
 from model_registry import Registry, open_registry
 from tests.committed import committed_files
 
@@ -40,7 +39,6 @@ def trained_files(auc_pr: float) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[str]:
-    enforce_preconditions()
     with gcs_emulator(buckets=(MODELS_BUCKET, WORK_BUCKET)) as host:
         yield host
 

