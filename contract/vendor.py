@@ -22,6 +22,7 @@ SOURCE = Path(__file__).resolve().parent
 MODULES = (
     "__init__.py",
     "alerts.py",
+    "conditional.py",
     "deployment.py",
     "logical_dates.py",
     "naming.py",

@@ -204,7 +204,7 @@ _ORDERS = {
         url = f"http://{LOCALHOST}:{port}"
     """,
     "the registry and the lock before the fake": """
-        import model_registry.store, scheduling.lock
+        import model_registry.store, scheduling.lock, contract.conditional
         from fakes.gcs import running_emulator
         served = running_emulator()  # kept: a collected generator would stop the server
         url = served.__enter__()
