@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fakes.gcs import gcs_emulator
+from fakes.gcs import clear_faults, gcs_emulator
 from fakes.scheduler import FakeScheduler, running_scheduler
 from scheduling.api import RetryPolicy
 
@@ -88,6 +88,7 @@ def gcs(gcs_server, monkeypatch) -> str:
     from google.cloud import storage
 
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server)
+    clear_faults(gcs_server)
     client = storage.Client(project="test-project")
     for bucket in LOCK_BUCKETS:
         for blob in client.list_blobs(bucket):
