@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from google.cloud import storage
 
-from fakes.gcs import gcs_emulator
+from fakes.gcs import clear_faults, gcs_emulator
 from model_registry import Registry, open_registry
 from tests.committed import committed_files
 
@@ -45,6 +45,7 @@ def emulator() -> Iterator[str]:
 
 @pytest.fixture
 def gcs(emulator) -> storage.Client:
+    clear_faults(emulator)
     client = storage.Client(project="test-project")
     for bucket in (MODELS_BUCKET, WORK_BUCKET):
         for blob in list(client.list_blobs(bucket)):
