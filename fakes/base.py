@@ -164,9 +164,10 @@ class RpcError(Exception):
 
 
 class Method(NamedTuple):
-    """One RPC: the fake's function (request, context) and the library's (de)serializers."""
+    """One RPC: the fake's function of the request (raising RpcError to refuse it) and the
+    library's (de)serializers."""
 
-    fn: Callable[[Any, grpc.ServicerContext], Any]
+    fn: Callable[[Any], Any]
     deserialize: Callable[[bytes], Any]
     serialize: Callable[[Any], bytes]
 
@@ -226,8 +227,8 @@ class GrpcFake(FakeService):
         try:
             if self.SERIALIZED:
                 with self.lock:
-                    return fn(request, context)
-            return fn(request, context)
+                    return fn(request)
+            return fn(request)
         except RpcError as err:
             context.abort(err.code, err.message)
 

@@ -34,10 +34,7 @@ def pubsub_server():
 @pytest.fixture
 def pubsub(pubsub_server, monkeypatch):
     fake, host = pubsub_server
-    with fake.lock:
-        fake.topics.clear()
-        fake.faults.clear()
-        fake.calls.clear()
+    fake.reset()
     fake.create_topic(TOPIC)
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", host)
     return fake
@@ -89,7 +86,7 @@ def test_success_or_no_topic_publishes_nothing(pubsub):
 
 
 def test_transient_errors_are_retried_and_a_missing_topic_fails_the_step(pubsub):
-    pubsub.inject(grpc.StatusCode.UNAVAILABLE, times=2)
+    pubsub.inject_fault("Publish", grpc.StatusCode.UNAVAILABLE, times=2)
     publish_failure(**failure(state="CANCELLED", error_message=""))
     [message] = pubsub.messages(TOPIC)
     assert decoded(message)["error"] == "the run ended CANCELLED (code 9)"
@@ -165,7 +162,7 @@ def test_no_alert_for_calls_that_are_not_fires_and_none_changes_an_answer(
     # Someone else sending Cloud Scheduler's headers: refused (403), not a fire of ours.
     assert fire(url, "2026-04-01T00:30:00Z", caller=h.RUNNER).status_code == 403
     assert pubsub.messages(TOPIC) == []
-    pubsub.inject(grpc.StatusCode.UNAVAILABLE, times=1)
+    pubsub.inject_fault("Publish", grpc.StatusCode.UNAVAILABLE, times=1)
     answer = fire(url, "2026-04-02T00:30:00Z", parameters={"customers_path": "../x"})
     assert answer.status_code == 400  # Pub/Sub down: the answer is what it would have been
     entries = [e for e in h.log_lines(trigger_with_alerts["log"]) if e.get("alert_error")]

@@ -165,13 +165,13 @@ def test_update_mask_errors_and_the_empty_mask(client):
 def test_faults_fail_the_next_calls_then_clear(client, fake):
     client.create_job(parent=PARENT, job=job("a"))
     client.create_job(parent=PARENT, job=job("b"))
-    fake.inject("PauseJob", grpc.StatusCode.UNAVAILABLE, times=2, job="b")
+    fake.inject_fault("PauseJob", grpc.StatusCode.UNAVAILABLE, times=2, target="b")
     client.pause_job(name=f"{PARENT}/jobs/a", retry=None)  # other jobs unaffected
     for _ in range(2):
         with pytest.raises(gexc.ServiceUnavailable):
             client.pause_job(name=f"{PARENT}/jobs/b", retry=None)
     assert client.pause_job(name=f"{PARENT}/jobs/b", retry=None).state == types.Job.State.PAUSED
-    fake.inject("ListJobs", grpc.StatusCode.DEADLINE_EXCEEDED)
+    fake.inject_fault("ListJobs", grpc.StatusCode.DEADLINE_EXCEEDED)
     with pytest.raises(gexc.DeadlineExceeded):
         client.list_jobs(request={"parent": PARENT}, retry=None)
     assert fake.calls["PauseJob"] == 4

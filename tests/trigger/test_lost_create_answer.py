@@ -34,10 +34,7 @@ def pubsub_server() -> Iterator[tuple[FakePublisher, str]]:
 @pytest.fixture
 def pubsub(pubsub_server) -> FakePublisher:
     fake, _ = pubsub_server
-    with fake.lock:
-        fake.topics.clear()
-        fake.faults.clear()
-        fake.calls.clear()
+    fake.reset()
     fake.create_topic(TOPIC)
     return fake
 

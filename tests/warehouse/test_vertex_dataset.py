@@ -88,10 +88,10 @@ def test_the_fake_enforces_the_real_rules(client, fake):
 
 
 def test_transient_errors_and_denials(client, fake):
-    fake.inject("ListDatasets", grpc.StatusCode.UNAVAILABLE)
+    fake.inject_fault("ListDatasets", grpc.StatusCode.UNAVAILABLE)
     assert register_table(client, PARENT, TABLE).created  # the client retries UNAVAILABLE
     fake.reset()
-    fake.inject("ListDatasets", grpc.StatusCode.PERMISSION_DENIED)
+    fake.inject_fault("ListDatasets", grpc.StatusCode.PERMISSION_DENIED)
     with pytest.raises(WarehouseError, match=r"roles/aiplatform\.user"):
         register_table(client, PARENT, TABLE)
     with pytest.raises(WarehouseError, match="not a BigQuery table id"):
