@@ -235,9 +235,19 @@ class GrpcFake(FakeService):
 
 # --- HTTP ----------------------------------------------------------------------------------------
 class JsonHandler(BaseHTTPRequestHandler):
-    """Request handler of a REST fake; `fake` is bound by `serve`."""
+    """Request handler of a REST fake: `route(verb)` answers every verb; `fake` is bound by
+    `serve`."""
 
     fake: Any
+
+    def route(self, verb: str) -> None:
+        """Answer the request (self.path, self.headers, read_body())."""
+        self.reply(405, {"error": {"code": 405, "message": f"{verb} is not served here"}})
+
+    def _dispatch(self) -> None:
+        self.route(self.command)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch  # noqa: N815 (http.server's names)
 
     def log_message(self, *args: Any) -> None:  # keep test output quiet
         pass
