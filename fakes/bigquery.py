@@ -771,6 +771,19 @@ def gcs_reader(client: Any) -> Callable[[str], list[tuple[str, bytes]]]:
     return read
 
 
+def bigquery_client(url: str, project: str) -> Any:
+    """The real `google.cloud.bigquery.Client` talking to the fake served at `url`."""
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    return bigquery.Client(
+        project=project,
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=url),
+    )
+
+
 def serve_bigquery(
     fake: FakeBigQuery | None = None, port: int = 0, host: str = LOCALHOST
 ) -> AbstractContextManager[tuple[FakeBigQuery, str]]:

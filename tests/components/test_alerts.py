@@ -15,6 +15,7 @@ from components.notify import notify_failure, publish_failure
 from fakes.gcs import gcs_emulator
 from fakes.pubsub import fake_pubsub
 from fakes.vertex import fake_vertex
+from tests.served import served_fake
 from tests.trigger import trigger_harness as h
 
 TOPIC = f"projects/{h.PROJECT}/topics/churn-alerts"
@@ -25,19 +26,9 @@ DAG_ERROR = (
 )
 
 
-@pytest.fixture(scope="module")
-def pubsub_server():
-    with fake_pubsub() as served:
-        yield served
-
-
-@pytest.fixture
-def pubsub(pubsub_server, monkeypatch):
-    fake, host = pubsub_server
-    fake.reset()
-    fake.create_topic(TOPIC)
-    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", host)
-    return fake
+pubsub_server, pubsub = served_fake(
+    "pubsub", fake_pubsub, env="PUBSUB_EMULATOR_HOST", setup=lambda fake: fake.create_topic(TOPIC)
+)
 
 
 def decoded(message) -> dict:

@@ -4,7 +4,6 @@ preconditions: absent objects, stale generations, races, lost answers and transi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +21,7 @@ from contract.conditional import (
     is_transient,
 )
 from fakes import gcs as fake_gcs
+from tests.served import served_emulator
 
 BUCKET = "conditional-tests"
 NAME = "locks/object.json"
@@ -42,19 +42,9 @@ class Pauses:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[str]:
-    with fake_gcs.gcs_emulator(buckets=(BUCKET,)) as host:
-        yield host
-
-
-@pytest.fixture
-def client(emulator) -> storage.Client:
-    fake_gcs.clear_faults(emulator)
-    client = storage.Client(project="conditional-tests")
-    for blob in client.list_blobs(BUCKET):
-        blob.delete()
-    return client
+emulator, client = served_emulator(
+    "client", (BUCKET,), server="emulator", project="conditional-tests"
+)
 
 
 @pytest.fixture

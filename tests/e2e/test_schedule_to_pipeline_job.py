@@ -24,6 +24,7 @@ from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
 from fakes.gcs import gcs_emulator
 from fakes.scheduler import running_scheduler
 from fakes.vertex import fake_vertex
+from tests.served import served_fake
 from tests.trigger import trigger_harness as h
 
 SCHEDULE = "churn-training-weekly"
@@ -40,17 +41,7 @@ def published() -> Iterator[str]:
         yield host
 
 
-@pytest.fixture(scope="module")
-def vertex_server():
-    with fake_vertex() as served:
-        yield served
-
-
-@pytest.fixture
-def vertex(vertex_server):
-    fake, _ = vertex_server
-    fake.reset()
-    return fake
+vertex_server, vertex = served_fake("vertex", fake_vertex)
 
 
 @pytest.fixture(scope="module")

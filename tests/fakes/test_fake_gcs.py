@@ -7,33 +7,20 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from google.api_core import exceptions as gexc
-from google.cloud import storage
 
 from fakes import gcs as fake_gcs
-from fakes.gcs import RefusedError, check, gcs_emulator
+from fakes.gcs import RefusedError, check
+from tests.served import served_emulator
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "fake-gcs-tests"
 
 
-@pytest.fixture(scope="module")
-def gcs() -> Iterator[str]:
-    with gcs_emulator(buckets=(BUCKET,)) as host:
-        yield host
-
-
-@pytest.fixture
-def client(gcs) -> storage.Client:
-    fake_gcs.clear_faults(gcs)
-    client = storage.Client(project="fake-gcs-tests")
-    for blob in client.list_blobs(BUCKET):
-        blob.delete()
-    return client
+gcs, client = served_emulator("client", (BUCKET,), server="gcs", project="fake-gcs-tests")
 
 
 @pytest.fixture

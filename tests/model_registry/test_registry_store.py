@@ -197,12 +197,12 @@ def test_two_promotions_racing_exactly_one_wins(backend):
     assert [m.version for m in base.history("churn", "champion")] == [v1.version, winners[0]]
 
 
-def test_a_promotion_whose_answer_was_lost_is_not_mistaken_for_a_rival(gcs, emulator):
+def test_a_promotion_whose_answer_was_lost_is_not_mistaken_for_a_rival(gcs, gcs_server):
     """Cloud Storage took the pointer write and its answer was lost: the retry meets 412, and
     the registry must see its own move there, not a promotion by somebody else."""
     backend = Backend("gcs", f"gs://{MODELS_BUCKET}/registry", f"gs://{WORK_BUCKET}/r", gcs)
     v1 = register(backend, "job-a", 0.6)
-    inject_fault(emulator, "objects.insert", 503, lands=True)
+    inject_fault(gcs_server, "objects.insert", 503, lands=True)
 
     move = backend.registry().promote("churn", v1.version, moved_by="run-1")
 

@@ -137,11 +137,11 @@ def test_waiting_for_the_lock_gives_up_after_the_timeout(client):
     assert waits and all(0 < w <= 0.3 for w in waits)
 
 
-def test_a_retried_upload_that_had_landed_is_recognised_as_our_own_lock(client, gcs):
+def test_a_retried_upload_that_had_landed_is_recognised_as_our_own_lock(client, gcs_server):
     """A conditional upload is retried after a lost answer; if the first attempt landed, the
     retry meets 412 and must find its own lock there, not report itself as another holder."""
     clock = Clock()
-    inject_fault(gcs, "objects.insert", 503, lands=True)  # written, answer lost
+    inject_fault(gcs_server, "objects.insert", 503, lands=True)  # written, answer lost
     held = lock(client, clock).acquire("me pid 1", "abc")
     assert held.generation == int(
         client.bucket("acme-churn-dev-templates").get_blob(LOCK_OBJECT).generation

@@ -15,7 +15,8 @@ import pytest
 import requests
 import trigger_harness as h
 
-from fakes.pubsub import FakePublisher, fake_pubsub
+from fakes.pubsub import fake_pubsub
+from tests.served import served_fake
 
 SCHEDULE = "churn-weekly-retrain"
 FIRE = "2026-11-30T02:00:00Z"
@@ -25,18 +26,9 @@ TOPIC = f"projects/{h.PROJECT}/topics/churn-alerts"
 LEASE = f"{h.LEASE_ROOT.split('/', 3)[3]}/{h.ENV}/{SCHEDULE}.json"
 
 
-@pytest.fixture(scope="module")
-def pubsub_server() -> Iterator[tuple[FakePublisher, str]]:
-    with fake_pubsub() as served:
-        yield served
-
-
-@pytest.fixture
-def pubsub(pubsub_server) -> FakePublisher:
-    fake, _ = pubsub_server
-    fake.reset()
-    fake.create_topic(TOPIC)
-    return fake
+pubsub_server, pubsub = served_fake(
+    "pubsub", fake_pubsub, setup=lambda fake: fake.create_topic(TOPIC)
+)
 
 
 @pytest.fixture(scope="module")
