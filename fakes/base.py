@@ -171,6 +171,14 @@ class Method(NamedTuple):
     deserialize: Callable[[bytes], Any]
     serialize: Callable[[Any], bytes]
 
+    @classmethod
+    def of(cls, fn: Callable[[Any], Any], request: type, response: type) -> Method:
+        """The RPC `fn` taking a `request` message and answering a `response` one (proto-plus
+        types or plain protobuf ones)."""
+        deserialize = getattr(request, "deserialize", None) or request.FromString
+        serialize = getattr(response, "serialize", None) or response.SerializeToString
+        return cls(fn, deserialize, serialize)
+
 
 @dataclass
 class GrpcFake(FakeService):

@@ -136,21 +136,15 @@ class FakeDatasetService(GrpcFake):
     # --- wiring -------------------------------------------------------------------------------
     def services(self) -> dict[str, dict[str, Method]]:
         """DatasetService, and the Operations service its long-running operations are read on."""
-        operation = operations_pb2.Operation.SerializeToString
+        operation = operations_pb2.Operation
         dataset = {
-            "CreateDataset": Method(
-                self.create_dataset, svc.CreateDatasetRequest.deserialize, operation
-            ),
-            "GetDataset": Method(
-                self.get_dataset, svc.GetDatasetRequest.deserialize, ds.Dataset.serialize
-            ),
-            "ListDatasets": Method(
-                self.list_datasets,
-                svc.ListDatasetsRequest.deserialize,
-                svc.ListDatasetsResponse.serialize,
+            "CreateDataset": Method.of(self.create_dataset, svc.CreateDatasetRequest, operation),
+            "GetDataset": Method.of(self.get_dataset, svc.GetDatasetRequest, ds.Dataset),
+            "ListDatasets": Method.of(
+                self.list_datasets, svc.ListDatasetsRequest, svc.ListDatasetsResponse
             ),
         }
-        get = Method(self.get_operation, operations_pb2.GetOperationRequest.FromString, operation)
+        get = Method.of(self.get_operation, operations_pb2.GetOperationRequest, operation)
         return {SERVICE: dataset, OPERATIONS: {"GetOperation": get}}
 
 

@@ -74,10 +74,8 @@ class FakeIamCredentials(GrpcFake):
 
     def methods(self) -> dict[str, Method]:
         return {
-            "GenerateIdToken": Method(
-                self.generate_id_token,
-                types.GenerateIdTokenRequest.deserialize,
-                types.GenerateIdTokenResponse.serialize,
+            "GenerateIdToken": Method.of(
+                self.generate_id_token, types.GenerateIdTokenRequest, types.GenerateIdTokenResponse
             )
         }
 

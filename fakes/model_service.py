@@ -196,18 +196,12 @@ class FakeModelService(GrpcFake):
 
     def methods(self) -> dict[str, Method]:
         return {
-            "UploadModel": Method(
-                self.upload_model,
-                ms.UploadModelRequest.deserialize,
-                operations_pb2.Operation.SerializeToString,
+            "UploadModel": Method.of(
+                self.upload_model, ms.UploadModelRequest, operations_pb2.Operation
             ),
-            "GetModel": Method(
-                self.get_model, ms.GetModelRequest.deserialize, model_types.Model.serialize
-            ),
-            "MergeVersionAliases": Method(
-                self.merge_version_aliases,
-                ms.MergeVersionAliasesRequest.deserialize,
-                model_types.Model.serialize,
+            "GetModel": Method.of(self.get_model, ms.GetModelRequest, model_types.Model),
+            "MergeVersionAliases": Method.of(
+                self.merge_version_aliases, ms.MergeVersionAliasesRequest, model_types.Model
             ),
         }
 

@@ -79,11 +79,7 @@ class FakePublisher(GrpcFake):
         return types.PublishResponse(message_ids=ids)
 
     def methods(self) -> dict[str, Method]:
-        return {
-            "Publish": Method(
-                self.publish, types.PublishRequest.deserialize, types.PublishResponse.serialize
-            )
-        }
+        return {"Publish": Method.of(self.publish, types.PublishRequest, types.PublishResponse)}
 
 
 def _request_problem(request: types.PublishRequest) -> str | None:

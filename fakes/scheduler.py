@@ -246,26 +246,15 @@ class FakeScheduler(GrpcFake):
         return name
 
     def methods(self) -> dict[str, Method]:
-        empty = empty_pb2.Empty.SerializeToString
         return {
-            "ListJobs": Method(
-                self.list_jobs, types.ListJobsRequest.deserialize, types.ListJobsResponse.serialize
-            ),
-            "GetJob": Method(self.get_job, types.GetJobRequest.deserialize, types.Job.serialize),
-            "CreateJob": Method(
-                self.create_job, types.CreateJobRequest.deserialize, types.Job.serialize
-            ),
-            "UpdateJob": Method(
-                self.update_job, types.UpdateJobRequest.deserialize, types.Job.serialize
-            ),
-            "DeleteJob": Method(self.delete_job, types.DeleteJobRequest.deserialize, empty),
-            "PauseJob": Method(
-                self.pause_job, types.PauseJobRequest.deserialize, types.Job.serialize
-            ),
-            "ResumeJob": Method(
-                self.resume_job, types.ResumeJobRequest.deserialize, types.Job.serialize
-            ),
-            "RunJob": Method(self.run_job, types.RunJobRequest.deserialize, types.Job.serialize),
+            "ListJobs": Method.of(self.list_jobs, types.ListJobsRequest, types.ListJobsResponse),
+            "GetJob": Method.of(self.get_job, types.GetJobRequest, types.Job),
+            "CreateJob": Method.of(self.create_job, types.CreateJobRequest, types.Job),
+            "UpdateJob": Method.of(self.update_job, types.UpdateJobRequest, types.Job),
+            "DeleteJob": Method.of(self.delete_job, types.DeleteJobRequest, empty_pb2.Empty),
+            "PauseJob": Method.of(self.pause_job, types.PauseJobRequest, types.Job),
+            "ResumeJob": Method.of(self.resume_job, types.ResumeJobRequest, types.Job),
+            "RunJob": Method.of(self.run_job, types.RunJobRequest, types.Job),
         }
 
 

@@ -373,20 +373,14 @@ class FakePipelineService(GrpcFake):
 
     def methods(self) -> dict[str, Method]:
         return {
-            "CreatePipelineJob": Method(
-                self.create_pipeline_job,
-                ps.CreatePipelineJobRequest.deserialize,
-                pj.PipelineJob.serialize,
+            "CreatePipelineJob": Method.of(
+                self.create_pipeline_job, ps.CreatePipelineJobRequest, pj.PipelineJob
             ),
-            "GetPipelineJob": Method(
-                self.get_pipeline_job,
-                ps.GetPipelineJobRequest.deserialize,
-                pj.PipelineJob.serialize,
+            "GetPipelineJob": Method.of(
+                self.get_pipeline_job, ps.GetPipelineJobRequest, pj.PipelineJob
             ),
-            "ListPipelineJobs": Method(
-                self.list_pipeline_jobs,
-                ps.ListPipelineJobsRequest.deserialize,
-                ps.ListPipelineJobsResponse.serialize,
+            "ListPipelineJobs": Method.of(
+                self.list_pipeline_jobs, ps.ListPipelineJobsRequest, ps.ListPipelineJobsResponse
             ),
         }
 
