@@ -19,6 +19,7 @@ from fakes.bigquery import serve_bigquery
 from fakes.cloudbuild import running_cloudbuild
 from fakes.dataset_service import fake_dataset_service
 from fakes.github import running_github
+from fakes.http_target import recording_target
 from fakes.iam_credentials import fake_iam_credentials
 from fakes.kfp_registry import kfp_registry
 from fakes.model_service import fake_model_service
@@ -37,6 +38,7 @@ EVERY_FAKE = {
     "kfp_registry": kfp_registry,
     "github": running_github,
     "cloudbuild": running_cloudbuild,
+    "http_target": recording_target,
 }
 TOPIC = "projects/p/topics/alerts"
 
