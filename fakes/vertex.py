@@ -209,18 +209,19 @@ class _FilterParser:
         return self._peek() == ("word", word)
 
     def _expr(self) -> Predicate:
-        parts = [self._conj()]
-        while self._next_is("AND"):
-            self._take()
-            parts.append(self._conj())
+        parts = self._joined("AND", self._conj)
         return lambda job: all(p(job) for p in parts)
 
     def _conj(self) -> Predicate:
-        parts = [self._term()]
-        while self._next_is("OR"):
-            self._take()
-            parts.append(self._term())
+        parts = self._joined("OR", self._term)
         return lambda job: any(p(job) for p in parts)
+
+    def _joined(self, word: str, operand: Callable[[], Predicate]) -> list[Predicate]:
+        parts = [operand()]
+        while self._next_is(word):
+            self._take()
+            parts.append(operand())
+        return parts
 
     def _term(self) -> Predicate:
         tok = self._take()
