@@ -121,17 +121,17 @@ class _Parser:
         return token
 
     def expression(self) -> Node:
-        left = self.conjunction()
-        while self.peek() == "||":
-            self.take()
-            left = _junction(left, self.conjunction(), decisive=True)
-        return left
+        return self.joined("||", self.conjunction, decisive=True)
 
     def conjunction(self) -> Node:
-        left = self.unary()
-        while self.peek() == "&&":
+        return self.joined("&&", self.unary, decisive=False)
+
+    def joined(self, operator: str, operand: Callable[[], Node], decisive: bool) -> Node:
+        """Operands joined by `operator` (`||`: decisive True, `&&`: False), left to right."""
+        left = operand()
+        while self.peek() == operator:
             self.take()
-            left = _junction(left, self.unary(), decisive=False)
+            left = _junction(left, operand(), decisive)
         return left
 
     def unary(self) -> Node:
