@@ -117,6 +117,20 @@ def test_a_resumable_upload_cannot_replace_an_object_that_changed(blob, client):
     assert blob.download_as_bytes() == b"v2"
 
 
+def test_a_resumable_session_started_before_a_change_cannot_finish_after_it(blob, client):
+    import requests
+
+    blob.upload_from_string(b"v1")
+    seen = generation_of(client)
+    session = blob.create_resumable_upload_session(if_generation_match=seen)
+    blob.upload_from_string(b"v2")  # changes while the session is open
+
+    response = requests.put(session, data=b"v3", timeout=10)
+    assert response.status_code == 412
+    assert response.json()["error"]["errors"][0]["reason"] == "conditionNotMet"
+    assert blob.download_as_bytes() == b"v2"
+
+
 def test_a_precondition_that_is_not_a_number_is_a_bad_request(gcs, client):
     import requests
 
