@@ -26,7 +26,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from fakes.gcs import gcs_emulator  # noqa: E402
-from fakes.gcs_preconditions import enforce_preconditions  # noqa: E402
 from model_registry import Registry, open_registry  # noqa: E402
 from tests.committed import write_committed  # noqa: E402
 
@@ -86,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--files", type=int, default=40)
     args = parser.parse_args(argv)
-    enforce_preconditions()
     with tempfile.TemporaryDirectory() as tmp:
         folders = [
             trained_folder(Path(tmp) / f"train-{i}", args.files, 0.6 + i / 1000)

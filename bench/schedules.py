@@ -26,7 +26,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from fakes.gcs import gcs_emulator  # noqa: E402
-from fakes.gcs_preconditions import enforce_preconditions  # noqa: E402
 from fakes.scheduler import running_scheduler  # noqa: E402
 from scheduling.api import MAX_PAGE_SIZE, make_client  # noqa: E402
 from scheduling.cli import main as schedule_main  # noqa: E402
@@ -84,7 +83,6 @@ def main() -> None:
     parser.add_argument("--templates", default="build/vertex")
     args = parser.parse_args()
 
-    enforce_preconditions()
     with (
         tempfile.TemporaryDirectory() as scratch,
         running_scheduler() as (fake, host),

@@ -205,7 +205,7 @@ def serve_fake(tmp: Path) -> Iterator[tuple[FakePipelineService, str, str, Path]
     """The fake on a plain-text and a TLS port: (fake, plain host:port, TLS host:port, cert)."""
     fake = FakePipelineService()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    server.add_generic_rpc_handlers((fake.handler(), resource_manager_handler()))
+    server.add_generic_rpc_handlers((*fake.handlers(), resource_manager_handler()))
     plain = server.add_insecure_port("127.0.0.1:0")
     key_pem, cert_pem, cert_path = self_signed(tmp)
     tls = server.add_secure_port("localhost:0", grpc.ssl_server_credentials([(key_pem, cert_pem)]))

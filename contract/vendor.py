@@ -21,10 +21,12 @@ import sys
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parent
-#: What the trigger imports (directly or through these modules); nothing with I/O.
+#: What the trigger imports (directly or through these modules; conditional.py does I/O, through
+#: the Cloud Storage client the function has).
 MODULES = (
     "__init__.py",
     "alerts.py",
+    "conditional.py",
     "environment.py",
     "logical_dates.py",
     "naming.py",

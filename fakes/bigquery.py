@@ -21,7 +21,8 @@ AnonymousCredentials). Implemented, with the real API's rules and error shapes
 - jobs.get and jobs.getQueryResults; failed jobs carry `status.errorResult`.
 
 Test hooks: `deny(dataset)` answers 403 accessDenied for everything in that dataset;
-`inject(method, status, reason)` fails the next calls of a REST method (`jobs.insert`, `*`...);
+`inject_fault(method, status, reason=...)` fails the next calls of a REST method (`jobs.insert`,
+`*`...; fakes.base);
 `fail_statement(kind)` fails the next script at its DELETE or INSERT (after the earlier
 statements ran inside the transaction); `rows(table)` reads a table as a pyarrow Table.
 
@@ -31,26 +32,33 @@ statements ran inside the transaction); `rows(table)` reads a table as a pyarrow
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import email.parser
 import fnmatch
+import functools
 import io
 import itertools
 import json
 import re
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from fakes.base import (
+    LOCALHOST,
+    Fault,
+    HttpFake,
+    JsonHandler,
+    serve,
+    serve_until_interrupted,
+)
 
 _STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
            409: "ALREADY_EXISTS", 500: "INTERNAL", 503: "UNAVAILABLE"}  # fmt: skip
@@ -115,29 +123,38 @@ class Table:
         return None
 
 
-@dataclass
-class Fault:
-    status: int
-    reason: str
-    remaining: int
+class _Handler(JsonHandler):
+    fake: FakeBigQuery
+
+    def route(self, verb: str) -> None:
+        url = urlparse(self.path)
+        try:
+            method, args = _route(verb, url.path)
+        except ApiError as err:
+            return self.reply(err.code, err.body())
+        body = self.read_body()
+        content_type = self.headers.get("Content-Type", "")
+        work = functools.partial(
+            self.fake.call, method, args, parse_qs(url.query), body, content_type
+        )
+        return self.answer(method, work)
 
 
 @dataclass
-class FakeBigQuery:
+class FakeBigQuery(HttpFake):
     """The fake's state; `serve_bigquery` puts an HTTP server in front of it."""
+
+    HANDLER: ClassVar[type[JsonHandler]] = _Handler
 
     read_objects: Callable[[str], list[tuple[str, bytes]]] | None = None
     location: str = "US"
     datasets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     tables: dict[tuple[str, str, str], Table] = field(default_factory=dict)
     jobs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    calls: Counter = field(default_factory=Counter)
     queries: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._lock = threading.RLock()
         self._denied: set[tuple[str, str]] = set()
-        self._faults: dict[str, list[Fault]] = {}
         self._statement_faults: list[tuple[str, str, str]] = []
         self._ids = itertools.count(1)
 
@@ -145,7 +162,7 @@ class FakeBigQuery:
     def add_dataset(self, dataset: str) -> None:
         """Create `project.dataset` directly."""
         project, _, dataset_id = dataset.partition(".")
-        with self._lock:
+        with self.lock:
             self.datasets[(project, dataset_id)] = _dataset_resource(
                 project, dataset_id, self.location
             )
@@ -154,12 +171,6 @@ class FakeBigQuery:
         """Every call touching `project.dataset` answers 403 accessDenied."""
         project, _, dataset_id = dataset.partition(".")
         self._denied.add((project, dataset_id))
-
-    def inject(
-        self, method: str, status: int = 503, reason: str = "backendError", times: int = 1
-    ) -> None:
-        """The next `times` calls of `method` ('jobs.insert', 'tables.get', '*') fail."""
-        self._faults.setdefault(method, []).append(Fault(status, reason, times))
 
     def fail_statement(self, kind: str, reason: str = "backendError", message: str = "") -> None:
         """The next script fails with `reason` at its first `kind` (DELETE/INSERT).
@@ -177,45 +188,34 @@ class FakeBigQuery:
         return sorted(".".join(key) for key in self.tables)
 
     def reset(self) -> None:
-        with self._lock:
+        """Forget datasets, tables, jobs, queries, denials, calls and faults."""
+        with self.lock:
+            super().reset()
             self.datasets.clear()
             self.tables.clear()
             self.jobs.clear()
-            self.calls.clear()
             self.queries.clear()
             self._denied.clear()
-            self._faults.clear()
             self._statement_faults.clear()
 
+    def fault_body(self, fault: Fault) -> dict[str, Any]:
+        message = f"{fault.message} ({fault.reason or 'backendError'})"
+        return ApiError(fault.code, fault.reason or "backendError", message).body()
+
     # --- dispatch -----------------------------------------------------------------------------
-    def handle(self, verb: str, path: str, query: dict[str, list[str]], body: bytes,
-               content_type: str) -> tuple[int, dict[str, Any] | None]:  # fmt: skip
-        """Answer one REST call: (HTTP status, JSON body)."""
+    def call(
+        self, method: str, args: tuple[str, ...], query: dict[str, list[str]], body: bytes,
+        content_type: str,
+    ) -> tuple[int, dict[str, Any] | None]:  # fmt: skip
+        """Answer one REST call of `method`: (HTTP status, JSON body)."""
+        handler = getattr(self, "_" + method.replace(".", "_"))
         try:
-            method, args = _route(verb, path)
-            with self._lock:
-                self.calls[method] += 1
-                fault = self._take_fault(method)
-            if fault:
-                raise ApiError(fault.status, fault.reason, f"injected {fault.reason} on {method}")
-            handler = getattr(self, "_" + method.replace(".", "_"))
-            with self._lock:
+            with self.lock:
                 return handler(*args, query=query, body=body, content_type=content_type)
         except ApiError as err:
             return err.code, err.body()
         except Exception as exc:  # a bug of the fake: answer 400 so the client fails fast
             return 400, ApiError(400, "invalid", f"fake BigQuery error: {exc!r}").body()
-
-    def _take_fault(self, method: str) -> Fault | None:
-        for key in (method, "*"):
-            queue = self._faults.get(key)
-            if queue:
-                fault = queue[0]
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    queue.pop(0)
-                return fault
-        return None
 
     def _check_access(self, project: str, dataset_id: str, permission: str, what: str) -> None:
         if (project, dataset_id) in self._denied:
@@ -771,68 +771,39 @@ def gcs_reader(client: Any) -> Callable[[str], list[tuple[str, bytes]]]:
     return read
 
 
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeBigQuery
+def bigquery_client(url: str, project: str) -> Any:
+    """The real `google.cloud.bigquery.Client` talking to the fake served at `url`."""
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
 
-    def _serve(self, verb: str) -> None:
-        url = urlparse(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, payload = self.fake.handle(
-            verb, url.path, parse_qs(url.query), body, self.headers.get("Content-Type", "")
-        )
-        data = b"" if payload is None else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
+    return bigquery.Client(
+        project=project,
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=url),
+    )
 
 
-@contextlib.contextmanager
 def serve_bigquery(
-    fake: FakeBigQuery | None = None, port: int = 0, host: str = "127.0.0.1"
-) -> Iterator[tuple[FakeBigQuery, str]]:
+    fake: FakeBigQuery | None = None, port: int = 0, host: str = LOCALHOST
+) -> AbstractContextManager[tuple[FakeBigQuery, str]]:
     """Serve `fake` (or a new one) over HTTP; yields (fake, "http://host:port")."""
-    fake = fake or FakeBigQuery()
-    handler = type("Handler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="fake-bigquery", daemon=True)
-    thread.start()
-    try:
-        yield fake, f"http://{host}:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serve(fake or FakeBigQuery(), port, host)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the fake until interrupted (gs:// read through STORAGE_EMULATOR_HOST)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=9050)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default=LOCALHOST)
     args = parser.parse_args(argv)
     from google.cloud import storage
 
     fake = FakeBigQuery(read_objects=gcs_reader(storage.Client(project="fake")))
-    with serve_bigquery(fake, args.port, args.host) as (_, url):
-        print(f"fake BigQuery on {url} (client_options api_endpoint)")
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+    serve_until_interrupted(
+        serve_bigquery(fake, args.port, args.host),
+        "fake BigQuery on {address} (client_options api_endpoint)",
+    )
 
 
 if __name__ == "__main__":

@@ -9,14 +9,13 @@ parenthesised OR — and anything else is refused with 400 rather than silently 
 from __future__ import annotations
 
 import base64
-import contextlib
-import json
 import re
-import threading
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import parse_qs, urlparse
+
+from fakes.base import HttpFake, JsonHandler, serve
 
 _LIST = re.compile(r"/v1/projects/([a-z][a-z0-9-]+)/locations/([a-z0-9-]+)/builds")
 _TERM = re.compile(r'^(tags|status)="([^"]*)"$')
@@ -50,13 +49,26 @@ def matches(build: dict, groups: list[list[tuple[str, str]]]) -> bool:
     return all(any(one(n, v) for n, v in group) for group in groups)
 
 
+class _Handler(JsonHandler):
+    fake: FakeCloudBuild
+
+    def route(self, verb: str) -> None:
+        url = urlparse(self.path)
+        match = _LIST.fullmatch(url.path)
+        if verb != "GET" or not match:
+            return self.reply(*_error(404, "NOT_FOUND", f"no route {verb} {url.path}"))
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        parent = f"projects/{match.group(1)}/locations/{match.group(2)}"
+        return self.answer("builds.list", lambda: self.fake.list_builds(parent, query), query)
+
+
 @dataclass
-class FakeCloudBuild:
-    """Builds per parent (`projects/P/locations/L`); every request's query kept for asserts."""
+class FakeCloudBuild(HttpFake):
+    """Builds per parent (`projects/P/locations/L`); `requests` keeps each list's query."""
+
+    HANDLER: ClassVar[type[JsonHandler]] = _Handler
 
     builds: dict[str, list[dict]] = field(default_factory=dict)
-    requests: list[dict] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, parent: str, build_id: str, status: str, created: str, tags: list[str]) -> dict:
         build = {"id": build_id, "status": status, "createTime": created, "tags": tags}
@@ -71,58 +83,31 @@ class FakeCloudBuild:
                     if build["id"] == build_id:
                         build["status"] = status
 
+    def list_builds(self, parent: str, query: dict[str, str]) -> tuple[int, dict]:
+        """builds.list: newest first, filtered, one page."""
+        try:
+            groups = parse_filter(query.get("filter", "")) if query.get("filter") else []
+            size = int(query.get("pageSize", "50"))
+            start = int(base64.b64decode(query["pageToken"])) if "pageToken" in query else 0
+        except (FilterError, ValueError) as err:
+            return _error(400, "INVALID_ARGUMENT", str(err))
+        with self.lock:
+            builds = [dict(b) for b in self.builds.get(parent, []) if matches(b, groups)]
+        builds.sort(key=lambda b: b["createTime"], reverse=True)
+        page = builds[start : start + size]
+        body: dict = {"builds": page} if page else {}
+        if start + size < len(builds):
+            body["nextPageToken"] = base64.b64encode(str(start + size).encode()).decode()
+        return 200, body
 
-def _handler(fake: FakeCloudBuild) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-        def _reply(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _error(self, code: int, status: str, message: str) -> None:
-            self._reply(code, {"error": {"code": code, "status": status, "message": message}})
-
-        def do_GET(self) -> None:
-            url = urlparse(self.path)
-            match = _LIST.fullmatch(url.path)
-            if not match:
-                return self._error(404, "NOT_FOUND", f"no route {url.path}")
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            fake.requests.append(query)
-            try:
-                groups = parse_filter(query.get("filter", "")) if query.get("filter") else []
-                size = int(query.get("pageSize", "50"))
-                start = int(base64.b64decode(query["pageToken"])) if "pageToken" in query else 0
-            except (FilterError, ValueError) as err:
-                return self._error(400, "INVALID_ARGUMENT", str(err))
-            parent = f"projects/{match.group(1)}/locations/{match.group(2)}"
-            with fake.lock:
-                builds = [dict(b) for b in fake.builds.get(parent, []) if matches(b, groups)]
-            builds.sort(key=lambda b: b["createTime"], reverse=True)
-            page = builds[start : start + size]
-            body: dict = {"builds": page} if page else {}
-            if start + size < len(builds):
-                body["nextPageToken"] = base64.b64encode(str(start + size).encode()).decode()
-            return self._reply(200, body)
-
-    return Handler
+    def address(self, host: str, port: int) -> str:
+        return f"{host}:{port}"  # what CLOUD_BUILD_EMULATOR_HOST holds
 
 
-@contextlib.contextmanager
-def running_cloudbuild() -> Iterator[tuple[FakeCloudBuild, str]]:
+def _error(code: int, status: str, message: str) -> tuple[int, dict]:
+    return code, {"error": {"code": code, "status": status, "message": message}}
+
+
+def running_cloudbuild() -> AbstractContextManager[tuple[FakeCloudBuild, str]]:
     """Serve a fresh fake on a free localhost port; yields (fake, host:port)."""
-    fake = FakeCloudBuild()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake, f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serve(FakeCloudBuild())

@@ -16,25 +16,25 @@ own request/response types. Kept from the real service:
   `displayName` and `metadata_schema_uri` with = and !=, `labels.key=value`, `labels.key:*`,
   `labels:key`, joined with AND) and paging.
 
-Tests inject faults per method (`inject`) and read what was created (`datasets`).
+Tests inject faults per method (`inject_fault`, fakes.base) and read what was created
+(`datasets`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import itertools
 import re
-import threading
-from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent import futures
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import ClassVar
 
 import grpc
 from google.cloud.aiplatform_v1.types import dataset as ds
 from google.cloud.aiplatform_v1.types import dataset_service as svc
 from google.longrunning import operations_pb2
 from google.protobuf import any_pb2, json_format, timestamp_pb2
+
+from fakes.base import LOCALHOST, GrpcFake, Method, RpcError, serve
 
 SERVICE = "google.cloud.aiplatform.v1.DatasetService"
 OPERATIONS = "google.longrunning.Operations"
@@ -55,42 +55,23 @@ _TERM = re.compile(
 )
 
 
-class RpcError(Exception):
-    """A gRPC error to answer."""
+class FakeDatasetService(GrpcFake):
+    """State and behaviour of the fake; `serve` (fakes.base) exposes it to a grpc.Server."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-@dataclasses.dataclass
-class _Fault:
-    code: grpc.StatusCode
-    message: str
-    remaining: int
-
-
-class FakeDatasetService:
-    """State and behaviour of the fake; `handlers()` exposes it to a grpc.Server."""
+    SERIALIZED: ClassVar[bool] = True
 
     def __init__(self) -> None:
+        super().__init__()
         self.datasets: dict[str, ds.Dataset] = {}  # by resource name, in creation order
         self.operations: dict[str, tuple[operations_pb2.Operation, ds.Dataset]] = {}
-        self.calls: Counter[str] = Counter()
-        self._faults: dict[str, list[_Fault]] = {}
         self._ids = itertools.count(1000)
-        self._lock = threading.Lock()
-
-    def inject(self, method: str, code: grpc.StatusCode, times: int = 1) -> None:
-        """The next `times` calls of `method` ('CreateDataset', 'GetOperation', '*') fail."""
-        self._faults.setdefault(method, []).append(_Fault(code, f"injected {code.name}", times))
 
     def reset(self) -> None:
-        with self._lock:
+        """Forget datasets, operations, calls and faults."""
+        with self.lock:
+            super().reset()
             self.datasets.clear()
             self.operations.clear()
-            self.calls.clear()
-            self._faults.clear()
 
     # --- methods ------------------------------------------------------------------------------
     def create_dataset(self, request: svc.CreateDatasetRequest) -> operations_pb2.Operation:
@@ -153,67 +134,18 @@ class FakeDatasetService:
         )
 
     # --- wiring -------------------------------------------------------------------------------
-    def handlers(self) -> list[grpc.GenericRpcHandler]:
-        """Generic handlers for DatasetService and the Operations service its LROs use."""
-
-        def handler(fn, req, resp):
-            return grpc.unary_unary_rpc_method_handler(
-                self._instrumented(fn), request_deserializer=req, response_serializer=resp
-            )
-
+    def services(self) -> dict[str, dict[str, Method]]:
+        """DatasetService, and the Operations service its long-running operations are read on."""
+        operation = operations_pb2.Operation
         dataset = {
-            "CreateDataset": handler(
-                self.create_dataset,
-                svc.CreateDatasetRequest.deserialize,
-                operations_pb2.Operation.SerializeToString,
-            ),
-            "GetDataset": handler(
-                self.get_dataset, svc.GetDatasetRequest.deserialize, ds.Dataset.serialize
-            ),
-            "ListDatasets": handler(
-                self.list_datasets,
-                svc.ListDatasetsRequest.deserialize,
-                svc.ListDatasetsResponse.serialize,
+            "CreateDataset": Method.of(self.create_dataset, svc.CreateDatasetRequest, operation),
+            "GetDataset": Method.of(self.get_dataset, svc.GetDatasetRequest, ds.Dataset),
+            "ListDatasets": Method.of(
+                self.list_datasets, svc.ListDatasetsRequest, svc.ListDatasetsResponse
             ),
         }
-        operations = {
-            "GetOperation": handler(
-                self.get_operation,
-                operations_pb2.GetOperationRequest.FromString,
-                operations_pb2.Operation.SerializeToString,
-            )
-        }
-        return [
-            grpc.method_handlers_generic_handler(SERVICE, dataset),
-            grpc.method_handlers_generic_handler(OPERATIONS, operations),
-        ]
-
-    def _instrumented(self, fn: Callable) -> Callable:
-        method = "".join(part.title() for part in fn.__name__.split("_"))
-
-        def call(request, context):
-            with self._lock:
-                self.calls[method] += 1
-                fault = self._take_fault(method)
-                try:
-                    if fault:
-                        raise RpcError(fault.code, fault.message)
-                    return fn(request)
-                except RpcError as err:
-                    context.abort(err.code, err.message)
-
-        return call
-
-    def _take_fault(self, method: str) -> _Fault | None:
-        for key in (method, "*"):
-            queue = self._faults.get(key)
-            if queue:
-                fault = queue[0]
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    queue.pop(0)
-                return fault
-        return None
+        get = Method.of(self.get_operation, operations_pb2.GetOperationRequest, operation)
+        return {SERVICE: dataset, OPERATIONS: {"GetOperation": get}}
 
 
 def dataset_problem(dataset: ds.Dataset) -> str | None:
@@ -288,17 +220,8 @@ def _now() -> timestamp_pb2.Timestamp:
     return ts
 
 
-@contextlib.contextmanager
 def fake_dataset_service(
-    port: int = 0, host: str = "127.0.0.1"
-) -> Iterator[tuple[FakeDatasetService, str]]:
+    port: int = 0, host: str = LOCALHOST
+) -> AbstractContextManager[tuple[FakeDatasetService, str]]:
     """Serve a fresh fake on `port` (0: a free one); yields (fake, "host:port")."""
-    fake = FakeDatasetService()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    server.add_generic_rpc_handlers(tuple(fake.handlers()))
-    bound = server.add_insecure_port(f"{host}:{port}")
-    server.start()
-    try:
-        yield fake, f"{host}:{bound}"
-    finally:
-        server.stop(grace=None)
+    return serve(FakeDatasetService(), port, host)

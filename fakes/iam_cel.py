@@ -121,17 +121,17 @@ class _Parser:
         return token
 
     def expression(self) -> Node:
-        left = self.conjunction()
-        while self.peek() == "||":
-            self.take()
-            left = _or(left, self.conjunction())
-        return left
+        return self.joined("||", self.conjunction, decisive=True)
 
     def conjunction(self) -> Node:
-        left = self.unary()
-        while self.peek() == "&&":
+        return self.joined("&&", self.unary, decisive=False)
+
+    def joined(self, operator: str, operand: Callable[[], Node], decisive: bool) -> Node:
+        """Operands joined by `operator` (`||`: decisive True, `&&`: False), left to right."""
+        left = operand()
+        while self.peek() == operator:
             self.take()
-            left = _and(left, self.unary())
+            left = _junction(left, operand(), decisive)
         return left
 
     def unary(self) -> Node:
@@ -189,22 +189,15 @@ class _Parser:
         return node
 
 
-def _or(left: Node, right: Node) -> Node:
+def _junction(left: Node, right: Node, decisive: bool) -> Node:
+    """`||` (decisive True) or `&&` (decisive False) in CEL's three-valued logic: one decisive
+    operand decides, whatever the other is; otherwise an unknown operand leaves it unknown."""
+
     def node(attributes: Mapping[str, str]) -> Value:
         values = (left(attributes), right(attributes))
-        if True in values:
-            return True
-        return UNKNOWN if any(isinstance(v, Unknown) for v in values) else False
-
-    return node
-
-
-def _and(left: Node, right: Node) -> Node:
-    def node(attributes: Mapping[str, str]) -> Value:
-        values = (left(attributes), right(attributes))
-        if False in values:
-            return False
-        return UNKNOWN if any(isinstance(v, Unknown) for v in values) else True
+        if decisive in values:
+            return decisive
+        return UNKNOWN if any(isinstance(v, Unknown) for v in values) else not decisive
 
     return node
 

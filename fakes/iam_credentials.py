@@ -12,18 +12,16 @@ PERMISSION_DENIED). The token is JWT-shaped, unsigned, with the claims Google's 
 
 from __future__ import annotations
 
-import contextlib
 import re
-import threading
-from collections import Counter
-from collections.abc import Iterator
-from concurrent import futures
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import grpc
 from google.cloud.iam_credentials_v1 import types
 
+from fakes.base import GrpcFake, Method, RpcError, serve
 from fakes.scheduler import oidc_token
 
 SERVICE = "google.iam.credentials.v1.IAMCredentials"
@@ -31,15 +29,14 @@ _NAME = re.compile(r"^projects/-/serviceAccounts/(?P<account>[^/]+)$")
 
 
 @dataclass
-class FakeIamCredentials:
-    """Known accounts, which of them the caller may mint tokens for, and call counters."""
+class FakeIamCredentials(GrpcFake):
+    """Known accounts, which of them the caller may mint tokens for, and the tokens issued."""
+
+    SERVICE: ClassVar[str] = SERVICE
 
     accounts: set[str] = field(default_factory=set)
     granted: set[str] = field(default_factory=set)
-    calls: Counter = field(default_factory=Counter)
     issued: list[tuple[str, str]] = field(default_factory=list)
-    faults: list[grpc.StatusCode] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def grant(self, account: str) -> None:
         """The caller holds roles/iam.serviceAccountOpenIdTokenCreator on `account`."""
@@ -48,28 +45,24 @@ class FakeIamCredentials:
             self.granted.add(account)
 
     def generate_id_token(
-        self, request: types.GenerateIdTokenRequest, context: grpc.ServicerContext
+        self, request: types.GenerateIdTokenRequest
     ) -> types.GenerateIdTokenResponse:
-        with self.lock:
-            self.calls["GenerateIdToken"] += 1
-            if self.faults:
-                context.abort(self.faults.pop(0), "injected fault")
         match = _NAME.match(request.name)
         if not match:
-            context.abort(
+            raise RpcError(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"Invalid resource name '{request.name}': expected "
                 "projects/-/serviceAccounts/{ACCOUNT_EMAIL_OR_UNIQUEID}",
             )
         if not request.audience:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "audience is required")
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "audience is required")
         account = match["account"]
         with self.lock:
             known, allowed = account in self.accounts, account in self.granted
         if not known:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"Service account {account} not found")
+            raise RpcError(grpc.StatusCode.NOT_FOUND, f"Service account {account} not found")
         if not allowed:
-            context.abort(
+            raise RpcError(
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"Permission 'iam.serviceAccounts.getOpenIdToken' denied on {account}",
             )
@@ -79,29 +72,14 @@ class FakeIamCredentials:
             token=oidc_token(account, request.audience, datetime.now(UTC))
         )
 
-    def handler(self) -> grpc.GenericRpcHandler:
-        """The generic handler serving GenerateIdToken."""
-        return grpc.method_handlers_generic_handler(
-            SERVICE,
-            {
-                "GenerateIdToken": grpc.unary_unary_rpc_method_handler(
-                    self.generate_id_token,
-                    request_deserializer=types.GenerateIdTokenRequest.deserialize,
-                    response_serializer=types.GenerateIdTokenResponse.serialize,
-                )
-            },
-        )
+    def methods(self) -> dict[str, Method]:
+        return {
+            "GenerateIdToken": Method.of(
+                self.generate_id_token, types.GenerateIdTokenRequest, types.GenerateIdTokenResponse
+            )
+        }
 
 
-@contextlib.contextmanager
-def fake_iam_credentials(port: int = 0) -> Iterator[tuple[FakeIamCredentials, str]]:
+def fake_iam_credentials(port: int = 0) -> AbstractContextManager[tuple[FakeIamCredentials, str]]:
     """Serve a fresh fake on localhost; yields (fake, "host:port")."""
-    fake = FakeIamCredentials()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    server.add_generic_rpc_handlers((fake.handler(),))
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    try:
-        yield fake, f"127.0.0.1:{bound}"
-    finally:
-        server.stop(grace=None)
+    return serve(FakeIamCredentials(), port)

@@ -9,128 +9,119 @@ tag that exists, 404 on one that does not.
 
 from __future__ import annotations
 
-import contextlib
 import email.parser
 import email.policy
+import functools
 import hashlib
 import json
 import re
-import threading
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
 import yaml
 
+from fakes.base import HttpFake, JsonHandler, serve
+
+#: (HTTP status, payload) of one call
+Reply = tuple[int, Any]
+
+
+class _Handler(JsonHandler):
+    fake: Registry
+
+    def route(self, verb: str) -> None:
+        url = urlparse(self.path)
+        prefix = self.fake.prefix
+        if not url.path.startswith(prefix):
+            return self.reply(404, {"error": url.path})
+        path, query = url.path[len(prefix) :].strip("/"), parse_qs(url.query)
+        body = self.read_body()
+        if verb == "POST" and path == "":
+            content_type = self.headers["Content-Type"]
+            return self.answer("upload", lambda: self.fake.upload(content_type, body), url.path)
+        serve = {
+            "GET": self.fake.get,
+            "POST": functools.partial(self.fake.create_tag, query=query, body=body),
+            "PATCH": functools.partial(self.fake.move_tag, body=body),
+            "DELETE": self.fake.delete_tag,
+        }.get(verb)
+        if serve is None:
+            return self.reply(405, {"error": verb})
+        return self.answer(verb, functools.partial(serve, path), url.path)
+
 
 @dataclass
-class Registry:
+class Registry(HttpFake):
     """Packages: name -> {version -> content}; tags: (name, tag) -> version."""
+
+    HANDLER: ClassVar[type[JsonHandler]] = _Handler
 
     prefix: str = "/acme/pipelines"
     versions: dict[str, dict[str, bytes]] = field(default_factory=dict)
     tags: dict[tuple[str, str], str] = field(default_factory=dict)
-    requests: list[tuple[str, str]] = field(default_factory=list)
 
     def tag_target(self, package: str, tag: str) -> bytes | None:
         version = self.tags.get((package, tag))
         return None if version is None else self.versions[package][version]
 
-
-class _Handler(BaseHTTPRequestHandler):
-    registry: Registry
-
-    def log_message(self, *args) -> None:  # keep test output quiet
-        pass
-
-    def _reply(self, status: int, body: str | dict | bytes = "") -> None:
-        if isinstance(body, dict):
-            body = json.dumps(body)
-        data = body if isinstance(body, bytes) else body.encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _route(self) -> tuple[str, dict[str, list[str]]]:
-        url = urlparse(self.path)
-        self.registry.requests.append((self.command, url.path))
-        path = url.path
-        if not path.startswith(self.registry.prefix):
-            return "", {}
-        return path[len(self.registry.prefix) :].strip("/"), parse_qs(url.query)
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length", 0)))
-
-    def do_POST(self) -> None:
-        path, query = self._route()
-        body = self._body()
-        if path == "":
-            self._upload(body)
-            return
-        match = re.fullmatch(r"packages/([^/]+)/tags", path)
-        if match and "tagId" in query:
-            package, tag = match.group(1), query["tagId"][0]
-            version = json.loads(body)["version"].rsplit("/", 1)[1]
-            if (package, tag) in self.registry.tags:
-                self._reply(409, {"error": f"tag {tag} exists"})
-            elif version not in self.registry.versions.get(package, {}):
-                self._reply(404, {"error": f"version {version} not found"})
-            else:
-                self.registry.tags[(package, tag)] = version
-                self._reply(200, self._tag_json(package, tag))
-            return
-        self._reply(404, {"error": path})
-
-    def do_PATCH(self) -> None:
-        path, _ = self._route()
-        body = self._body()
-        match = re.fullmatch(r"packages/([^/]+)/tags/([^/]+)", path)
-        if match and (match.group(1), match.group(2)) in self.registry.tags:
-            version = json.loads(body)["version"].rsplit("/", 1)[1]
-            self.registry.tags[(match.group(1), match.group(2))] = version
-            self._reply(200, self._tag_json(match.group(1), match.group(2)))
-            return
-        self._reply(404, {"error": path})
-
-    def do_DELETE(self) -> None:
-        path, _ = self._route()
-        match = re.fullmatch(r"packages/([^/]+)/tags/([^/]+)", path)
-        if match and self.registry.tags.pop((match.group(1), match.group(2)), None):
-            self._reply(200, {})
-            return
-        self._reply(404, {"error": path})
-
-    def do_GET(self) -> None:
-        path, _ = self._route()
-        match = re.fullmatch(r"packages/([^/]+)/tags/([^/]+)", path)
-        if match:
-            if (match.group(1), match.group(2)) in self.registry.tags:
-                self._reply(200, self._tag_json(match.group(1), match.group(2)))
-            else:
-                self._reply(404, {"error": "tag not found"})
-            return
-        match = re.fullmatch(r"([^/]+)/([^/]+)", path)
-        if match:
-            package, ref = match.groups()
-            content = self.registry.versions.get(package, {}).get(ref)
-            content = content or self.registry.tag_target(package, ref)
-            if content is not None:
-                self._reply(200, content)
-                return
-        self._reply(404, {"error": path})
+    def address(self, host: str, port: int) -> str:
+        return f"http://{host}:{port}{self.prefix}"
 
     def _tag_json(self, package: str, tag: str) -> dict:
-        version = self.registry.tags[(package, tag)]
+        version = self.tags[(package, tag)]
         return {
             "name": f"packages/{package}/tags/{tag}",
             "version": f"packages/{package}/versions/{version}",
         }
 
-    def _upload(self, body: bytes) -> None:
-        head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
+    def create_tag(self, path: str, query: dict, body: bytes) -> Reply:
+        match = re.fullmatch(r"packages/([^/]+)/tags", path)
+        if not match or "tagId" not in query:
+            return 404, {"error": path}
+        package, tag = match.group(1), query["tagId"][0]
+        version = json.loads(body)["version"].rsplit("/", 1)[1]
+        with self.lock:
+            if (package, tag) in self.tags:
+                return 409, {"error": f"tag {tag} exists"}
+            if version not in self.versions.get(package, {}):
+                return 404, {"error": f"version {version} not found"}
+            self.tags[(package, tag)] = version
+            return 200, self._tag_json(package, tag)
+
+    def move_tag(self, path: str, body: bytes) -> Reply:
+        match = re.fullmatch(r"packages/([^/]+)/tags/([^/]+)", path)
+        with self.lock:
+            if not match or match.groups() not in self.tags:
+                return 404, {"error": path}
+            self.tags[match.groups()] = json.loads(body)["version"].rsplit("/", 1)[1]
+            return 200, self._tag_json(*match.groups())
+
+    def delete_tag(self, path: str) -> Reply:
+        match = re.fullmatch(r"packages/([^/]+)/tags/([^/]+)", path)
+        with self.lock:
+            if match and self.tags.pop(match.groups(), None):
+                return 200, {}
+        return 404, {"error": path}
+
+    def get(self, path: str) -> Reply:
+        tag = re.fullmatch(r"packages/([^/]+)/tags/([^/]+)", path)
+        if tag:
+            if tag.groups() in self.tags:
+                return 200, self._tag_json(*tag.groups())
+            return 404, {"error": "tag not found"}
+        download = re.fullmatch(r"([^/]+)/([^/]+)", path)
+        if download:
+            package, ref = download.groups()
+            content = self.versions.get(package, {}).get(ref) or self.tag_target(package, ref)
+            if content is not None:
+                return 200, content
+        return 404, {"error": path}
+
+    def upload(self, content_type: str, body: bytes) -> Reply:
+        """A multipart upload of a template (`content`) with optional comma-separated `tags`."""
+        head = f"Content-Type: {content_type}\r\n\r\n".encode()
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
         fields = {
             part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
@@ -138,35 +129,23 @@ class _Handler(BaseHTTPRequestHandler):
         }
         content = fields.get("content")
         if not content:
-            self._reply(400, {"error": "no 'content' file in the upload"})
-            return
+            return 400, {"error": "no 'content' file in the upload"}
         try:
             package = yaml.safe_load(content)["pipelineInfo"]["name"]
         except Exception:
-            self._reply(400, {"error": "not a pipeline template"})
-            return
+            return 400, {"error": "not a pipeline template"}
         version = "sha256:" + hashlib.sha256(content).hexdigest()
         tags = [t for t in (fields.get("tags") or b"").decode().split(",") if t]
-        taken = [t for t in tags if self.registry.tags.get((package, t), version) != version]
-        if taken:
-            self._reply(409, {"error": f"tags already in use: {', '.join(taken)}"})
-            return
-        self.registry.versions.setdefault(package, {})[version] = content
-        for tag in tags:
-            self.registry.tags[(package, tag)] = version
-        self._reply(200, f"{package}/{version}")
+        with self.lock:
+            taken = [t for t in tags if self.tags.get((package, t), version) != version]
+            if taken:
+                return 409, {"error": f"tags already in use: {', '.join(taken)}"}
+            self.versions.setdefault(package, {})[version] = content
+            for tag in tags:
+                self.tags[(package, tag)] = version
+        return 200, f"{package}/{version}"
 
 
-@contextlib.contextmanager
-def kfp_registry(prefix: str = "/acme/pipelines") -> Iterator[tuple[Registry, str]]:
+def kfp_registry(prefix: str = "/acme/pipelines") -> AbstractContextManager[tuple[Registry, str]]:
     """Serve a fake registry on a free localhost port; yields (registry, host URL)."""
-    registry = Registry(prefix=prefix)
-    handler = type("Handler", (_Handler,), {"registry": registry})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield registry, f"http://127.0.0.1:{server.server_port}{prefix}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serve(Registry(prefix=prefix))

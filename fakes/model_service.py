@@ -21,18 +21,17 @@ Registry" and "model version aliases" pages):
 
 from __future__ import annotations
 
-import contextlib
 import re
-import threading
-from collections import Counter
-from collections.abc import Iterator
-from concurrent import futures
+from contextlib import AbstractContextManager
+from typing import ClassVar
 
 import grpc
 from google.cloud.aiplatform_v1.types import model as model_types
 from google.cloud.aiplatform_v1.types import model_service as ms
 from google.longrunning import operations_pb2
 from google.protobuf import any_pb2, timestamp_pb2
+
+from fakes.base import LOCALHOST, GrpcFake, Method, RpcError, serve
 
 SERVICE = "google.cloud.aiplatform.v1.ModelService"
 
@@ -45,13 +44,14 @@ _MAX_LABELS = 64
 DEFAULT_ALIAS = "default"
 
 
-class FakeModelService:
+class FakeModelService(GrpcFake):
     """State of the fake: models by resource name, each a list of versions (Model messages)."""
 
+    SERVICE: ClassVar[str] = SERVICE
+
     def __init__(self) -> None:
+        super().__init__()
         self.models: dict[str, list[model_types.Model]] = {}
-        self.calls: Counter[str] = Counter()
-        self._lock = threading.Lock()
         self._operations = 0
 
     # --- helpers ---------------------------------------------------------------------------
@@ -60,36 +60,35 @@ class FakeModelService:
         """Every version of a model (copies), oldest first."""
         return [model_types.Model(v) for v in self.models.get(model_name, [])]
 
-    def _find(self, name: str, context) -> tuple[str, model_types.Model]:
+    def _find(self, name: str) -> tuple[str, model_types.Model]:
         base, _, selector = name.partition("@")
         versions = self.models.get(base)
         if not versions:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"Model {base} not found")
+            raise RpcError(grpc.StatusCode.NOT_FOUND, f"Model {base} not found")
         if not selector:
             selector = DEFAULT_ALIAS
         for version in versions:
             if version.version_id == selector or selector in version.version_aliases:
                 return base, version
-        context.abort(grpc.StatusCode.NOT_FOUND, f"Model version {name} not found")
-        raise AssertionError  # unreachable: abort raises
+        raise RpcError(grpc.StatusCode.NOT_FOUND, f"Model version {name} not found")
 
     @staticmethod
-    def _check_aliases(aliases, context) -> None:
+    def _check_aliases(aliases) -> None:
         for alias in aliases:
             bare = alias[1:] if alias.startswith("-") else alias
             if not _ALIAS.fullmatch(bare) or bare.isdigit():
-                context.abort(
+                raise RpcError(
                     grpc.StatusCode.INVALID_ARGUMENT,
                     f"version alias {alias!r} must match [a-z][a-zA-Z0-9-]{{0,126}}[a-z0-9]",
                 )
 
     @staticmethod
-    def _check_labels(labels, context) -> None:
+    def _check_labels(labels) -> None:
         if len(labels) > _MAX_LABELS:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"at most {_MAX_LABELS} labels")
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, f"at most {_MAX_LABELS} labels")
         for key, value in labels.items():
             if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid label {key}={value}")
+                raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, f"invalid label {key}={value}")
 
     @staticmethod
     def _take_aliases(versions: list[model_types.Model], aliases: list[str]) -> None:
@@ -101,48 +100,48 @@ class FakeModelService:
 
     # --- RPCs ------------------------------------------------------------------------------
 
-    def _check_upload(self, request: ms.UploadModelRequest, model: model_types.Model, context):
+    def _check_upload(self, request: ms.UploadModelRequest, model: model_types.Model) -> None:
         """Refuse an upload the real service refuses, in the order it checks."""
         if not _PARENT.fullmatch(request.parent):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid parent '{request.parent}'")
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, f"invalid parent '{request.parent}'")
         if not model.display_name:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "model.display_name is required")
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "model.display_name is required")
         if not model.container_spec.image_uri:
-            context.abort(
+            raise RpcError(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "model.container_spec.image_uri is required to upload a custom model",
             )
         if model.artifact_uri and not model.artifact_uri.startswith("gs://"):
-            context.abort(
+            raise RpcError(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"model.artifact_uri '{model.artifact_uri}' must be a Cloud Storage directory",
             )
-        self._check_aliases(model.version_aliases, context)
+        self._check_aliases(model.version_aliases)
         if any(a.startswith("-") for a in model.version_aliases):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "cannot remove aliases on upload")
-        self._check_labels(model.labels, context)
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "cannot remove aliases on upload")
+        self._check_labels(model.labels)
 
-    def _upload_target(self, request: ms.UploadModelRequest, context) -> str:
+    def _upload_target(self, request: ms.UploadModelRequest) -> str:
         """The model an upload adds a version to, created when new; call with the lock held."""
         if request.parent_model:
             name = request.parent_model
             if not name.startswith(request.parent + "/models/") or name not in self.models:
-                context.abort(grpc.StatusCode.NOT_FOUND, f"parent model {name} not found")
+                raise RpcError(grpc.StatusCode.NOT_FOUND, f"parent model {name} not found")
             return name
         model_id = request.model_id or f"m{len(self.models) + 1}"
         if not _MODEL_ID.fullmatch(model_id) or model_id[0] == "_":
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid model_id {model_id}")
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, f"invalid model_id {model_id}")
         name = f"{request.parent}/models/{model_id}"
         if name in self.models:
-            context.abort(grpc.StatusCode.ALREADY_EXISTS, f"Model {name} already exists")
+            raise RpcError(grpc.StatusCode.ALREADY_EXISTS, f"Model {name} already exists")
         self.models[name] = []
         return name
 
-    def upload_model(self, request: ms.UploadModelRequest, context) -> operations_pb2.Operation:
+    def upload_model(self, request: ms.UploadModelRequest) -> operations_pb2.Operation:
         model = model_types.Model(request.model)
-        self._check_upload(request, model, context)
-        with self._lock:
-            name = self._upload_target(request, context)
+        self._check_upload(request, model)
+        with self.lock:
+            name = self._upload_target(request)
             versions = self.models[name]
             aliases = list(model.version_aliases)
             if not versions:
@@ -169,23 +168,21 @@ class FakeModelService:
             metadata=metadata,
         )
 
-    def get_model(self, request: ms.GetModelRequest, context) -> model_types.Model:
-        with self._lock:
-            _, version = self._find(request.name, context)
+    def get_model(self, request: ms.GetModelRequest) -> model_types.Model:
+        with self.lock:
+            _, version = self._find(request.name)
             return model_types.Model(version)
 
-    def merge_version_aliases(
-        self, request: ms.MergeVersionAliasesRequest, context
-    ) -> model_types.Model:
+    def merge_version_aliases(self, request: ms.MergeVersionAliasesRequest) -> model_types.Model:
         if "@" not in request.name:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "name must include @<version id>")
-        self._check_aliases(request.version_aliases, context)
-        with self._lock:
-            base, version = self._find(request.name, context)
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "name must include @<version id>")
+        self._check_aliases(request.version_aliases)
+        with self.lock:
+            base, version = self._find(request.name)
             adds = [a for a in request.version_aliases if not a.startswith("-")]
             removes = [a[1:] for a in request.version_aliases if a.startswith("-")]
             if DEFAULT_ALIAS in removes:
-                context.abort(
+                raise RpcError(
                     grpc.StatusCode.INVALID_ARGUMENT,
                     "the default alias cannot be removed; give it to another version instead",
                 )
@@ -197,52 +194,20 @@ class FakeModelService:
 
     # --- wiring ----------------------------------------------------------------------------
 
-    def handler(self) -> grpc.GenericRpcHandler:
-        """A generic handler serving the faked methods with the library's own types."""
-        methods = {
-            "UploadModel": (
-                self.upload_model,
-                ms.UploadModelRequest.deserialize,
-                operations_pb2.Operation.SerializeToString,
+    def methods(self) -> dict[str, Method]:
+        return {
+            "UploadModel": Method.of(
+                self.upload_model, ms.UploadModelRequest, operations_pb2.Operation
             ),
-            "GetModel": (
-                self.get_model,
-                ms.GetModelRequest.deserialize,
-                model_types.Model.serialize,
-            ),
-            "MergeVersionAliases": (
-                self.merge_version_aliases,
-                ms.MergeVersionAliasesRequest.deserialize,
-                model_types.Model.serialize,
+            "GetModel": Method.of(self.get_model, ms.GetModelRequest, model_types.Model),
+            "MergeVersionAliases": Method.of(
+                self.merge_version_aliases, ms.MergeVersionAliasesRequest, model_types.Model
             ),
         }
 
-        def counted(name, fn):
-            def call(request, context):
-                with self._lock:
-                    self.calls[name] += 1
-                return fn(request, context)
 
-            return call
-
-        handlers = {
-            name: grpc.unary_unary_rpc_method_handler(
-                counted(name, fn), request_deserializer=des, response_serializer=ser
-            )
-            for name, (fn, des, ser) in methods.items()
-        }
-        return grpc.method_handlers_generic_handler(SERVICE, handlers)
-
-
-@contextlib.contextmanager
-def fake_model_service(host: str = "127.0.0.1") -> Iterator[tuple[FakeModelService, str]]:
+def fake_model_service(
+    host: str = LOCALHOST,
+) -> AbstractContextManager[tuple[FakeModelService, str]]:
     """Serve a fresh fake on a free port; yields (fake, "host:port")."""
-    fake = FakeModelService()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    server.add_generic_rpc_handlers((fake.handler(),))
-    port = server.add_insecure_port(f"{host}:0")
-    server.start()
-    try:
-        yield fake, f"{host}:{port}"
-    finally:
-        server.stop(grace=None)
+    return serve(FakeModelService(), 0, host)

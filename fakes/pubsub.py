@@ -9,21 +9,20 @@ least one attribute; at most 100 attributes, keys at most 256 bytes and not star
 
     with fake_pubsub() as (fake, host):
         fake.create_topic("projects/p/topics/alerts")
-        fake.inject(grpc.StatusCode.UNAVAILABLE)
+        fake.inject_fault("Publish", grpc.StatusCode.UNAVAILABLE)
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-import threading
-from collections import Counter
-from collections.abc import Iterator
-from concurrent import futures
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import grpc
 from google.pubsub_v1 import types
+
+from fakes.base import GrpcFake, Method, RpcError, serve
 
 SERVICE = "google.pubsub.v1.Publisher"
 _TOPIC = re.compile(r"^projects/[^/]+/topics/(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
@@ -33,13 +32,12 @@ MAX_ATTRIBUTES = 100
 
 
 @dataclass
-class FakePublisher:
-    """Topics, the messages published to each, call counters and injected faults."""
+class FakePublisher(GrpcFake):
+    """Topics and the messages published to each."""
+
+    SERVICE: ClassVar[str] = SERVICE
 
     topics: dict[str, list[types.PubsubMessage]] = field(default_factory=dict)
-    calls: Counter = field(default_factory=Counter)
-    faults: list[grpc.StatusCode] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: int = 0
 
     def create_topic(self, name: str) -> None:
@@ -47,30 +45,27 @@ class FakePublisher:
         with self.lock:
             self.topics.setdefault(name, [])
 
-    def inject(self, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE, times: int = 1) -> None:
-        """The next `times` Publish calls fail with `code`."""
+    def reset(self) -> None:
+        """Forget topics and their messages, calls and faults."""
         with self.lock:
-            self.faults.extend([code] * times)
+            super().reset()
+            self.topics.clear()
 
     def messages(self, topic: str) -> list[types.PubsubMessage]:
         """What was published to `topic`, in order."""
         with self.lock:
             return list(self.topics.get(topic, []))
 
-    def publish(
-        self, request: types.PublishRequest, context: grpc.ServicerContext
-    ) -> types.PublishResponse:
-        with self.lock:
-            self.calls["Publish"] += 1
-            fault = self.faults.pop(0) if self.faults else None
-        if fault is not None:
-            context.abort(fault, "injected fault")
+    def fault_target(self, request: types.PublishRequest) -> str:
+        return request.topic
+
+    def publish(self, request: types.PublishRequest) -> types.PublishResponse:
         problem = _request_problem(request)
         if problem:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, problem)
         with self.lock:
             if request.topic not in self.topics:
-                context.abort(
+                raise RpcError(
                     grpc.StatusCode.NOT_FOUND,
                     f"Resource not found (resource={request.topic.rsplit('/', 1)[-1]}).",
                 )
@@ -83,18 +78,8 @@ class FakePublisher:
                 ids.append(stored.message_id)
         return types.PublishResponse(message_ids=ids)
 
-    def handler(self) -> grpc.GenericRpcHandler:
-        """The generic handler serving Publish."""
-        return grpc.method_handlers_generic_handler(
-            SERVICE,
-            {
-                "Publish": grpc.unary_unary_rpc_method_handler(
-                    self.publish,
-                    request_deserializer=types.PublishRequest.deserialize,
-                    response_serializer=types.PublishResponse.serialize,
-                )
-            },
-        )
+    def methods(self) -> dict[str, Method]:
+        return {"Publish": Method.of(self.publish, types.PublishRequest, types.PublishResponse)}
 
 
 def _request_problem(request: types.PublishRequest) -> str | None:
@@ -127,15 +112,6 @@ def _message_problem(message: types.PubsubMessage) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def fake_pubsub(port: int = 0) -> Iterator[tuple[FakePublisher, str]]:
+def fake_pubsub(port: int = 0) -> AbstractContextManager[tuple[FakePublisher, str]]:
     """Serve a fresh fake on localhost; yields (fake, "host:port")."""
-    fake = FakePublisher()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    server.add_generic_rpc_handlers((fake.handler(),))
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    try:
-        yield fake, f"127.0.0.1:{bound}"
-    finally:
-        server.stop(grace=None)
+    return serve(FakePublisher(), port)

@@ -7,7 +7,7 @@ server-set fields (state, user_update_time, schedule_time, default retry setting
 User-Agent header), and it delivers jobs over HTTP the way Cloud Scheduler does.
 
     with running_scheduler() as (fake, host):
-        fake.inject("UpdateJob", grpc.StatusCode.UNAVAILABLE, times=2)
+        fake.inject_fault("UpdateJob", grpc.StatusCode.UNAVAILABLE, times=2)
         ...
         fake.fire(job_name, schedule_time=datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
 
@@ -18,25 +18,24 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import hashlib
 import http.client
 import json
 import re
-import threading
 import time
 import urllib.parse
-from collections import Counter
-from collections.abc import Iterator
-from concurrent import futures
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import grpc
 from croniter import CroniterBadDateError, croniter
 from google.cloud.scheduler_v1 import types
 from google.protobuf import empty_pb2, field_mask_pb2, timestamp_pb2
+
+from fakes.base import GrpcFake, Method, RpcError, serve, serve_until_interrupted
 
 SERVICE = "google.cloud.scheduler.v1.CloudScheduler"
 MAX_PAGE_SIZE = 500
@@ -47,24 +46,6 @@ _OUTPUT_ONLY = frozenset(
     {"name", "state", "status", "user_update_time", "schedule_time", "last_attempt_time"}
 )
 _JobPb = type(types.Job.pb(types.Job()))
-
-
-class _AbortError(Exception):
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class Fault:
-    """An injected error: the next `times` calls of `method` (for `job`, if given) fail."""
-
-    method: str
-    code: grpc.StatusCode
-    times: int
-    job: str | None = None
-    message: str = "injected fault"
 
 
 @dataclass
@@ -81,30 +62,23 @@ class Delivery:
 
 
 @dataclass
-class FakeScheduler:
-    """The service state, call counters and fault injection; served by `serve()`."""
+class FakeScheduler(GrpcFake):
+    """The service state and the deliveries made; served by `running_scheduler()`."""
+
+    SERVICE: ClassVar[str] = SERVICE
+    SERIALIZED: ClassVar[bool] = True
 
     jobs: dict[str, _JobPb] = field(default_factory=dict)
-    calls: Counter = field(default_factory=Counter)
-    faults: list[Fault] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
-    lock: threading.RLock = field(default_factory=threading.RLock)
-    #: seconds each call of a method waits before it is served (a slow API, for concurrency tests)
-    latency: dict[str, float] = field(default_factory=dict)
 
     # -- test helpers -------------------------------------------------------------------------
 
-    def inject(
-        self,
-        method: str,
-        code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
-        *,
-        times: int = 1,
-        job: str | None = None,
-    ) -> None:
-        """Make the next `times` calls of `method` fail with `code` (only for job id `job`)."""
+    def reset(self) -> None:
+        """Forget jobs and deliveries, calls, faults and latency."""
         with self.lock:
-            self.faults.append(Fault(method, code, times, job))
+            super().reset()
+            self.jobs.clear()
+            self.deliveries.clear()
 
     def writes(self) -> int:
         """Calls that change state (Create, Update, Delete, Pause, Resume)."""
@@ -148,16 +122,7 @@ class FakeScheduler:
         for name, pb in self.jobs.items():
             if name.rsplit("/", 1)[-1] == name_or_id:
                 return pb
-        raise _AbortError(grpc.StatusCode.NOT_FOUND, f"Job not found: {name_or_id}")
-
-    def _fault(self, method: str, name: str) -> None:
-        for fault in self.faults:
-            if fault.method != method or fault.times <= 0:
-                continue
-            if fault.job is not None and name.rsplit("/", 1)[-1] != fault.job:
-                continue
-            fault.times -= 1
-            raise _AbortError(fault.code, f"{fault.message} ({method})")
+        raise RpcError(grpc.StatusCode.NOT_FOUND, f"Job not found: {name_or_id}")
 
     def list_jobs(self, request: types.ListJobsRequest) -> types.ListJobsResponse:
         parent = request.parent
@@ -168,9 +133,9 @@ class FakeScheduler:
             try:
                 after = base64.urlsafe_b64decode(request.page_token.encode()).decode()
             except (ValueError, UnicodeDecodeError):
-                raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "Invalid page token") from None
+                raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "Invalid page token") from None
             if not after.startswith(parent + "/jobs/"):
-                raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "Invalid page token")
+                raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "Invalid page token")
         names = sorted(n for n in self.jobs if n.startswith(parent + "/jobs/") and n > after)
         page = names[:size]
         token = ""
@@ -191,11 +156,11 @@ class FakeScheduler:
             pb.name = f"{request.parent}/jobs/job-{len(self.jobs) + 1}-{int(time.time())}"
         _check_name(pb.name)
         if not pb.name.startswith(request.parent + "/jobs/"):
-            raise _AbortError(
+            raise RpcError(
                 grpc.StatusCode.INVALID_ARGUMENT, "Job name does not belong to the parent"
             )
         if pb.name in self.jobs:
-            raise _AbortError(grpc.StatusCode.ALREADY_EXISTS, f"Job {pb.name} already exists")
+            raise RpcError(grpc.StatusCode.ALREADY_EXISTS, f"Job {pb.name} already exists")
         for output in ("status", "schedule_time", "last_attempt_time", "user_update_time"):
             pb.ClearField(output)
         _apply_defaults(pb)
@@ -221,7 +186,7 @@ class FakeScheduler:
                 for p in paths
                 if not field_mask_pb2.FieldMask(paths=[p]).IsValidForDescriptor(_JobPb.DESCRIPTOR)
             ]
-            raise _AbortError(
+            raise RpcError(
                 grpc.StatusCode.INVALID_ARGUMENT, f"Invalid update_mask path(s): {invalid}"
             )
         updated = _copy(current)
@@ -261,61 +226,36 @@ class FakeScheduler:
     def _find_exact(self, name: str) -> _JobPb:
         pb = self.jobs.get(name)
         if pb is None:
-            raise _AbortError(grpc.StatusCode.NOT_FOUND, f"Job not found: {name}")
+            raise RpcError(grpc.StatusCode.NOT_FOUND, f"Job not found: {name}")
         return pb
 
     def _set_state(self, name: str, state: int) -> types.Job:
         _check_name(name)
         pb = self._find_exact(name)
         if pb.state == types.Job.State.DISABLED:
-            raise _AbortError(grpc.StatusCode.FAILED_PRECONDITION, "Job is disabled by the system")
+            raise RpcError(grpc.StatusCode.FAILED_PRECONDITION, "Job is disabled by the system")
         pb.state = state
         _touch(pb)
         return types.Job.wrap(_copy(pb))
 
-    def _handler(self, method: str, fn):
-        def handle(request, context):
-            delay = self.latency.get(method, 0.0)
-            if delay:
-                time.sleep(delay)  # outside the lock: other calls are served meanwhile
-            name = getattr(request, "name", "") or ""
-            if not name and "job" in type(request).meta.fields:
-                name = request.job.name
-            with self.lock:
-                self.calls[method] += 1
-                try:
-                    self._fault(method, name)
-                    return fn(request)
-                except _AbortError as err:
-                    context.abort(err.code, err.message)
+    def fault_target(self, request) -> str:
+        """Faults may name a job: the request's job name, also inside CreateJob/UpdateJob."""
+        name = getattr(request, "name", "") or ""
+        if not name and "job" in type(request).meta.fields:
+            name = request.job.name
+        return name
 
-        return handle
-
-    def generic_handler(self) -> grpc.GenericRpcHandler:
-        """The gRPC handler serving google.cloud.scheduler.v1.CloudScheduler."""
-        table = {
-            "ListJobs": (self.list_jobs, types.ListJobsRequest, types.ListJobsResponse),
-            "GetJob": (self.get_job, types.GetJobRequest, types.Job),
-            "CreateJob": (self.create_job, types.CreateJobRequest, types.Job),
-            "UpdateJob": (self.update_job, types.UpdateJobRequest, types.Job),
-            "DeleteJob": (self.delete_job, types.DeleteJobRequest, None),
-            "PauseJob": (self.pause_job, types.PauseJobRequest, types.Job),
-            "ResumeJob": (self.resume_job, types.ResumeJobRequest, types.Job),
-            "RunJob": (self.run_job, types.RunJobRequest, types.Job),
+    def methods(self) -> dict[str, Method]:
+        return {
+            "ListJobs": Method.of(self.list_jobs, types.ListJobsRequest, types.ListJobsResponse),
+            "GetJob": Method.of(self.get_job, types.GetJobRequest, types.Job),
+            "CreateJob": Method.of(self.create_job, types.CreateJobRequest, types.Job),
+            "UpdateJob": Method.of(self.update_job, types.UpdateJobRequest, types.Job),
+            "DeleteJob": Method.of(self.delete_job, types.DeleteJobRequest, empty_pb2.Empty),
+            "PauseJob": Method.of(self.pause_job, types.PauseJobRequest, types.Job),
+            "ResumeJob": Method.of(self.resume_job, types.ResumeJobRequest, types.Job),
+            "RunJob": Method.of(self.run_job, types.RunJobRequest, types.Job),
         }
-        handlers = {}
-        for method, (fn, request_type, response_type) in table.items():
-            serializer = (
-                response_type.serialize
-                if response_type is not None
-                else empty_pb2.Empty.SerializeToString
-            )
-            handlers[method] = grpc.unary_unary_rpc_method_handler(
-                self._handler(method, fn),
-                request_deserializer=request_type.deserialize,
-                response_serializer=serializer,
-            )
-        return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
 
 def _copy(pb: _JobPb) -> _JobPb:
@@ -332,7 +272,7 @@ def _ts(when: datetime) -> timestamp_pb2.Timestamp:
 
 def _check_parent(parent: str) -> None:
     if not _PARENT.match(parent or ""):
-        raise _AbortError(
+        raise RpcError(
             grpc.StatusCode.INVALID_ARGUMENT,
             f"Invalid parent '{parent}': expected projects/PROJECT_ID/locations/LOCATION_ID",
         )
@@ -341,7 +281,7 @@ def _check_parent(parent: str) -> None:
 def _check_name(name: str) -> None:
     parent, _, job_id = (name or "").rpartition("/jobs/")
     if not _PARENT.match(parent) or not _JOB_ID.match(job_id):
-        raise _AbortError(
+        raise RpcError(
             grpc.StatusCode.INVALID_ARGUMENT,
             f"Invalid job name '{name}': expected projects/P/locations/L/jobs/JOB_ID "
             "with JOB_ID of letters, digits, '-' or '_' (at most 500)",
@@ -352,31 +292,31 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo("UTC" if not name or name.lower() == "utc" else name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _AbortError(
+        raise RpcError(
             grpc.StatusCode.INVALID_ARGUMENT, "Schedule or time zone is invalid."
         ) from None
 
 
 def _check_job(pb: _JobPb) -> None:
     if len(pb.description) > 500:
-        raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "description is longer than 500")
+        raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "description is longer than 500")
     target = pb.WhichOneof("target")
     if target is None:
-        raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "A job needs a target")
+        raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "A job needs a target")
     if target == "http_target":
         if not pb.http_target.uri.startswith(("http://", "https://")):
-            raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "http_target.uri must be http(s)")
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "http_target.uri must be http(s)")
         deadline = pb.attempt_deadline.seconds + pb.attempt_deadline.nanos / 1e9
         if not 15 <= deadline <= 1800:
-            raise _AbortError(
+            raise RpcError(
                 grpc.StatusCode.INVALID_ARGUMENT, "attempt_deadline must be between 15s and 30m"
             )
     if not 0 <= pb.retry_config.retry_count <= 5:
-        raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "retry_count must be between 0 and 5")
+        raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "retry_count must be between 0 and 5")
     fields = pb.schedule.split()
     if len(fields) != 5 or not croniter.is_valid(pb.schedule) or _never_fires(pb.schedule):
         # The service's own words, whichever of the two is wrong.
-        raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "Schedule or time zone is invalid.")
+        raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "Schedule or time zone is invalid.")
     _zone(pb.time_zone)
 
 
@@ -498,18 +438,9 @@ def _http_call(
         return 0, str(err).encode()
 
 
-@contextlib.contextmanager
-def running_scheduler(port: int = 0) -> Iterator[tuple[FakeScheduler, str]]:
+def running_scheduler(port: int = 0) -> AbstractContextManager[tuple[FakeScheduler, str]]:
     """Serve a fresh fake on localhost (a free port by default); yields (fake, "host:port")."""
-    fake = FakeScheduler()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    server.add_generic_rpc_handlers((fake.generic_handler(),))
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    try:
-        yield fake, f"127.0.0.1:{bound}"
-    finally:
-        server.stop(grace=None)
+    return serve(FakeScheduler(), port)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -517,10 +448,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fake Cloud Scheduler v1 (gRPC, plain text)")
     parser.add_argument("--port", type=int, default=8085)
     args = parser.parse_args(argv)
-    with running_scheduler(args.port) as (_fake, host):
-        print(f"fake Cloud Scheduler on {host}; export SCHEDULER_EMULATOR_HOST={host}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+    serve_until_interrupted(
+        running_scheduler(args.port),
+        "fake Cloud Scheduler on {address}; export SCHEDULER_EMULATOR_HOST={address}",
+    )
 
 
 if __name__ == "__main__":

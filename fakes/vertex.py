@@ -16,22 +16,20 @@ the call take effect and loses its answer) and count calls.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
 import re
-import threading
-import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent import futures
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import grpc
 from google.cloud.aiplatform_v1.types import pipeline_job as pj
 from google.cloud.aiplatform_v1.types import pipeline_service as ps
 from google.cloud.aiplatform_v1.types import pipeline_state
 from google.protobuf import timestamp_pb2
+
+from fakes.base import LOCALHOST, GrpcFake, Method, RpcError, serve, serve_until_interrupted
 
 SERVICE = "google.cloud.aiplatform.v1.PipelineService"
 State = pipeline_state.PipelineState
@@ -211,18 +209,19 @@ class _FilterParser:
         return self._peek() == ("word", word)
 
     def _expr(self) -> Predicate:
-        parts = [self._conj()]
-        while self._next_is("AND"):
-            self._take()
-            parts.append(self._conj())
+        parts = self._joined("AND", self._conj)
         return lambda job: all(p(job) for p in parts)
 
     def _conj(self) -> Predicate:
-        parts = [self._term()]
-        while self._next_is("OR"):
-            self._take()
-            parts.append(self._term())
+        parts = self._joined("OR", self._term)
         return lambda job: any(p(job) for p in parts)
+
+    def _joined(self, word: str, operand: Callable[[], Predicate]) -> list[Predicate]:
+        parts = [operand()]
+        while self._next_is(word):
+            self._take()
+            parts.append(operand())
+        return parts
 
     def _term(self) -> Predicate:
         tok = self._take()
@@ -251,42 +250,28 @@ class _FilterParser:
 
 
 # --- the fake service ---------------------------------------------------------------------------
-@dataclasses.dataclass
-class Fault:
-    """An error the next matching calls answer with instead of doing anything, or, when
-    `lands`, after doing it (the request took effect and its answer was lost on the way back:
-    what a DEADLINE_EXCEEDED or UNAVAILABLE can hide from a client)."""
+class FakePipelineService(GrpcFake):
+    """State and behaviour of the fake; `serve` (fakes.base) exposes it to a grpc.Server."""
 
-    code: grpc.StatusCode
-    message: str
-    remaining: int
-    lands: bool = False
-
-
-class FakePipelineService:
-    """State and behaviour of the fake; `handler()` exposes it to a grpc.Server."""
+    SERVICE: ClassVar[str] = SERVICE
 
     def __init__(self, latency: float = 0.0) -> None:
-        self.latency = latency
+        super().__init__()
+        if latency:
+            self.latency["*"] = latency
         self.jobs: dict[str, pj.PipelineJob] = {}  # by full resource name, in creation order
-        self.calls: Counter[str] = Counter()
-        self.requests: list[tuple[str, object]] = []
-        #: seconds spent inside handlers (including `latency`), for benchmarks to subtract
-        self.busy_seconds = 0.0
-        self._faults: dict[str, list[Fault]] = {}
         #: page cursors: id -> ((parent, filter), matching jobs)
         self._cursors: dict[str, tuple[tuple[str, str], list[pj.PipelineJob]]] = {}
-        self._lock = threading.Lock()
 
     # test helpers
     def created(self) -> list[pj.PipelineJob]:
         """The jobs created so far, in creation order."""
-        with self._lock:
+        with self.lock:
             return list(self.jobs.values())
 
     def job(self, job_id_or_name: str) -> pj.PipelineJob:
         """One stored job by id or full resource name (KeyError if absent)."""
-        with self._lock:
+        with self.lock:
             for name, job in self.jobs.items():
                 if name == job_id_or_name or name.rsplit("/", 1)[-1] == job_id_or_name:
                     return job
@@ -295,7 +280,7 @@ class FakePipelineService:
     def set_state(self, job_id_or_name: str, state: State | str) -> None:
         """Move a stored job to `state` (an enum member or a name like 'PIPELINE_STATE_FAILED')."""
         job = self.job(job_id_or_name)
-        with self._lock:
+        with self.lock:
             job.state = State[state] if isinstance(state, str) else state
             job.update_time = _now()
 
@@ -304,95 +289,57 @@ class FakePipelineService:
         job = pj.PipelineJob(name=f"{parent}/pipelineJobs/{job_id}", labels=labels)
         job.state = State[state] if isinstance(state, str) else state
         job.create_time = job.update_time = _now()
-        with self._lock:
+        with self.lock:
             self.jobs[job.name] = job
-
-    def inject_fault(
-        self,
-        method: str,
-        code: grpc.StatusCode,
-        times: int = 1,
-        message: str = "injected fault",
-        lands: bool = False,
-    ) -> None:
-        """Make the next `times` calls of `method` (e.g. 'CreatePipelineJob', or '*') fail;
-        with `lands`, each call is carried out first (a created job is stored) and only its
-        answer is replaced by the error."""
-        with self._lock:
-            self._faults.setdefault(method, []).append(Fault(code, message, times, lands))
 
     def reset(self) -> None:
         """Forget jobs, calls, faults and timings."""
-        with self._lock:
+        with self.lock:
+            latency = self.latency.get("*")
+            super().reset()
+            if latency:  # the constructor's, which every call of this fake has
+                self.latency["*"] = latency
             self.jobs.clear()
-            self.calls.clear()
-            self.requests.clear()
-            self._faults.clear()
             self._cursors.clear()
-            self.busy_seconds = 0.0
 
     # RPCs
-    def create_pipeline_job(
-        self, request: ps.CreatePipelineJobRequest, context: grpc.ServicerContext
-    ) -> pj.PipelineJob:
+    def create_pipeline_job(self, request: ps.CreatePipelineJobRequest) -> pj.PipelineJob:
         parent = request.parent
         if not _PARENT.fullmatch(parent):
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"invalid parent '{parent}'")
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, f"invalid parent '{parent}'")
         job_id = request.pipeline_job_id or f"pipeline-{uuid.uuid4().hex[:20]}"
         job = pj.PipelineJob(request.pipeline_job)
         problem = job_problem(job_id, job)
         if problem:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, problem)
         name = f"{parent}/pipelineJobs/{job_id}"
-        with self._lock:
+        with self.lock:
             if name in self.jobs:
-                _abort(
-                    context, grpc.StatusCode.ALREADY_EXISTS, f"PipelineJob {name} already exists"
-                )
+                raise RpcError(grpc.StatusCode.ALREADY_EXISTS, f"PipelineJob {name} already exists")
             job.name = name
             job.state = State.PIPELINE_STATE_PENDING
             job.create_time = job.update_time = _now()
             self.jobs[name] = job
         return job
 
-    def get_pipeline_job(
-        self, request: ps.GetPipelineJobRequest, context: grpc.ServicerContext
-    ) -> pj.PipelineJob:
-        with self._lock:
+    def get_pipeline_job(self, request: ps.GetPipelineJobRequest) -> pj.PipelineJob:
+        with self.lock:
             job = self.jobs.get(request.name)
         if job is None:
-            _abort(context, grpc.StatusCode.NOT_FOUND, f"PipelineJob {request.name} not found")
+            raise RpcError(grpc.StatusCode.NOT_FOUND, f"PipelineJob {request.name} not found")
         return job
 
     def list_pipeline_jobs(
-        self, request: ps.ListPipelineJobsRequest, context: grpc.ServicerContext
+        self, request: ps.ListPipelineJobsRequest
     ) -> ps.ListPipelineJobsResponse:
         try:
             pred = parse_filter(request.filter)
         except FilterError as err:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(err))
-        prefix = request.parent + "/pipelineJobs/"
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, str(err)) from None
         if request.page_token:
-            # A page token is a cursor into the first page's result, tied to its parent and
-            # filter (another request's token is refused); later pages do not re-run the
-            # filter, which keeps listing thousands of runs cheap in benchmarks.
-            cursor_id, _, offset = request.page_token.partition(":")
-            with self._lock:
-                cursor = self._cursors.get(cursor_id)
-            if (
-                cursor is None
-                or cursor[0] != (request.parent, request.filter)
-                or not offset.isdigit()
-            ):
-                _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid page_token")
-            matching, start = cursor[1], int(offset)
+            cursor_id, matching, start = self._page(request)
         else:
-            with self._lock:
-                matching = [j for n, j in self.jobs.items() if n.startswith(prefix) and pred(j)]
-                cursor_id = uuid.uuid4().hex[:12]
-                self._cursors[cursor_id] = ((request.parent, request.filter), matching)
-            matching.reverse()  # the real default order: newest first
-            start = 0
+            cursor_id, matching, start = self._first_page(request, pred)
         size = request.page_size if request.page_size > 0 else 100
         page = matching[start : start + size]
         paths = list(request.read_mask.paths) if request.read_mask else []
@@ -403,64 +350,40 @@ class FakePipelineService:
             pipeline_jobs=page, next_page_token=f"{cursor_id}:{start + size}" if more else ""
         )
 
-    # wiring
-    def handler(self) -> grpc.GenericRpcHandler:
-        """A generic handler serving the faked methods with the library's own types."""
-        methods = {
-            "CreatePipelineJob": (
-                self.create_pipeline_job,
-                ps.CreatePipelineJobRequest,
-                pj.PipelineJob,
+    def _first_page(
+        self, request: ps.ListPipelineJobsRequest, pred: Predicate
+    ) -> tuple[str, list, int]:
+        prefix = request.parent + "/pipelineJobs/"
+        cursor_id = uuid.uuid4().hex[:12]
+        with self.lock:
+            matching = [j for n, j in self.jobs.items() if n.startswith(prefix) and pred(j)]
+            self._cursors[cursor_id] = ((request.parent, request.filter), matching)
+        matching.reverse()  # the real default order: newest first
+        return cursor_id, matching, 0
+
+    def _page(self, request: ps.ListPipelineJobsRequest) -> tuple[str, list, int]:
+        # A page token is a cursor into the first page's result, tied to its parent and filter
+        # (another request's token is refused); later pages do not re-run the filter, which
+        # keeps listing thousands of runs cheap in benchmarks.
+        cursor_id, _, offset = request.page_token.partition(":")
+        with self.lock:
+            cursor = self._cursors.get(cursor_id)
+        if cursor is None or cursor[0] != (request.parent, request.filter) or not offset.isdigit():
+            raise RpcError(grpc.StatusCode.INVALID_ARGUMENT, "invalid page_token")
+        return cursor_id, cursor[1], int(offset)
+
+    def methods(self) -> dict[str, Method]:
+        return {
+            "CreatePipelineJob": Method.of(
+                self.create_pipeline_job, ps.CreatePipelineJobRequest, pj.PipelineJob
             ),
-            "GetPipelineJob": (self.get_pipeline_job, ps.GetPipelineJobRequest, pj.PipelineJob),
-            "ListPipelineJobs": (
-                self.list_pipeline_jobs,
-                ps.ListPipelineJobsRequest,
-                ps.ListPipelineJobsResponse,
+            "GetPipelineJob": Method.of(
+                self.get_pipeline_job, ps.GetPipelineJobRequest, pj.PipelineJob
+            ),
+            "ListPipelineJobs": Method.of(
+                self.list_pipeline_jobs, ps.ListPipelineJobsRequest, ps.ListPipelineJobsResponse
             ),
         }
-        handlers = {
-            name: grpc.unary_unary_rpc_method_handler(
-                self._instrumented(name, fn),
-                request_deserializer=req_type.deserialize,
-                response_serializer=resp_type.serialize,
-            )
-            for name, (fn, req_type, resp_type) in methods.items()
-        }
-        return grpc.method_handlers_generic_handler(SERVICE, handlers)
-
-    def _instrumented(self, method: str, fn: Callable) -> Callable:
-        def call(request, context):
-            started = time.perf_counter()
-            try:
-                with self._lock:
-                    self.calls[method] += 1
-                    self.requests.append((method, request))
-                    fault = self._take_fault(method)
-                if self.latency:
-                    time.sleep(self.latency)
-                if fault and not fault.lands:
-                    _abort(context, fault.code, fault.message)
-                answer = fn(request, context)
-                if fault:
-                    _abort(context, fault.code, fault.message)
-                return answer
-            finally:
-                with self._lock:
-                    self.busy_seconds += time.perf_counter() - started
-
-        return call
-
-    def _take_fault(self, method: str) -> Fault | None:
-        for key in (method, "*"):
-            queue = self._faults.get(key)
-            if queue:
-                fault = queue[0]
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    queue.pop(0)
-                return fault
-        return None
 
 
 def job_problem(job_id: str, job: pj.PipelineJob) -> str | None:
@@ -491,10 +414,6 @@ def job_problem(job_id: str, job: pj.PipelineJob) -> str | None:
     return None
 
 
-def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str):
-    context.abort(code, message)  # raises; the return type keeps type checkers calm
-
-
 def _now() -> timestamp_pb2.Timestamp:
     ts = timestamp_pb2.Timestamp()
     ts.GetCurrentTime()
@@ -509,33 +428,24 @@ def _masked(job: pj.PipelineJob, paths: list[str]) -> pj.PipelineJob:
     return out
 
 
-@contextlib.contextmanager
 def fake_vertex(
-    port: int = 0, latency: float = 0.0, host: str = "127.0.0.1"
-) -> Iterator[tuple[FakePipelineService, str]]:
+    port: int = 0, latency: float = 0.0, host: str = LOCALHOST
+) -> AbstractContextManager[tuple[FakePipelineService, str]]:
     """Serve a fresh fake on `port` (0: a free one); yields (fake, "host:port")."""
-    fake = FakePipelineService(latency=latency)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    server.add_generic_rpc_handlers((fake.handler(),))
-    bound = server.add_insecure_port(f"{host}:{port}")
-    server.start()
-    try:
-        yield fake, f"{host}:{bound}"
-    finally:
-        server.stop(grace=None)
+    return serve(FakePipelineService(latency=latency), port, host)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the fake until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8085)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default=LOCALHOST)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
     args = parser.parse_args(argv)
-    with fake_vertex(args.port, args.latency, args.host) as (_, address):
-        print(f"fake Vertex AI PipelineService on {address}; AIPLATFORM_EMULATOR_HOST={address}")
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+    serve_until_interrupted(
+        fake_vertex(args.port, args.latency, args.host),
+        "fake Vertex AI PipelineService on {address}; AIPLATFORM_EMULATOR_HOST={address}",
+    )
 
 
 if __name__ == "__main__":

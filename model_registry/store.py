@@ -2,8 +2,12 @@
 
 Keys are '/'-separated paths relative to the root. Every write is conditional:
 `if_generation=ABSENT` creates only when nothing has the name, any other value replaces only the
-generation the caller read. Cloud Storage does that itself (`ifGenerationMatch`); the local store
-does it with a lock file and `os.replace` of a single file. Neither renames folders.
+generation the caller read. Cloud Storage does that itself (`ifGenerationMatch`, through
+`contract.conditional`, the project's one read-with-generation / write-if-generation
+primitive); the local store does it with a lock file and `os.replace` of a single file. Neither
+renames folders. Generations are opaque strings here, not Cloud Storage's integers: a local
+file's is its inode and modification time, and a pipeline step hands the one it read to the next
+step as a string parameter.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
+from contract.conditional import ChangingError, ConditionalObject
 from model_registry.errors import ConflictError, NotFoundError, RegistryError
 
 #: Parallel server-side copies when a version is registered from a run folder on Cloud Storage.
@@ -170,39 +175,34 @@ class GcsStore:
     def uri(self, key: str) -> str:
         return f"gs://{self.bucket.name}/{self.prefix}{key}"
 
-    def read(self, key: str) -> StoredObject | None:
-        from google.api_core import exceptions
+    def _object(self, key: str) -> ConditionalObject:
+        return ConditionalObject(self.client, self.bucket.name, self.prefix + key)
 
-        for _ in range(3):
-            blob = self.bucket.get_blob(self.prefix + key)
-            if blob is None:
-                return None
-            generation = blob.generation
-            try:
-                # Pinned to the generation just read, so bytes and generation always match.
-                data = blob.download_as_bytes(if_generation_match=generation)
-            except exceptions.PreconditionFailed:
-                continue  # replaced between the two calls: read again
-            except exceptions.NotFound:
-                return None
-            return StoredObject(data, str(generation))
-        raise ConflictError(f"{self.uri(key)} keeps changing while being read; try again")
+    def read(self, key: str) -> StoredObject | None:
+        try:
+            snapshot = self._object(key).read()
+        except ChangingError:
+            raise ConflictError(
+                f"{self.uri(key)} keeps changing while being read; try again"
+            ) from None
+        if not snapshot.exists:
+            return None
+        return StoredObject(snapshot.data or b"", str(snapshot.generation))
 
     def write(self, key: str, data: bytes, *, if_generation: str) -> str:
-        from google.api_core import exceptions
-
-        blob = self.bucket.blob(self.prefix + key)
-        try:
-            blob.upload_from_string(
-                data, content_type="application/json", if_generation_match=int(if_generation)
+        if not (isinstance(if_generation, str) and if_generation.isdecimal()):
+            raise RegistryError(
+                f"{self.uri(key)}: {if_generation!r} is not a Cloud Storage generation "
+                "(digits; a local registry's generation cannot be used here)"
             )
-        except exceptions.PreconditionFailed:
-            if if_generation == ABSENT:
-                raise ConflictError(f"{self.uri(key)} already exists") from None
-            raise ConflictError(
-                f"{self.uri(key)} changed since it was read (expected generation {if_generation})"
-            ) from None
-        return str(blob.generation)
+        written = self._object(key).write(data, int(if_generation))
+        if written is not None:
+            return str(written)
+        if if_generation == ABSENT:
+            raise ConflictError(f"{self.uri(key)} already exists")
+        raise ConflictError(
+            f"{self.uri(key)} changed since it was read (expected generation {if_generation})"
+        )
 
     def list(self, prefix: str) -> dict[str, int]:
         out = {}

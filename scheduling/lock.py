@@ -8,11 +8,12 @@ The lock is one small JSON object, `<template_base>/_locks/schedule-apply-<env>.
 environment's own bucket, which the deploy identity already writes when it publishes; `_locks`
 can never be a version tag, so no published version collides with it). It is created with the
 generation precondition `ifGenerationMatch=0` ("only if no object exists"), which Cloud Storage
-checks atomically, so of two applies exactly one gets it. It records who holds it and for how
-long; a lock older than its time to live (an apply that crashed) is taken over by replacing that
-exact generation, again atomically. A long apply extends its lock as it goes, and it is released
-by deleting the generation it wrote, so a lock taken over after expiry is never deleted by the
-apply that lost it.
+checks atomically, so of two applies exactly one gets it (through `contract.conditional`, the
+project's one read-with-generation / write-if-generation primitive). It records who holds it
+and for how long; a lock older than its time to live (an apply that crashed) is taken over by
+replacing that exact generation, again atomically. A long apply extends its lock as it goes,
+and it is released by deleting the generation it wrote, so a lock taken over after expiry is
+never deleted by the apply that lost it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,17 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from google.api_core import exceptions as gexc
+from contract.conditional import (
+    DEFAULT_RETRY,
+    ChangingError,
+    ConditionalObject,
+    RetryPolicy,
+    Snapshot,
+)
 
 #: How long a lock holds without being extended; an apply extends it at half this age.
 DEFAULT_TTL = timedelta(minutes=10)
@@ -123,12 +130,12 @@ class ApplyLock:
         ttl: timedelta = DEFAULT_TTL,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
-        bucket, name = lock_location(template_base, environment)
-        self.uri = f"gs://{bucket}/{name}"
-        self._blob = storage_client.bucket(bucket).blob(name)
-        self._bucket = storage_client.bucket(bucket)
-        self._name = name
+        self._object = ConditionalObject(
+            storage_client, *lock_location(template_base, environment), retry
+        )
+        self.uri = self._object.uri
         self.environment = environment
         self.ttl = ttl
         self.clock = clock
@@ -177,11 +184,7 @@ class ApplyLock:
         if self.held is None:
             return False
         generation, self.held = self.held.generation, None
-        try:
-            self._blob.delete(if_generation_match=generation)
-        except (gexc.PreconditionFailed, gexc.NotFound):
-            return False
-        return True
+        return self._object.delete(generation)
 
     def _held(self) -> LockInfo:
         assert self.held is not None
@@ -189,56 +192,40 @@ class ApplyLock:
 
     def _write(self, holder: str, commit: str, generation: int) -> LockInfo | None:
         """Write our lock if the object is at `generation` (0: absent). None on success, else
-        what is there now."""
+        what is there now (generation 0, expired, when it vanished meanwhile: `acquire` then
+        writes only if it is really absent)."""
         now = self.clock()
         info = LockInfo(holder, commit, now, now + self.ttl)
-        try:
-            self._blob.upload_from_string(
-                encode(info), content_type="application/json", if_generation_match=generation
-            )
-        except gexc.PreconditionFailed:
-            current = _read(self._bucket, self._name) or LockInfo("(changed)", "", now, now, 0)
-            if (current.holder, current.commit, current.acquired) == (holder, commit, now):
-                # Our own write: the library retried an upload whose first attempt had landed.
-                self.held = current
-                return None
-            return current
-        self.held = LockInfo(holder, commit, now, now + self.ttl, int(self._blob.generation))
-        return None
+        written = self._object.write(encode(info), generation)
+        if written is not None:
+            self.held = replace(info, generation=written)
+            return None
+        snapshot = _read(self._object)
+        if not snapshot.exists:
+            return LockInfo("(changed)", "", now, now, 0)
+        return decode(snapshot.data or b"", snapshot.generation, snapshot.created)
 
 
-def _read(bucket: Any, name: str) -> LockInfo | None:
-    """The lock object as it is now; None when it was removed or replaced while reading it.
-
-    None reads as "expired at generation 0" to `acquire`, whose next write then succeeds only
-    if the object is really absent, so a lock changing under us is simply looked at again.
-    """
-    blob = bucket.get_blob(name)
-    if blob is None:
-        return None
-    # Read before downloading: the download refreshes the blob's properties from its response.
-    generation, written = int(blob.generation), blob.updated
+def _read(lock: ConditionalObject) -> Snapshot:
     try:
-        data = blob.download_as_bytes(if_generation_match=generation)
-    except (gexc.PreconditionFailed, gexc.NotFound):
-        return None
-    return decode(data, generation, written)
+        return lock.read()
+    except ChangingError as err:
+        raise LockError(f"{err}: another apply is busy with the lock; try again") from None
 
 
 def force_unlock(storage_client: Any, template_base: str, environment: str, generation: int) -> str:
     """Delete a lock left by a dead apply, only if it is still that generation; what was
     removed. LockError when there is no such lock."""
-    bucket, name = lock_location(template_base, environment)
-    info = _read(storage_client.bucket(bucket), name)
-    if info is None:
-        raise LockError(f"environment '{environment}' is not locked (gs://{bucket}/{name})")
+    lock = ConditionalObject(storage_client, *lock_location(template_base, environment))
+    snapshot = _read(lock)
+    if not snapshot.exists:
+        raise LockError(f"environment '{environment}' is not locked ({lock.uri})")
+    info = decode(snapshot.data or b"", snapshot.generation, snapshot.created)
     if info.generation != generation:
         raise LockError(
             f"the lock of environment '{environment}' is generation {info.generation}, not "
             f"{generation}: {info.describe()}. Nothing removed"
         )
-    try:
-        storage_client.bucket(bucket).blob(name).delete(if_generation_match=generation)
-    except (gexc.PreconditionFailed, gexc.NotFound) as err:
-        raise LockError(f"the lock changed while removing it; nothing removed ({err})") from None
+    if not lock.delete(generation):
+        raise LockError(f"the lock changed while removing it; nothing removed ({lock.uri})")
     return info.describe()

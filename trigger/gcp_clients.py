@@ -107,53 +107,44 @@ class GcsReader:
 
 
 class LeaseStore:
-    """Lease objects (see `lease.py`): read with their generation, written only if unchanged."""
+    """Lease objects (see `lease.py`) through `contract.conditional`: read with their generation
+    and creation time, written only if unchanged."""
 
     def __init__(self, project: str | None, timeout: float) -> None:
         from google.cloud import storage
 
+        from contract import conditional
+
+        self._conditional = conditional
         self._client = storage.Client(project=project)
-        self._timeout = timeout
+        # Retried within the RPC timeout, not the shared 30 s: Cloud Scheduler's attempt
+        # deadline bounds the whole call, and the 503 it gets then makes it deliver again.
+        self._retry = conditional.DEFAULT_RETRY.with_deadline(timeout, timeout)
+
+    def _object(self, bucket: str, path: str) -> Any:
+        return self._conditional.ConditionalObject(self._client, bucket, path, self._retry)
 
     def read(self, bucket: str, path: str) -> tuple[bytes | None, int, float | None]:
         """(content, generation, server time the generation was created, epoch seconds) of the
         object; (None, 0, None) when it does not exist."""
-        from google.api_core import exceptions as gexc
-
         try:
-            blob = self._client.bucket(bucket).get_blob(path, timeout=self._timeout)
-            if blob is None:
-                return None, 0, None
-            generation = int(blob.generation)
-            # `timeCreated`, not `updated`: each write makes a new generation whose creation
-            # time Cloud Storage sets, while `updated` also moves on a metadata patch ("Objects"
-            # resource, https://cloud.google.com/storage/docs/json_api/v1/objects).
-            created = blob.time_created.timestamp() if blob.time_created else None
-            # Read after the generation: if the object changed in between, the write below
-            # names the older generation and is refused, so nothing is decided on mixed state.
-            return blob.download_as_bytes(timeout=self._timeout), generation, created
-        except gexc.NotFound:
-            return None, 0, None
+            snapshot = self._object(bucket, path).read()
+        except self._conditional.ChangingError as err:
+            raise TriggerError(503, f"{err} (retry later)", "transient") from None
         except Exception as err:
             raise upstream_error(err, f"reading the lease gs://{bucket}/{path}") from None
+        # `timeCreated`, not `updated`: each write makes a new generation whose creation time
+        # Cloud Storage sets, while `updated` also moves on a metadata patch ("Objects"
+        # resource, https://cloud.google.com/storage/docs/json_api/v1/objects).
+        created = snapshot.created.timestamp() if snapshot.created else None
+        return snapshot.data, snapshot.generation, created
 
     def write(self, bucket: str, path: str, data: bytes, generation: int) -> bool:
         """Replace the object if it is still at `generation` (0: absent); False if it is not."""
-        from google.api_core import exceptions as gexc
-
-        blob = self._client.bucket(bucket).blob(path)
         try:
-            blob.upload_from_string(
-                data,
-                content_type="application/json",
-                if_generation_match=generation,
-                timeout=self._timeout,
-            )
-        except gexc.PreconditionFailed:
-            return False
+            return self._object(bucket, path).write(data, generation) is not None
         except Exception as err:
             raise upstream_error(err, f"writing the lease gs://{bucket}/{path}") from None
-        return True
 
 
 @dataclass(frozen=True)

@@ -129,8 +129,8 @@ def test_a_build_waiting_for_approval_holds_the_newer_one_until_it_ends(cloudbui
     assert "awaiting-approval (PENDING)" in out and "awaiting-approval (WORKING)" in out
     assert "going ahead" in out
     # The API was asked for the unfinished statuses, PENDING among them.
-    assert 'status="PENDING"' in fake.requests[0]["filter"]
-    assert fake.requests[0]["filter"].startswith(f'tags="{TAG}" AND (')
+    assert 'status="PENDING"' in fake.requests[0][1]["filter"]
+    assert fake.requests[0][1]["filter"].startswith(f'tags="{TAG}" AND (')
 
 
 def test_waiting_gives_up_at_the_timeout(cloudbuild, capsys):
@@ -150,7 +150,7 @@ def test_require_success_pages_through_and_waits_for_an_unfinished_build(cloudbu
     argv = ["require-success", "--project", "acme-churn-dev", "--location", "europe-west4"]
     assert cli(*argv, "--tag", tag) == 1
     assert "no successful 'churn-commit-abc' build" in capsys.readouterr().err
-    assert sum(1 for q in cloudbuild.requests if "pageToken" in q) == 2
+    assert sum(1 for _, q in cloudbuild.requests if "pageToken" in q) == 2
 
     cloudbuild.add(PARENT, "retry", "QUEUED", "2026-11-27T10:00:00Z", [tag])
     assert cli(*argv, "--tag", tag, sleep=lambda _s: cloudbuild.set_status("retry", "SUCCESS")) == 0

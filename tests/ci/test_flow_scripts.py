@@ -184,7 +184,7 @@ def test_github_pull_request_plans_every_environment_into_one_comment(tmp_path, 
 
 def test_github_pull_request_posts_a_failed_plan_and_goes_red(tmp_path, scheduler):
     fake, host = scheduler
-    fake.inject("ListJobs", grpc.StatusCode.PERMISSION_DENIED)  # dev is planned first
+    fake.inject_fault("ListJobs", grpc.StatusCode.PERMISSION_DENIED)  # dev is planned first
     path = WORKFLOWS / "pull-request.yml"
     with running_github() as (github, api):
         env = github_plan_env(tmp_path, host, api)

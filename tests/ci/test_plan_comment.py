@@ -235,11 +235,10 @@ def test_a_failed_plan_is_posted_and_then_fails_the_job(tmp_path, monkeypatch, c
 def test_github_errors_name_the_call_and_status(tmp_path, monkeypatch, capsys):
     write_results(tmp_path, "dev", 0, json.dumps(plan("dev", [])))
     with running_github() as (fake, api):
-        fake.fail_with = 403
+        fake.inject_fault("*", 403)
         assert run_cli(monkeypatch, api, tmp_path) == 1
         err = capsys.readouterr().err
-        assert "GET" in err and "HTTP 403" in err and "injected failure" in err
-        fake.fail_with = None
+        assert "GET" in err and "HTTP 403" in err and "injected fault" in err
         assert run_cli(monkeypatch, api, tmp_path, token="wrong") == 1
         assert "HTTP 401" in capsys.readouterr().err
         assert fake.comments == {}

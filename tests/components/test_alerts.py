@@ -13,9 +13,9 @@ from kfp import compiler, dsl
 
 from components.notify import notify_failure, publish_failure
 from fakes.gcs import gcs_emulator
-from fakes.gcs_preconditions import enforce_preconditions
 from fakes.pubsub import fake_pubsub
 from fakes.vertex import fake_vertex
+from tests.served import served_fake
 from tests.trigger import trigger_harness as h
 
 TOPIC = f"projects/{h.PROJECT}/topics/churn-alerts"
@@ -26,22 +26,9 @@ DAG_ERROR = (
 )
 
 
-@pytest.fixture(scope="module")
-def pubsub_server():
-    with fake_pubsub() as served:
-        yield served
-
-
-@pytest.fixture
-def pubsub(pubsub_server, monkeypatch):
-    fake, host = pubsub_server
-    with fake.lock:
-        fake.topics.clear()
-        fake.faults.clear()
-        fake.calls.clear()
-    fake.create_topic(TOPIC)
-    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", host)
-    return fake
+pubsub_server, pubsub = served_fake(
+    "pubsub", fake_pubsub, env="PUBSUB_EMULATOR_HOST", setup=lambda fake: fake.create_topic(TOPIC)
+)
 
 
 def decoded(message) -> dict:
@@ -90,7 +77,7 @@ def test_success_or_no_topic_publishes_nothing(pubsub):
 
 
 def test_transient_errors_are_retried_and_a_missing_topic_fails_the_step(pubsub):
-    pubsub.inject(grpc.StatusCode.UNAVAILABLE, times=2)
+    pubsub.inject_fault("Publish", grpc.StatusCode.UNAVAILABLE, times=2)
     publish_failure(**failure(state="CANCELLED", error_message=""))
     [message] = pubsub.messages(TOPIC)
     assert decoded(message)["error"] == "the run ended CANCELLED (code 9)"
@@ -121,7 +108,6 @@ def test_the_exit_handler_compiles_with_the_final_status(tmp_path):
 # --- the trigger ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def trigger_with_alerts(pubsub_server, tmp_path_factory) -> Iterator[dict]:
-    enforce_preconditions()
     _, pubsub_host = pubsub_server
     with gcs_emulator(buckets=(h.BUCKET,)) as gcs_host, fake_vertex() as (vertex, vertex_host):
         h.publish_templates(("v1",), latest="v1")
@@ -167,7 +153,7 @@ def test_no_alert_for_calls_that_are_not_fires_and_none_changes_an_answer(
     # Someone else sending Cloud Scheduler's headers: refused (403), not a fire of ours.
     assert fire(url, "2026-04-01T00:30:00Z", caller=h.RUNNER).status_code == 403
     assert pubsub.messages(TOPIC) == []
-    pubsub.inject(grpc.StatusCode.UNAVAILABLE, times=1)
+    pubsub.inject_fault("Publish", grpc.StatusCode.UNAVAILABLE, times=1)
     answer = fire(url, "2026-04-02T00:30:00Z", parameters={"customers_path": "../x"})
     assert answer.status_code == 400  # Pub/Sub down: the answer is what it would have been
     entries = [e for e in h.log_lines(trigger_with_alerts["log"]) if e.get("alert_error")]

@@ -22,9 +22,9 @@ from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
 )
 
 from fakes.gcs import gcs_emulator
-from fakes.gcs_preconditions import enforce_preconditions
 from fakes.scheduler import running_scheduler
 from fakes.vertex import fake_vertex
+from tests.served import served_fake
 from tests.trigger import trigger_harness as h
 
 SCHEDULE = "churn-training-weekly"
@@ -36,23 +36,12 @@ JOB = f"{SCHEDULER_PARENT}/jobs/{ENV}-{SCHEDULE}"
 @pytest.fixture(scope="module")
 def published() -> Iterator[str]:
     """GCS emulator with v1 and v2 published by compile.py --publish (latest -> v2)."""
-    enforce_preconditions()  # the trigger's max_concurrent_runs lease needs real preconditions
     with gcs_emulator(buckets=(h.BUCKET,)) as host:
         h.publish_templates(("v1", "v2"), latest="v2")
         yield host
 
 
-@pytest.fixture(scope="module")
-def vertex_server():
-    with fake_vertex() as served:
-        yield served
-
-
-@pytest.fixture
-def vertex(vertex_server):
-    fake, _ = vertex_server
-    fake.reset()
-    return fake
+vertex_server, vertex = served_fake("vertex", fake_vertex)
 
 
 @pytest.fixture(scope="module")

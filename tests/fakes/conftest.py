@@ -2,80 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, storage
 
-from fakes.bigquery import FakeBigQuery, gcs_reader, serve_bigquery
+from fakes.bigquery import FakeBigQuery, bigquery_client, gcs_reader, serve_bigquery
 from fakes.gcs import gcs_emulator
-from fakes.scheduler import FakeScheduler, running_scheduler
-from fakes.vertex import FakePipelineService, fake_vertex
+from fakes.scheduler import running_scheduler
+from fakes.vertex import fake_vertex
+from tests.served import served_fake
 
 PROJECT = "acme-analytics"
 DATASET = f"{PROJECT}.churn_dev"
 
 
-@pytest.fixture(scope="module")
-def vertex_server() -> Iterator[tuple[FakePipelineService, str]]:
-    with fake_vertex() as served:
-        yield served
-
-
-@pytest.fixture
-def vertex(vertex_server, monkeypatch) -> FakePipelineService:
-    """The fake Vertex AI, emptied, with AIPLATFORM_EMULATOR_HOST pointing at it."""
-    service, host = vertex_server
-    service.reset()
-    monkeypatch.setenv("AIPLATFORM_EMULATOR_HOST", host)
-    return service
-
-
-@pytest.fixture(scope="module")
-def scheduler_server() -> Iterator[tuple[FakeScheduler, str]]:
-    with running_scheduler() as served:
-        yield served
-
-
-@pytest.fixture
-def fake(scheduler_server, monkeypatch) -> FakeScheduler:
-    """The fake Cloud Scheduler, emptied, with SCHEDULER_EMULATOR_HOST pointing at it."""
-    fake, host = scheduler_server
-    with fake.lock:
-        fake.jobs.clear()
-        fake.faults.clear()
-        fake.deliveries.clear()
-        fake.calls.clear()
-        fake.latency.clear()
-    monkeypatch.setenv("SCHEDULER_EMULATOR_HOST", host)
-    return fake
-
-
-@pytest.fixture(scope="module")
-def bq_server() -> Iterator[tuple[FakeBigQuery, str]]:
+@contextlib.contextmanager
+def bigquery_reading_gcs() -> Iterator[tuple[FakeBigQuery, str]]:
+    """The fake BigQuery, loading from a GCS emulator of its own."""
     with gcs_emulator(buckets=("fake-bq-sources",)):
         fake = FakeBigQuery(read_objects=gcs_reader(storage.Client(project="test-project")))
         with serve_bigquery(fake) as served:
             yield served
 
 
-@pytest.fixture
-def fake_bq(bq_server) -> FakeBigQuery:
-    """The fake BigQuery, emptied, with one dataset."""
-    fake, _ = bq_server
-    fake.reset()
-    fake.add_dataset(DATASET)
-    return fake
+vertex_server, vertex = served_fake("vertex", fake_vertex, env="AIPLATFORM_EMULATOR_HOST")
+scheduler_server, fake = served_fake(
+    "fake", running_scheduler, server="scheduler_server", env="SCHEDULER_EMULATOR_HOST"
+)
+bq_server, fake_bq = served_fake(
+    "fake_bq", bigquery_reading_gcs, server="bq_server", setup=lambda f: f.add_dataset(DATASET)
+)
 
 
 @pytest.fixture
 def bq(bq_server, fake_bq) -> bigquery.Client:
-    """The real BigQuery client pointed at the fake."""
-    _, url = bq_server
-    return bigquery.Client(
-        project=PROJECT,
-        credentials=AnonymousCredentials(),
-        client_options=ClientOptions(api_endpoint=url),
-    )
+    """The real BigQuery client pointed at the fake (emptied, with one dataset)."""
+    return bigquery_client(bq_server[1], PROJECT)

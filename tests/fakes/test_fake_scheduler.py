@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 
 import grpc
 import pytest
@@ -15,6 +13,7 @@ from google.api_core import exceptions as gexc
 from google.cloud.scheduler_v1 import types
 from google.protobuf import field_mask_pb2
 
+from fakes.http_target import RecordingTarget, recording_target
 from scheduling.api import make_client
 
 PARENT = "projects/p-1/locations/europe-west4"
@@ -165,41 +164,22 @@ def test_update_mask_errors_and_the_empty_mask(client):
 def test_faults_fail_the_next_calls_then_clear(client, fake):
     client.create_job(parent=PARENT, job=job("a"))
     client.create_job(parent=PARENT, job=job("b"))
-    fake.inject("PauseJob", grpc.StatusCode.UNAVAILABLE, times=2, job="b")
+    fake.inject_fault("PauseJob", grpc.StatusCode.UNAVAILABLE, times=2, target="b")
     client.pause_job(name=f"{PARENT}/jobs/a", retry=None)  # other jobs unaffected
     for _ in range(2):
         with pytest.raises(gexc.ServiceUnavailable):
             client.pause_job(name=f"{PARENT}/jobs/b", retry=None)
     assert client.pause_job(name=f"{PARENT}/jobs/b", retry=None).state == types.Job.State.PAUSED
-    fake.inject("ListJobs", grpc.StatusCode.DEADLINE_EXCEEDED)
+    fake.inject_fault("ListJobs", grpc.StatusCode.DEADLINE_EXCEEDED)
     with pytest.raises(gexc.DeadlineExceeded):
         client.list_jobs(request={"parent": PARENT}, retry=None)
     assert fake.calls["PauseJob"] == 4
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    received: ClassVar[list] = []
-
-    def do_POST(self):
-        length = int(self.headers["Content-Length"] or 0)
-        _Recorder.received.append((self.path, dict(self.headers), self.rfile.read(length)))
-        self.send_response(200 if len(_Recorder.received) > 1 else 503)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def http_target():
-    _Recorder.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/trigger"
-    server.shutdown()
-    server.server_close()
+def http_target() -> Iterator[tuple[RecordingTarget, str]]:
+    with recording_target() as (target, url):
+        yield target, f"{url}/trigger"
 
 
 def claims(token: str) -> dict:
@@ -208,12 +188,15 @@ def claims(token: str) -> dict:
 
 
 def test_run_and_fire_deliver_like_cloud_scheduler(client, fake, http_target):
-    client.create_job(parent=PARENT, job=job("a", uri=http_target))
+    target, url = http_target
+    target.inject_fault("POST", 503)  # the first delivery is refused
+    client.create_job(parent=PARENT, job=job("a", uri=url))
     client.run_job(name=f"{PARENT}/jobs/a")
     when = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     fake.fire("a", schedule_time=when)
     assert [d.status for d in fake.deliveries] == [503, 200]
-    path, headers, body = _Recorder.received[1]
+    [accepted] = target.received
+    path, headers, body = accepted.path, accepted.headers, accepted.body
     assert path == "/trigger"
     assert body == b'{"pipeline":"p"}'
     assert headers["Content-Type"] == "application/json"
@@ -223,10 +206,11 @@ def test_run_and_fire_deliver_like_cloud_scheduler(client, fake, http_target):
     assert headers["X-CloudScheduler-ScheduleTime"] == "2026-03-02T02:00:00Z"
     # every delivery, RunJob's included, carries the invoker's identity in the OIDC token's
     # `email` claim (what the trigger checks the caller against)
-    for _path, sent, _body in _Recorder.received:
-        scheme, token = sent["Authorization"].split(" ")
+    assert len(target.requests) == 2
+    for _verb, sent in target.requests:
+        scheme, token = sent.headers["Authorization"].split(" ")
         assert scheme == "Bearer"
-        assert claims(token)["aud"] == http_target
+        assert claims(token)["aud"] == url
         assert claims(token)["email"] == "invoker@p-1.iam.gserviceaccount.com"
         assert claims(token)["email_verified"] is True
     # the same fire can be delivered again (a retry)

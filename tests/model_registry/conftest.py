@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from google.cloud import storage
 
-from fakes.gcs import gcs_emulator
-from fakes.gcs_preconditions import enforce_preconditions
 from model_registry import Registry, open_registry
 from tests.committed import committed_files
+from tests.served import served_emulator
 
 MODELS_BUCKET = "acme-models"
 WORK_BUCKET = "acme-pipeline-root"
@@ -38,20 +35,7 @@ def trained_files(auc_pr: float) -> dict[str, bytes]:
     }
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[str]:
-    enforce_preconditions()
-    with gcs_emulator(buckets=(MODELS_BUCKET, WORK_BUCKET)) as host:
-        yield host
-
-
-@pytest.fixture
-def gcs(emulator) -> storage.Client:
-    client = storage.Client(project="test-project")
-    for bucket in (MODELS_BUCKET, WORK_BUCKET):
-        for blob in list(client.list_blobs(bucket)):
-            blob.delete()
-    return client
+gcs_server, gcs = served_emulator("gcs", (MODELS_BUCKET, WORK_BUCKET), scope="session")
 
 
 class Backend:

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from fakes.gcs import inject_fault
 from model_registry import ConflictError, MalformedRecordError, NotFoundError, RegistryError
 from model_registry.layout import new_version_id
+from tests.model_registry.conftest import MODELS_BUCKET, WORK_BUCKET, Backend
 
 T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
@@ -193,6 +195,28 @@ def test_two_promotions_racing_exactly_one_wins(backend):
     assert f"moved meanwhile to {winners[0]}" in str(losers[0])
     assert base.resolve("churn@champion").version == winners[0]
     assert [m.version for m in base.history("churn", "champion")] == [v1.version, winners[0]]
+
+
+def test_a_promotion_whose_answer_was_lost_is_not_mistaken_for_a_rival(gcs, gcs_server):
+    """Cloud Storage took the pointer write and its answer was lost: the retry meets 412, and
+    the registry must see its own move there, not a promotion by somebody else."""
+    backend = Backend("gcs", f"gs://{MODELS_BUCKET}/registry", f"gs://{WORK_BUCKET}/r", gcs)
+    v1 = register(backend, "job-a", 0.6)
+    inject_fault(gcs_server, "objects.insert", 503, lands=True)
+
+    move = backend.registry().promote("churn", v1.version, moved_by="run-1")
+
+    registry = backend.registry()
+    assert registry.resolve("churn@champion").version == v1.version
+    assert [m.move_id for m in registry.history("churn", "champion")] == [move.move_id]
+
+
+def test_a_cloud_storage_store_refuses_a_generation_that_is_not_one(gcs):
+    store = Backend("gcs", f"gs://{MODELS_BUCKET}/registry", "", gcs).registry().store
+    for local in ("123.456", "", "latest"):  # a local registry's inode.mtime, nothing, a word
+        with pytest.raises(RegistryError, match="is not a Cloud Storage generation"):
+            store.write("churn/aliases/champion.json", b"{}", if_generation=local)
+    assert store.read("churn/aliases/champion.json") is None
 
 
 def test_rollback_is_one_pointer_write_and_goes_back_step_by_step(backend):

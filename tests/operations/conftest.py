@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from fakes.vertex import FakePipelineService, fake_vertex
+from fakes.vertex import fake_vertex
 from scheduling.cli import main
 from tests.scheduling.conftest import (  # noqa: F401  (fixtures used by these tests)
     fake,
@@ -17,26 +15,15 @@ from tests.scheduling.conftest import (  # noqa: F401  (fixtures used by these t
     templates_dir,
     tree,
 )
+from tests.served import served_fake
 
 PARENT = "projects/acme-churn-dev/locations/europe-west4"
 WEEKLY = "dev-churn-training-weekly"
 DAILY = "dev-churn-scoring-daily"
 
 
-@pytest.fixture(scope="module")
-def vertex_server() -> Iterator[tuple[FakePipelineService, str]]:
-    """One fake PipelineService per module."""
-    with fake_vertex() as served:
-        yield served
-
-
-@pytest.fixture
-def vertex(vertex_server, monkeypatch) -> FakePipelineService:
-    """The fake Vertex AI, emptied, with AIPLATFORM_EMULATOR_HOST pointing at it."""
-    service, host = vertex_server
-    service.reset()
-    monkeypatch.setenv("AIPLATFORM_EMULATOR_HOST", host)
-    return service
+#: One fake PipelineService per module; `vertex` is it emptied, AIPLATFORM_EMULATOR_HOST set.
+vertex_server, vertex = served_fake("vertex", fake_vertex, env="AIPLATFORM_EMULATOR_HOST")
 
 
 @pytest.fixture

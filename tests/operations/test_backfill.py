@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 from fakes.gcs import gcs_emulator
-from fakes.gcs_preconditions import enforce_preconditions
 from fakes.iam_credentials import fake_iam_credentials
 from fakes.scheduler import running_scheduler
 from fakes.vertex import fake_vertex
@@ -38,7 +37,6 @@ SPRING = ["20260327t013000z", "20260328t013000z", "20260329t013000z", "20260330t
 def services(tmp_path_factory) -> Iterator[dict]:
     """GCS emulator (published templates, leases, apply lock), fake Vertex, the trigger, fake
     Cloud Scheduler and fake IAM Credentials, all for one module."""
-    enforce_preconditions()
     with (
         gcs_emulator(buckets=(h.BUCKET,)) as gcs_host,
         fake_vertex() as (vertex, vertex_host),

@@ -47,7 +47,7 @@ def test_pause_all_holds_every_job_across_plan_and_apply(run, applied, tree):
 
 
 def test_a_failed_pause_is_reported_and_the_others_still_paused(run, applied):
-    applied.inject("PauseJob", grpc.StatusCode.PERMISSION_DENIED, times=1, job=DAILY)
+    applied.inject_fault("PauseJob", grpc.StatusCode.PERMISSION_DENIED, times=1, target=DAILY)
     code, out, _ = run("pause", "--all", "--env", "dev")
     assert code == 1
     assert f"FAILED {DAILY}: marked held but NOT paused: it will fire" in out

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fakes.gcs import gcs_emulator
-from fakes.gcs_preconditions import enforce_preconditions
-from fakes.scheduler import FakeScheduler, running_scheduler
+from fakes.scheduler import running_scheduler
 from scheduling.api import RetryPolicy
+from tests.served import served_emulator, served_fake
 
 REPO = Path(__file__).resolve().parents[2]
 #: The template_base buckets of the shipped environments: where their apply locks live.
@@ -68,48 +66,15 @@ def empty_tree(tmp_path, monkeypatch) -> Tree:
     return Tree(root)
 
 
-@pytest.fixture(scope="module")
-def scheduler_server() -> Iterator[tuple[FakeScheduler, str]]:
-    """One fake Cloud Scheduler per test module."""
-    with running_scheduler() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def gcs_server() -> Iterator[str]:
-    """One GCS emulator per test module (generation preconditions enforced, as in the service),
-    holding the shipped environments' template buckets."""
-    enforce_preconditions()
-    with gcs_emulator(buckets=LOCK_BUCKETS) as host:
-        yield host
-
-
-@pytest.fixture
-def gcs(gcs_server, monkeypatch) -> str:
-    """The emulator with no objects left from earlier tests; STORAGE_EMULATOR_HOST set."""
-    from google.cloud import storage
-
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server)
-    client = storage.Client(project="test-project")
-    for bucket in LOCK_BUCKETS:
-        for blob in client.list_blobs(bucket):
-            blob.delete()
-    return gcs_server
-
-
-@pytest.fixture
-def fake(scheduler_server, gcs, monkeypatch) -> FakeScheduler:
-    """The fake, emptied, with SCHEDULER_EMULATOR_HOST pointing at it (and the GCS emulator
-    that holds the apply locks)."""
-    fake, host = scheduler_server
-    with fake.lock:
-        fake.jobs.clear()
-        fake.faults.clear()
-        fake.deliveries.clear()
-        fake.calls.clear()
-        fake.latency.clear()
-    monkeypatch.setenv("SCHEDULER_EMULATOR_HOST", host)
-    return fake
+#: One fake Cloud Scheduler per test module; `fake` is it emptied, with SCHEDULER_EMULATOR_HOST
+#: naming it (and the emptied GCS emulator that holds the apply locks).
+scheduler_server, fake = served_fake(
+    "fake", running_scheduler, server="scheduler_server", env="SCHEDULER_EMULATOR_HOST",
+    needs=("gcs",),
+)  # fmt: skip
+#: One GCS emulator per test module (generation preconditions kept, as in the service) with the
+#: shipped environments' template buckets.
+gcs_server, gcs = served_emulator("gcs", LOCK_BUCKETS)
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ import pytest
 from google.api_core import exceptions as gexc
 from google.cloud import storage
 
+from fakes.gcs import inject_fault
 from scheduling.cli import main
-from scheduling.lock import ApplyLock, LockError, LockInfo, encode, force_unlock, lock_location
+from scheduling.lock import ApplyLock, LockError, force_unlock, lock_location
 from tests.scheduling.conftest import REPO
 
 BASE = "gs://acme-churn-dev-templates/templates"
@@ -136,17 +137,16 @@ def test_waiting_for_the_lock_gives_up_after_the_timeout(client):
     assert waits and all(0 < w <= 0.3 for w in waits)
 
 
-def test_a_retried_upload_that_had_landed_is_recognised_as_our_own_lock(client):
-    """The storage library retries a conditional upload; if the first attempt landed, the retry
-    meets 412 and must find its own lock there, not report itself as another holder."""
+def test_a_retried_upload_that_had_landed_is_recognised_as_our_own_lock(client, gcs_server):
+    """A conditional upload is retried after a lost answer; if the first attempt landed, the
+    retry meets 412 and must find its own lock there, not report itself as another holder."""
     clock = Clock()
-    landed = LockInfo("me pid 1", "abc", clock.now, clock.now + timedelta(minutes=10))
-    blob = client.bucket("acme-churn-dev-templates").blob(LOCK_OBJECT)
-    blob.upload_from_string(encode(landed), if_generation_match=0)
+    inject_fault(gcs_server, "objects.insert", 503, lands=True)  # written, answer lost
     held = lock(client, clock).acquire("me pid 1", "abc")
     assert held.generation == int(
         client.bucket("acme-churn-dev-templates").get_blob(LOCK_OBJECT).generation
     )
+    assert held.holder == "me pid 1"
     with pytest.raises(LockError):
         lock(client, clock).acquire("someone else")
 

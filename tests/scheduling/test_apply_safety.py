@@ -48,7 +48,7 @@ def test_each_kind_carries_its_own_order_sign_and_past_tense():
 
 def test_a_new_disabled_job_whose_pause_fails_is_reported_and_repaired(run, fake, tree):
     tree.edit("churn-scoring-daily.yaml", "enabled: true", "enabled: false")
-    fake.inject("PauseJob", grpc.StatusCode.PERMISSION_DENIED, times=1, job=DAILY)
+    fake.inject_fault("PauseJob", grpc.StatusCode.PERMISSION_DENIED, times=1, target=DAILY)
     code, out, err = run("apply", "--env", "dev", "--auto-approve")
     assert code == 1
     # exactly what landed (two creates) and what is wrong (the job is live)

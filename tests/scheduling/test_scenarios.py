@@ -219,8 +219,8 @@ def test_a_name_taken_by_an_unowned_job_is_a_conflict_and_nothing_is_applied(run
 
 
 def test_transient_errors_are_retried(run, fake):
-    fake.inject("CreateJob", grpc.StatusCode.UNAVAILABLE, times=2)
-    fake.inject("ListJobs", grpc.StatusCode.RESOURCE_EXHAUSTED, times=1)
+    fake.inject_fault("CreateJob", grpc.StatusCode.UNAVAILABLE, times=2)
+    fake.inject_fault("ListJobs", grpc.StatusCode.RESOURCE_EXHAUSTED, times=1)
     code, _, _ = run("apply", "--env", "dev", "--auto-approve")
     assert code == 0
     assert fake.calls["CreateJob"] == 4
@@ -232,7 +232,7 @@ def test_a_fault_mid_apply_is_reported_and_the_next_apply_converges(run, fake, t
     apply_clean(run, fake)
     tree.edit("churn-training-weekly.yaml", 'cron: "0 3 * * 1"', 'cron: "0 5 * * 1"')
     tree.edit("churn-scoring-daily.yaml", 'cron: "30 5 * * *"', 'cron: "45 5 * * *"')
-    fake.inject("UpdateJob", grpc.StatusCode.DEADLINE_EXCEEDED, times=99, job=DAILY)
+    fake.inject_fault("UpdateJob", grpc.StatusCode.DEADLINE_EXCEEDED, times=99, target=DAILY)
     code, out, err = run("apply", "--env", "dev", "--auto-approve")
     assert code == 1
     assert f"FAILED update {DAILY}: DeadlineExceeded" in out
@@ -272,7 +272,7 @@ def test_apply_needs_approval_when_not_interactive(run, fake, monkeypatch):
 
 
 def test_unreachable_api_is_a_clean_error(run, fake, monkeypatch):
-    fake.inject("ListJobs", grpc.StatusCode.PERMISSION_DENIED)
+    fake.inject_fault("ListJobs", grpc.StatusCode.PERMISSION_DENIED)
     code, _, err = run("plan", "--env", "dev")
     assert code == 1
     assert f"cannot list jobs in {PARENT}: PermissionDenied" in err

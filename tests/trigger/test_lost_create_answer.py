@@ -14,7 +14,8 @@ import grpc
 import pytest
 import requests
 
-from fakes.pubsub import FakePublisher, fake_pubsub
+from fakes.pubsub import fake_pubsub
+from tests.served import served_fake
 from tests.trigger import trigger_harness as h
 
 SCHEDULE = "churn-weekly-retrain"
@@ -25,21 +26,9 @@ TOPIC = f"projects/{h.PROJECT}/topics/churn-alerts"
 LEASE = f"{h.LEASE_ROOT.split('/', 3)[3]}/{h.ENV}/{SCHEDULE}.json"
 
 
-@pytest.fixture(scope="module")
-def pubsub_server() -> Iterator[tuple[FakePublisher, str]]:
-    with fake_pubsub() as served:
-        yield served
-
-
-@pytest.fixture
-def pubsub(pubsub_server) -> FakePublisher:
-    fake, _ = pubsub_server
-    with fake.lock:
-        fake.topics.clear()
-        fake.faults.clear()
-        fake.calls.clear()
-    fake.create_topic(TOPIC)
-    return fake
+pubsub_server, pubsub = served_fake(
+    "pubsub", fake_pubsub, setup=lambda fake: fake.create_topic(TOPIC)
+)
 
 
 @pytest.fixture(scope="module")

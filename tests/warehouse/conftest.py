@@ -2,60 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, storage
 
-from fakes.bigquery import FakeBigQuery, gcs_reader, serve_bigquery
-from fakes.gcs import gcs_emulator
+from fakes.bigquery import FakeBigQuery, bigquery_client, gcs_reader, serve_bigquery
+from tests.served import served_emulator, served_fake
 
 BUCKET = "acme-churn-predictions"
 PROJECT = "acme-analytics"
 DATASET = f"{PROJECT}.churn_dev"
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[str]:
-    with gcs_emulator(buckets=(BUCKET,)) as host:
-        yield host
+gcs_server, gcs = served_emulator("gcs", (BUCKET,), scope="session")
 
 
-@pytest.fixture
-def gcs(emulator) -> storage.Client:
-    client = storage.Client(project="test-project")
-    for blob in list(client.list_blobs(BUCKET)):
-        blob.delete()
-    return client
-
-
-@pytest.fixture(scope="session")
-def bq_server(emulator) -> Iterator[tuple[FakeBigQuery, str]]:
+@contextlib.contextmanager
+def bigquery_reading_gcs() -> Iterator[tuple[FakeBigQuery, str]]:
+    """The fake BigQuery, loading from the session's GCS emulator (STORAGE_EMULATOR_HOST)."""
     fake = FakeBigQuery(read_objects=gcs_reader(storage.Client(project="test-project")))
     with serve_bigquery(fake) as served:
         yield served
 
 
-@pytest.fixture
-def fake_bq(bq_server, gcs) -> FakeBigQuery:
-    """The fake BigQuery, emptied, with the environment's dataset."""
-    fake, _ = bq_server
-    fake.reset()
-    fake.add_dataset(DATASET)
-    return fake
+#: The fake BigQuery (once per session), emptied, with the environment's dataset.
+bq_server, fake_bq = served_fake(
+    "fake_bq",
+    bigquery_reading_gcs,
+    server="bq_server",
+    scope="session",
+    needs=("gcs",),
+    server_needs=("gcs_server",),
+    setup=lambda fake: fake.add_dataset(DATASET),
+)
 
 
 @pytest.fixture
 def bq(bq_server, fake_bq) -> bigquery.Client:
     """The real BigQuery client pointed at the fake."""
-    _, url = bq_server
-    return bigquery.Client(
-        project=PROJECT,
-        credentials=AnonymousCredentials(),
-        client_options=ClientOptions(api_endpoint=url),
-    )
+    return bigquery_client(bq_server[1], PROJECT)
 
 
 def upload(gcs: storage.Client, prefix: str, files: dict[str, bytes]) -> str:

@@ -99,10 +99,11 @@ def test_a_transaction_cancelled_by_a_concurrent_one_is_run_again(bq, fake_bq, g
 
 def test_transient_api_errors_are_retried(bq, fake_bq, gcs):
     uri = _scores(gcs, 12)
-    fake_bq.inject("jobs.insert", status=503, reason="backendError")
-    fake_bq.inject("tables.get", status=500, reason="backendError")
+    fake_bq.inject_fault("jobs.insert", 503, reason="backendError")
+    fake_bq.inject_fault("tables.get", 500, reason="backendError")
     BigQueryWarehouse(bq, DATASET).replace(predictions_load(uri, "scoring-1"))
     assert _counts(fake_bq) == {"scoring-1": 12}
+    assert len(fake_bq.faults) == 0  # both faults were met, and retried
 
 
 def test_a_table_with_another_schema_is_refused_before_anything_is_loaded(bq, fake_bq, gcs):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import grpc
 import pytest
 from google.api_core import exceptions
@@ -14,7 +12,8 @@ from google.cloud.aiplatform_v1.services.dataset_service.transports.grpc import 
 from google.cloud.aiplatform_v1.types import dataset as ds
 from google.protobuf import json_format, struct_pb2
 
-from fakes.dataset_service import TABULAR, FakeDatasetService, fake_dataset_service
+from fakes.dataset_service import TABULAR, fake_dataset_service
+from tests.served import served_fake
 from warehouse.errors import WarehouseError
 from warehouse.vertex_dataset import dataset_client, register_table
 
@@ -22,16 +21,7 @@ PARENT = "projects/acme-ml/locations/europe-west4"
 TABLE = "acme-analytics.churn_dev.prepared_data"
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeDatasetService, str]]:
-    with fake_dataset_service() as pair:
-        yield pair
-
-
-@pytest.fixture
-def fake(served) -> FakeDatasetService:
-    served[0].reset()
-    return served[0]
+served, fake = served_fake("fake", fake_dataset_service, server="served")
 
 
 @pytest.fixture
@@ -88,10 +78,10 @@ def test_the_fake_enforces_the_real_rules(client, fake):
 
 
 def test_transient_errors_and_denials(client, fake):
-    fake.inject("ListDatasets", grpc.StatusCode.UNAVAILABLE)
+    fake.inject_fault("ListDatasets", grpc.StatusCode.UNAVAILABLE)
     assert register_table(client, PARENT, TABLE).created  # the client retries UNAVAILABLE
     fake.reset()
-    fake.inject("ListDatasets", grpc.StatusCode.PERMISSION_DENIED)
+    fake.inject_fault("ListDatasets", grpc.StatusCode.PERMISSION_DENIED)
     with pytest.raises(WarehouseError, match=r"roles/aiplatform\.user"):
         register_table(client, PARENT, TABLE)
     with pytest.raises(WarehouseError, match="not a BigQuery table id"):
