@@ -9,7 +9,8 @@ import sys
 from fakes import iam_roles
 from infra import desired
 from infra.gcloud import Looked
-from infra.roles import CustomRoleStep
+from infra.roles import custom_role
+from infra.step import Update
 from tests.infra.conftest import FAKE
 
 PROJECT = "acme-churn-dev"
@@ -70,15 +71,18 @@ def test_a_custom_role_someone_changed_or_deleted_is_put_back(cloud):
 
 
 def test_the_worker_role_follows_dataproc_worker_as_google_changes_it():
-    step = CustomRoleStep(PROJECT, desired.DATAPROC_WORKER_ROLE)
+    step = custom_role(PROJECT, desired.DATAPROC_WORKER_ROLE)
     now = [*iam_roles.DATAPROC_WORKER, "dataproc.newThing.use"]
     held = {
         "includedPermissions": [p for p in iam_roles.DATAPROC_WORKER if "storage." not in p],
         "stage": "GA",
     }
-    decision = step.decide([Looked(True, {"includedPermissions": now}), Looked(True, held)], {})
-    assert decision.status == "updated" and decision.detail == "+dataproc.newThing.use"
-    permissions = next(a for a in decision.commands[0].args if a.startswith("--permissions="))
+    looked = [Looked(True, {"includedPermissions": now}), Looked(True, held)]
+    outcome = step.decide(dict(zip(step.looks({}), looked, strict=True)), {})
+    assert outcome.word == "updated" and outcome.detail == "+dataproc.newThing.use"
+    [update] = outcome.changes
+    assert isinstance(update, Update)
+    permissions = next(a for a in update.command.args if a.startswith("--permissions="))
     assert "dataproc.newThing.use" in permissions and "storage." not in permissions
 
 
