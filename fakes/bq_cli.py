@@ -21,7 +21,12 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+
+#: Importing `typing` would cost every call (a process of its own) more than Python's start
+#: (PEP 781; as in fakes/gcloud.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 if __package__:
     from fakes.gcloud import StateFolder, record

@@ -27,7 +27,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, NoReturn
+
+#: Every call is a process of its own, and importing `typing` alone can take 10 ms, longer than
+#: Python's start (PEP 781, which names this module-level constant as the usual way round it).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 
 def _sibling(name: str) -> ModuleType:
