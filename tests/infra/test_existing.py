@@ -66,15 +66,14 @@ def test_existing_network_and_bucket_are_corrected_in_place(cloud):
     )
 
 
-def test_a_changed_firewall_rule_is_put_back(cloud):
-    assert cloud.bootstrap("--env", "dev")[0] == 0
+def test_a_changed_firewall_rule_is_put_back(set_up):
+    cloud = set_up
     name = "churn-dataproc-allow-internal-ingress"
     cloud.edit(
         lambda s: s["projects"]["acme-churn-dev"]["firewalls"][name].update(
             {"allowed": [{"IPProtocol": "tcp", "ports": ["22"]}], "disabled": True}
         )
     )
-    cloud.clear_log()
     code, out, _ = cloud.bootstrap("--env", "dev")
     assert code == 0
     rule = cloud.state["projects"]["acme-churn-dev"]["firewalls"][name]
