@@ -22,7 +22,11 @@ from typing import Any
 import pytest
 
 from fakes.gcloud import COMMANDS, new_project
+from infra.apply import Report, run
 from infra.cli import main
+from infra.envfile import load
+from infra.gcloud import Runner
+from infra.plan import steps_for
 
 REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = REPO / "schedules" / "environments"
@@ -191,6 +195,21 @@ def fake_gcloud(*argv: str) -> subprocess.CompletedProcess[str]:
         check=False,
         env=dict(os.environ),
     )
+
+
+def run_steps(cloud: Cloud, *titles: str) -> tuple[Report, str]:
+    """Run only dev's steps whose title starts with one of `titles` on `cloud`, through the
+    setup's runner and the fake CLIs; the report and the lines a run prints for them.
+
+    For a test about those steps on a set-up cloud: that every other step then changes nothing
+    is what test_second_run_changes_nothing shows, so running them too would only repeat it.
+    """
+    assert cloud.root.exists()
+    steps = [step for step in steps_for(load(ENVIRONMENTS, "dev")) if step.title.startswith(titles)]
+    assert steps, f"no step of dev starts with {titles}"
+    lines: list[str] = []
+    report = run(steps, Runner(), lines.append)
+    return report, "\n".join(lines)
 
 
 def dry_run_lines(cloud: Cloud, environments: Path = ENVIRONMENTS) -> list[str]:

@@ -7,7 +7,7 @@ from infra import desired
 from infra.gcloud import Looked
 from infra.roles import custom_role
 from infra.step import Update
-from tests.infra.conftest import fake_gcloud
+from tests.infra.conftest import fake_gcloud, run_steps
 
 PROJECT = "acme-churn-dev"
 PIPELINES = "serviceAccount:churn-pipelines@acme-churn-dev.iam.gserviceaccount.com"
@@ -42,8 +42,7 @@ def test_a_custom_role_someone_changed_or_deleted_is_put_back(set_up):
         roles["churnDataprocWorker"]["deleted"] = True
 
     cloud.edit(drift)
-    code, out, err = cloud.bootstrap("--env", "dev")
-    assert code == 0, err
+    _, out = run_steps(cloud, "custom role")
     roles = cloud.state["projects"][PROJECT]["roles"]
     assert "aiplatform.pipelineJobs.delete" not in roles["churnTrigger"]["includedPermissions"]
     assert roles["churnDataprocWorker"]["deleted"] is False

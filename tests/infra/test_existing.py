@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.infra.conftest import run_steps
+
 
 def _existing(state):
     project = state["projects"]["acme-churn-dev"]
@@ -74,8 +76,8 @@ def test_a_changed_firewall_rule_is_put_back(set_up):
             {"allowed": [{"IPProtocol": "tcp", "ports": ["22"]}], "disabled": True}
         )
     )
-    code, out, _ = cloud.bootstrap("--env", "dev")
-    assert code == 0
+    # The subnetwork step tells the firewall rule its network and range.
+    _, out = run_steps(cloud, "subnetwork", "firewall rule")
     rule = cloud.state["projects"]["acme-churn-dev"]["firewalls"][name]
     assert rule["allowed"] == [{"IPProtocol": "all"}] and rule["disabled"] is False
     assert "updated  firewall rule churn-dataproc-allow-internal-ingress" in out
