@@ -8,8 +8,8 @@ nothing), and lists every change it might make (`possible`, for --dry-run). Pure
 Each kind of change is a type (`Create`, `Undelete`, `Update`, `Enable`, `Grant`) carrying its
 command, the condition the dry run prints after it, the word a run prints for the step, and its
 place in a step's order: what is created comes first (a network before its subnetwork, in the
-order the step gives), a deleted role is undeleted before it is updated (IAM refuses to update
-a deleted role). Each kind of outcome that changes nothing is a type too (`Outcome` in place,
+order the step gives), a deleted custom role is undeleted before it is updated (IAM's
+roles.delete reference: a deleted role is out of use until undeleted, within 7 days). Each kind of outcome that changes nothing is a type too (`Outcome` in place,
 `Waiting`, `Differs`, `Blocked`), so the CLI asks "is a step waiting?" of the type, never of a
 status string.
 
