@@ -9,9 +9,9 @@ Each kind of change is a type (`Create`, `Undelete`, `Update`, `Enable`, `Grant`
 command, the condition the dry run prints after it, the word a run prints for the step, and its
 place in a step's order: what is created comes first (a network before its subnetwork, in the
 order the step gives), a deleted custom role is undeleted before it is updated (IAM's
-roles.delete reference: a deleted role is out of use until undeleted, within 7 days). Each kind of outcome that changes nothing is a type too (`Outcome` in place,
-`Waiting`, `Differs`, `Blocked`), so the CLI asks "is a step waiting?" of the type, never of a
-status string.
+roles.delete reference: a deleted role is out of use until undeleted, within 7 days). Each
+kind of outcome that changes nothing is a type too (`Outcome` in place, `Waiting`, `Differs`,
+`Blocked`), so the CLI asks "is a step waiting?" of the type, never of a status string.
 
 `Resource` is the common shape: one command shows the thing; what the step does when it is
 missing (create it, wait, or stop) and when it is found are its two hooks. `Named` is a
