@@ -9,7 +9,8 @@ entries; FAKE_BQ_DENY=<command> answers that command with Access Denied; `update
 with a stale --etag fails (precondition), access entries need one
 entity and a role a dataset accepts (roles/bigquery.jobUser is project-level only), a service
 account must exist, and roles come back in the API's legacy form (WRITER for dataEditor).
-Calls go to the same `log.jsonl` as gcloud's, with `"program": "bq"`. Standard library only.
+Calls go to the same `log.jsonl` as gcloud's, with `"program": "bq"` (fakes/gcloud.py's
+`StateFolder`). Standard library only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,17 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+
+#: Importing `typing` would cost every call (a process of its own) more than Python's start
+#: (PEP 781; as in fakes/gcloud.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+if __package__:
+    from fakes.gcloud import StateFolder, record
+else:  # run as a script (python -S fakes/bq_cli.py): its folder is on sys.path
+    from gcloud import StateFolder, record  # type: ignore[no-redef]
 
 BQ_API = "bigquery.googleapis.com"
 DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
@@ -73,16 +84,8 @@ def parse(argv: list[str]) -> tuple[str, dict[str, str], list[str]]:
     return command, flags, positionals
 
 
-class FakeBq:
+class FakeBq(StateFolder):
     """The fake's view of the shared state."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.state: dict[str, Any] = json.loads((root / "state.json").read_text())
-
-    def save(self) -> None:
-        """Write the state back (only after a successful change)."""
-        (self.root / "state.json").write_text(json.dumps(self.state, indent=1, sort_keys=True))
 
     def reference(self, operation: str, flags: dict[str, str], ids: list[str]) -> tuple[str, str]:
         if len(ids) != 1:
@@ -209,8 +212,7 @@ def main(argv: list[str]) -> int:
     """Run one fake bq invocation; returns its exit code."""
     root = Path(os.environ["FAKE_GCLOUD_STATE"])
     code = _dispatch(root, argv)
-    with (root / "log.jsonl").open("a") as log:
-        log.write(json.dumps({"program": "bq", "argv": argv, "exit": code}) + "\n")
+    record(root, {"program": "bq", "argv": argv, "exit": code})
     return code
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import ipaddress
 import json
 import os
@@ -25,13 +26,22 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from types import ModuleType
 
-try:
-    from fakes import iam_cel, iam_roles
-except ImportError:  # run as a script (python -S fakes/gcloud.py): its folder is on
-    import iam_cel  # type: ignore[no-redef]  # sys.path
-    import iam_roles  # type: ignore[no-redef]
+#: Every call is a process of its own, and importing `typing` alone can take 10 ms, longer than
+#: Python's start (PEP 781, which names this module-level constant as the usual way round it).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+
+def _sibling(name: str) -> ModuleType:
+    """fakes.iam_cel or fakes.iam_roles, imported on first use: every gcloud call is a process
+    of its own and most need neither (the CEL parser alone is about a fifth of a call's start)."""
+    if __package__:
+        return importlib.import_module(f"{__package__}.{name}")
+    return importlib.import_module(name)  # run as a script: its folder is on sys.path
+
 
 COMPUTE = "https://www.googleapis.com/compute/v1/projects"
 #: Enabled in every new project (Service Usage "default" services).
@@ -162,8 +172,30 @@ class Parser(argparse.ArgumentParser):
         raise GcloudCallError(message, 2)
 
 
-class Fake:
-    """State of the fake cloud and one handler per supported command."""
+def _policy_read(lookup: str) -> Callable[[Fake, argparse.Namespace], Any]:
+    """The get-iam-policy handler of the resources `Fake.<lookup>` finds."""
+
+    def read(fake: Fake, a: argparse.Namespace) -> Any:
+        return getattr(fake, lookup)(a)["policy"]
+
+    return read
+
+
+def _policy_add(lookup: str, kind: str) -> Callable[[Fake, argparse.Namespace], Any]:
+    """The add-iam-policy-binding handler of the resources `Fake.<lookup>` finds, whose policy
+    takes the roles ROLES[kind] names and no condition."""
+
+    def add(fake: Fake, a: argparse.Namespace) -> Any:
+        policy = getattr(fake, lookup)(a)["policy"]
+        fake.add_binding(policy, kind, a.member, a.role)
+        return policy
+
+    return add
+
+
+class StateFolder:
+    """The fake cloud's folder (FAKE_GCLOUD_STATE), shared by the fake gcloud and the fake bq:
+    `state.json`, read when a call starts and written back after a change, and `log.jsonl`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -172,6 +204,16 @@ class Fake:
     def save(self) -> None:
         """Write the state back (only after a successful change)."""
         (self.root / "state.json").write_text(json.dumps(self.state, indent=1, sort_keys=True))
+
+
+def record(root: Path, call: dict[str, Any]) -> None:
+    """Append one call (its arguments and exit code) to the folder's log."""
+    with (root / "log.jsonl").open("a") as log:
+        log.write(json.dumps(call) + "\n")
+
+
+class Fake(StateFolder):
+    """State of the fake cloud and one handler per supported command."""
 
     # ---- helpers -------------------------------------------------------------------------
     def project(self, project_id: str | None) -> dict[str, Any]:
@@ -301,9 +343,7 @@ class Fake:
     def account(self, a: argparse.Namespace) -> dict[str, Any]:
         self.need_api(a.project, "iam")
         accounts = self.project(a.project)["accounts"]
-        if a.account not in accounts:
-            raise GcloudCallError(f"NOT_FOUND: Unknown service account {a.account}")
-        return accounts[a.account]
+        return existing(accounts, a.account, f"NOT_FOUND: Unknown service account {a.account}")
 
     def sa_describe(self, a: argparse.Namespace) -> Any:
         found = self.account(a)
@@ -330,13 +370,8 @@ class Fake:
         }
         return None
 
-    def sa_get_policy(self, a: argparse.Namespace) -> Any:
-        return self.account(a)["policy"]
-
-    def sa_add_binding(self, a: argparse.Namespace) -> Any:
-        policy = self.account(a)["policy"]
-        self.add_binding(policy, "account", a.member, a.role)
-        return policy
+    sa_get_policy = _policy_read("account")
+    sa_add_binding = _policy_add("account", "account")
 
     def project_get_policy(self, a: argparse.Namespace) -> Any:
         return self.project(a.project_id)["policy"]
@@ -358,7 +393,7 @@ class Fake:
                 )
             return {
                 "name": a.role,
-                "includedPermissions": sorted(iam_roles.DATAPROC_WORKER),
+                "includedPermissions": sorted(_sibling("iam_roles").DATAPROC_WORKER),
                 "stage": "GA",
                 "title": "Dataproc Worker",
             }
@@ -368,15 +403,12 @@ class Fake:
     def custom_role(self, a: argparse.Namespace) -> dict[str, Any]:
         self.need_api(a.project, "iam")
         roles = self.project(a.project).setdefault("roles", {})
-        if a.role not in roles:
-            raise GcloudCallError(
-                f"NOT_FOUND: The role named projects/{a.project}/roles/{a.role} was not found."
-            )
-        return roles[a.role]
+        name = f"projects/{a.project}/roles/{a.role}"
+        return existing(roles, a.role, f"NOT_FOUND: The role named {name} was not found.")
 
     def role_fields(self, a: argparse.Namespace) -> dict[str, Any]:
         permissions = [p for p in (a.permissions or "").split(",") if p]
-        unknown = [p for p in permissions if p not in iam_roles.KNOWN_PERMISSIONS]
+        unknown = [p for p in permissions if p not in _sibling("iam_roles").KNOWN_PERMISSIONS]
         if unknown:
             raise GcloudCallError(f"INVALID_ARGUMENT: Permission {unknown[0]} is not valid.")
         if a.stage and a.stage not in ROLE_STAGES:
@@ -448,6 +480,7 @@ class Fake:
         attributes (`attribute.*`, `google.*`) is accepted, as Workload Identity requires."""
         provider = self.wif_provider(a)
         if a.attribute_condition is not None:
+            iam_cel = _sibling("iam_cel")
             try:
                 expression = iam_cel.parse(a.attribute_condition)
             except iam_cel.ConditionSyntaxError as err:
@@ -469,12 +502,10 @@ class Fake:
     def secret(self, a: argparse.Namespace) -> dict[str, Any]:
         self.need_api(a.project, "secrets")
         secrets = self.project(a.project).setdefault("secrets", {})
-        if a.name not in secrets:
-            raise GcloudCallError(
-                f"NOT_FOUND: Secret [projects/{a.project}/secrets/{a.name}] not found or has no "
-                "versions."
-            )
-        return secrets[a.name]
+        name = f"projects/{a.project}/secrets/{a.name}"
+        return existing(
+            secrets, a.name, f"NOT_FOUND: Secret [{name}] not found or has no versions."
+        )
 
     def secret_describe(self, a: argparse.Namespace) -> Any:
         self.secret(a)
@@ -494,13 +525,8 @@ class Fake:
         secrets[a.name] = {"policy": {"bindings": []}, "versions": 0}
         return None
 
-    def secret_get_policy(self, a: argparse.Namespace) -> Any:
-        return self.secret(a)["policy"]
-
-    def secret_add_binding(self, a: argparse.Namespace) -> Any:
-        policy = self.secret(a)["policy"]
-        self.add_binding(policy, "secret", a.member, a.role)
-        return policy
+    secret_get_policy = _policy_read("secret")
+    secret_add_binding = _policy_add("secret", "secret")
 
     # ---- storage -------------------------------------------------------------------------
     def bucket(self, url: str) -> dict[str, Any]:
@@ -572,22 +598,16 @@ class Fake:
 
     def network_describe(self, a: argparse.Namespace) -> Any:
         networks = self.compute(a.project)["networks"]
-        if a.name not in networks:
-            raise GcloudCallError(
-                "Could not fetch resource:\n - The resource "
-                f"'projects/{a.project}/global/networks/{a.name}' was not found"
-            )
-        return {"name": a.name, **networks[a.name]}
+        unfetched = _unfetched(a.project, f"global/networks/{a.name}", "was not found")
+        return {"name": a.name, **existing(networks, a.name, unfetched)}
 
     def network_create(self, a: argparse.Namespace) -> Any:
         networks = self.compute(a.project)["networks"]
         if not RESOURCE_NAME.match(a.name):
             raise GcloudCallError(f"Invalid value for field 'resource.name': '{a.name}'.")
-        if a.name in networks:
-            raise GcloudCallError(
-                "Could not fetch resource:\n - The resource "
-                f"'projects/{a.project}/global/networks/{a.name}' already exists"
-            )
+        absent(
+            networks, a.name, _unfetched(a.project, f"global/networks/{a.name}", "already exists")
+        )
         if a.subnet_mode not in ("custom", "auto"):
             raise GcloudCallError("--subnet-mode must be custom or auto", 2)
         networks[a.name] = {
@@ -603,13 +623,9 @@ class Fake:
 
     def subnet_describe(self, a: argparse.Namespace) -> Any:
         subnets = self.compute(a.project)["subnets"]
-        key = self.subnet_key(a)
-        if key not in subnets:
-            raise GcloudCallError(
-                "Could not fetch resource:\n - The resource "
-                f"'projects/{a.project}/regions/{a.region}/subnetworks/{a.name}' was not found"
-            )
-        return {"name": a.name, **subnets[key]}
+        path = f"regions/{a.region}/subnetworks/{a.name}"
+        found = existing(subnets, self.subnet_key(a), _unfetched(a.project, path, "was not found"))
+        return {"name": a.name, **found}
 
     def subnet_create(self, a: argparse.Namespace) -> Any:
         project = self.compute(a.project)
@@ -648,22 +664,17 @@ class Fake:
     def subnet_update(self, a: argparse.Namespace) -> Any:
         subnets = self.compute(a.project)["subnets"]
         key = self.subnet_key(a)
-        if key not in subnets:
-            raise GcloudCallError(
-                f"The resource 'projects/{a.project}/regions/{key}' was not found"
-            )
+        subnet = existing(
+            subnets, key, f"The resource 'projects/{a.project}/regions/{key}' was not found"
+        )
         if a.enable_private_ip_google_access is not None:
-            subnets[key]["privateIpGoogleAccess"] = a.enable_private_ip_google_access
+            subnet["privateIpGoogleAccess"] = a.enable_private_ip_google_access
         return None
 
     def firewall_describe(self, a: argparse.Namespace) -> Any:
         rules = self.compute(a.project)["firewalls"]
-        if a.name not in rules:
-            raise GcloudCallError(
-                "Could not fetch resource:\n - The resource "
-                f"'projects/{a.project}/global/firewalls/{a.name}' was not found"
-            )
-        return {"name": a.name, **rules[a.name]}
+        unfetched = _unfetched(a.project, f"global/firewalls/{a.name}", "was not found")
+        return {"name": a.name, **existing(rules, a.name, unfetched)}
 
     def firewall_create(self, a: argparse.Namespace) -> Any:
         project = self.compute(a.project)
@@ -693,11 +704,11 @@ class Fake:
 
     def firewall_update(self, a: argparse.Namespace) -> Any:
         rules = self.compute(a.project)["firewalls"]
-        if a.name not in rules:
-            raise GcloudCallError(
-                f"The resource 'projects/{a.project}/global/firewalls/{a.name}' was not found"
-            )
-        rule = rules[a.name]
+        rule = existing(
+            rules,
+            a.name,
+            f"The resource 'projects/{a.project}/global/firewalls/{a.name}' was not found",
+        )
         if a.rules:
             rule["allowed"] = _rules(a.rules)
         if a.source_ranges:
@@ -712,10 +723,9 @@ class Fake:
     def repository(self, a: argparse.Namespace) -> dict[str, Any]:
         self.need_api(a.project, "artifacts")
         repos = self.project(a.project)["repositories"]
-        key = f"{a.location}/{a.name}"
-        if key not in repos:
-            raise GcloudCallError("NOT_FOUND: Requested entity was not found.")
-        return repos[key]
+        return existing(
+            repos, f"{a.location}/{a.name}", "NOT_FOUND: Requested entity was not found."
+        )
 
     def repo_describe(self, a: argparse.Namespace) -> Any:
         found = self.repository(a)
@@ -737,32 +747,21 @@ class Fake:
         repos[key] = {"format": a.repository_format.upper(), "policy": {"bindings": []}}
         return None
 
-    def repo_get_policy(self, a: argparse.Namespace) -> Any:
-        return self.repository(a)["policy"]
-
-    def repo_add_binding(self, a: argparse.Namespace) -> Any:
-        policy = self.repository(a)["policy"]
-        self.add_binding(policy, "repository", a.member, a.role)
-        return policy
+    repo_get_policy = _policy_read("repository")
+    repo_add_binding = _policy_add("repository", "repository")
 
     def service(self, a: argparse.Namespace) -> dict[str, Any]:
         self.need_api(a.project, "run")
         services = self.project(a.project)["run_services"]
-        key = f"{a.region}/{a.name}"
-        if key not in services:
-            raise GcloudCallError(
-                f"NOT_FOUND: Resource '{a.name}' of kind 'SERVICE' in region '{a.region}' "
-                f"in project '{a.project}' does not exist."
-            )
-        return services[key]
+        return existing(
+            services,
+            f"{a.region}/{a.name}",
+            f"NOT_FOUND: Resource '{a.name}' of kind 'SERVICE' in region '{a.region}' "
+            f"in project '{a.project}' does not exist.",
+        )
 
-    def run_get_policy(self, a: argparse.Namespace) -> Any:
-        return self.service(a)["policy"]
-
-    def run_add_binding(self, a: argparse.Namespace) -> Any:
-        policy = self.service(a)["policy"]
-        self.add_binding(policy, "service", a.member, a.role)
-        return policy
+    run_get_policy = _policy_read("service")
+    run_add_binding = _policy_add("service", "service")
 
     def function_describe(self, a: argparse.Namespace) -> Any:
         """A deployed 2nd gen function as the Cloud Functions v2 API describes it."""
@@ -824,9 +823,7 @@ class Fake:
     def topic(self, a: argparse.Namespace) -> dict[str, Any]:
         project, name = self.topic_key(a)
         topics = self.project(project).setdefault("topics", {})
-        if name not in topics:
-            raise GcloudCallError(f"NOT_FOUND: Resource not found (resource={name}).")
-        return topics[name]
+        return existing(topics, name, f"NOT_FOUND: Resource not found (resource={name}).")
 
     def topic_describe(self, a: argparse.Namespace) -> Any:
         project, name = self.topic_key(a)
@@ -843,13 +840,26 @@ class Fake:
         topics[name] = {"policy": {"bindings": []}}
         return None
 
-    def topic_get_policy(self, a: argparse.Namespace) -> Any:
-        return self.topic(a)["policy"]
+    topic_get_policy = _policy_read("topic")
+    topic_add_binding = _policy_add("topic", "topic")
 
-    def topic_add_binding(self, a: argparse.Namespace) -> Any:
-        policy = self.topic(a)["policy"]
-        self.add_binding(policy, "topic", a.member, a.role)
-        return policy
+
+def existing(store: dict[str, Any], key: str, not_found: str) -> Any:
+    """`store[key]`; gcloud's error `not_found` when it is not there."""
+    if key not in store:
+        raise GcloudCallError(not_found)
+    return store[key]
+
+
+def absent(store: dict[str, Any], key: str, exists: str) -> None:
+    """Refuse with gcloud's error `exists` to create what is already there."""
+    if key in store:
+        raise GcloudCallError(exists)
+
+
+def _unfetched(project: str, path: str, why: str) -> str:
+    """Compute's answer to a describe or create of `projects/PROJECT/PATH`."""
+    return f"Could not fetch resource:\n - The resource 'projects/{project}/{path}' {why}"
 
 
 def run_url(service: str, number: str, region: str) -> str:
@@ -873,6 +883,7 @@ def parse_condition(flag: str) -> dict[str, str] | None:
         fields[key] = value
     if not fields.get("expression") or not fields.get("title"):
         raise GcloudCallError("argument --condition: expression and title are required", 2)
+    iam_cel = _sibling("iam_cel")
     try:
         iam_cel.parse(fields["expression"])
     except iam_cel.ConditionSyntaxError as err:
@@ -1075,8 +1086,7 @@ def main(argv: list[str]) -> int:
     """Run one fake gcloud invocation; returns its exit code."""
     root = Path(os.environ["FAKE_GCLOUD_STATE"])
     code = _dispatch(root, argv)
-    with (root / "log.jsonl").open("a") as log:
-        log.write(json.dumps({"argv": argv, "exit": code}) + "\n")
+    record(root, {"argv": argv, "exit": code})
     return code
 
 

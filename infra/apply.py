@@ -6,33 +6,40 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from infra.gcloud import Command, Runner
-from infra.steps import Facts, Step
+from infra.step import Change, Facts, Outcome, Step, in_order
 
 
 @dataclass
-class Outcome:
-    """What a real run did: how many commands changed something, states, notes for people."""
+class Report:
+    """What a real run did: how many commands changed something, each step's outcome."""
 
     changes: int = 0
-    statuses: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the steps found for people to do, in step order."""
+        return [note for outcome in self.outcomes for note in outcome.notes]
+
+    def any(self, kind: type[Outcome]) -> bool:
+        """Whether a step ended in an outcome of `kind` (Waiting, Differs)."""
+        return any(isinstance(outcome, kind) for outcome in self.outcomes)
 
 
-def run(steps: list[Step], runner: Runner, out: Callable[[str], None]) -> Outcome:
-    """Look at each step, run the commands it decides on, one line per step on `out`."""
-    outcome = Outcome()
+def run(steps: list[Step], runner: Runner, out: Callable[[str], None]) -> Report:
+    """Look at each step, make the changes it decides on, one line per step on `out`."""
+    report = Report()
     facts: Facts = {}
     for step in steps:
-        looked = [runner.look(command) for command in step.looks(facts)]
-        decision = step.decide(looked, facts)
-        for command in decision.commands:
-            runner.change(command)
-        outcome.statuses[step.title] = decision.status
-        outcome.notes += decision.notes
-        detail = f": {decision.detail}" if decision.detail else ""
-        out(f"  {decision.status:<8} {step.title}{detail}")
-    outcome.changes = runner.changes
-    return outcome
+        answers = {command: runner.look(command) for command in step.looks(facts)}
+        outcome = step.decide(answers, facts)
+        for change in outcome.changes:
+            runner.change(change.command)
+        report.outcomes.append(outcome)
+        detail = f": {outcome.detail}" if outcome.detail else ""
+        out(f"  {outcome.word:<8} {step.title}{detail}")
+    report.changes = runner.changes
+    return report
 
 
 def dry_run(steps: list[Step], out: Callable[[str], None]) -> int:
@@ -42,10 +49,9 @@ def dry_run(steps: list[Step], out: Callable[[str], None]) -> int:
         out(f"# {step.title}")
         for command in looks:
             out(command.text())
-            count += 1
-        for command, condition in changes:
-            out(f"{command.text()}  # {condition}")
-            count += 1
+        for change in changes:
+            out(change.dry_run_line())
+        count += len(looks) + len(changes)
     return count
 
 
@@ -54,13 +60,11 @@ def programs(steps: list[Step]) -> set[str]:
     return {
         command.program
         for _, looks, changes in _every_command(steps)
-        for command in [*looks, *(c for c, _ in changes)]
+        for command in [*looks, *(change.command for change in changes)]
     }
 
 
-def _every_command(
-    steps: list[Step],
-) -> Iterator[tuple[Step, list[Command], list[tuple[Command, str]]]]:
+def _every_command(steps: list[Step]) -> Iterator[tuple[Step, list[Command], list[Change]]]:
     facts: Facts = {}
     for step in steps:
-        yield step, step.looks(facts), step.possible(facts)
+        yield step, step.looks(facts), in_order(step.possible(facts))

@@ -24,8 +24,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from infra.gcloud import Command, Looked, bq
-from infra.steps import Decision, Facts
+from infra.desired import Binding
+from infra.gcloud import Command, bq
+from infra.step import Change, Create, Facts, Grant, Outcome, Resource, fields
 
 #: The Dataset resource's legacy role names and the IAM roles they stand for.
 LEGACY_ROLES = {
@@ -38,117 +39,104 @@ SOURCE = "<dataset.json: bq show's answer with the missing access entries>"
 ETAG = "<etag from bq show>"
 
 
-def _show(project: str, dataset: str) -> Command:
-    return bq(f"--project_id={project}", "show", "--format=json", f"{project}:{dataset}")
-
-
 @dataclass
-class Dataset:
-    """Create the dataset in the environment's region when it does not exist."""
+class _Dataset(Resource):
+    """What both dataset steps look at: `bq show` of the dataset."""
 
     project: str
     dataset: str
+
+    @property
+    def shown(self) -> str:
+        return f"BigQuery dataset {self.project}:{self.dataset}"
+
+    def describe(self) -> Command:
+        return bq(f"--project_id={self.project}", "show", "--format=json", self._id)
+
+    @property
+    def _id(self) -> str:
+        return f"{self.project}:{self.dataset}"
+
+
+@dataclass
+class Dataset(_Dataset):
+    """Create the dataset in the environment's region when it does not exist."""
+
     region: str
 
     @property
     def title(self) -> str:
-        return f"BigQuery dataset {self.project}:{self.dataset}"
+        return self.shown
 
-    def looks(self, facts: Facts) -> list[Command]:
-        return [_show(self.project, self.dataset)]
-
-    def decide(self, looked: list[Looked], facts: Facts) -> Decision:
-        if not looked[0].found:
-            return Decision([self._create()], "created", f"in {self.region}")
-        data = looked[0].data or {}
-        decision = Decision(detail="exists")
-        location = str(data.get("location", "")).lower()
-        if location and location != self.region:
-            decision.notes.append(
-                f"BigQuery dataset {self.project}:{self.dataset} is in {location}, not "
-                f"{self.region}: a dataset cannot move, and load jobs from the environment's "
-                f"buckets ({self.region}) into it fail; copy it to a dataset in {self.region} "
-                "and name that one in bigquery_dataset"
-            )
-        return decision
-
-    def possible(self, facts: Facts) -> list[tuple[Command, str]]:
-        return [(self._create(), "if it does not exist")]
-
-    def _create(self) -> Command:
-        return bq(
-            f"--project_id={self.project}",
-            f"--location={self.region}",
-            "mk",
-            "--dataset",
+    def creates(self, facts: Facts) -> list[Create]:
+        description = (
             "--description=churn warehouse: predictions, model metrics, feature importances, "
-            "prepared data",
-            f"{self.project}:{self.dataset}",
+            "prepared data"
         )
+        where = (f"--project_id={self.project}", f"--location={self.region}")
+        return [Create(bq(*where, "mk", "--dataset", description, self._id))]
 
+    def created(self, facts: Facts) -> str:
+        return f"in {self.region}"
 
-@dataclass(frozen=True)
-class Grant:
-    """One account's role on the dataset, and why."""
-
-    email: str
-    role: str
-    why: str
+    def found(self, data: Any, facts: Facts) -> Outcome:
+        outcome = Outcome(detail="exists")
+        location = str(fields(data).get("location", "")).lower()
+        if location and location != self.region:
+            outcome.notes.append(
+                f"{self.shown} is in {location}, not {self.region}: a dataset cannot move, and "
+                f"load jobs from the environment's buckets ({self.region}) into it fail; copy "
+                f"it to a dataset in {self.region} and name that one in bigquery_dataset"
+            )
+        return outcome
 
 
 @dataclass
-class DatasetAccess:
+class DatasetAccess(_Dataset):
     """Grant roles on the dataset only (its access list), adding just the entries it lacks."""
 
-    project: str
-    dataset: str
-    grants: list[Grant]
+    grants: list[Binding]
 
     @property
     def title(self) -> str:
-        return f"roles on BigQuery dataset {self.project}:{self.dataset}"
+        return f"roles on {self.shown}"
 
-    def looks(self, facts: Facts) -> list[Command]:
-        return [_show(self.project, self.dataset)]
-
-    def decide(self, looked: list[Looked], facts: Facts) -> Decision:
-        if not looked[0].found:
-            raise LookupError(f"BigQuery dataset {self.project}:{self.dataset} does not exist")
-        data = looked[0].data if isinstance(looked[0].data, dict) else {}
-        held = access_held(data.get("access"))
-        missing = [g for g in self.grants if (g.email, g.role) not in held]
-        decision = Decision(detail=f"{len(self.grants)} binding(s) in place")
-        if missing:
-            access = list(data.get("access") or [])
-            access += [{"role": g.role, "userByEmail": g.email} for g in missing]
-            source = json.dumps({**data, "access": access}, indent=1, sort_keys=True)
-            decision = Decision(
-                [self._update(source, str(data.get("etag", "")))],
-                "granted",
-                ", ".join(f"{g.role} to {g.email.split('@', 1)[0]}" for g in missing),
-            )
-        decision.notes += self._extras(held)
-        return decision
-
-    def possible(self, facts: Facts) -> list[tuple[Command, str]]:
+    def fixes(self, facts: Facts) -> list[Change]:
         wanted = ", ".join(f"{g.role} for {g.email}" for g in self.grants)
-        return [(self._update("", ETAG), f"if not granted yet ({wanted})")]
+        return [Grant(self._update("", ETAG), f"if not granted yet ({wanted})")]
+
+    def missing(self, facts: Facts) -> Outcome:
+        raise LookupError(f"{self.shown} does not exist")
+
+    def found(self, data: Any, facts: Facts) -> Outcome:
+        data = fields(data)
+        held = access_held(data.get("access"))
+        lacking = [g for g in self.grants if (g.email, g.role) not in held]
+        outcome = Outcome(detail=f"{len(self.grants)} binding(s) in place")
+        if lacking:
+            access = list(data.get("access") or [])
+            access += [{"role": g.role, "userByEmail": g.email} for g in lacking]
+            source = json.dumps({**data, "access": access}, indent=1, sort_keys=True)
+            update = self._update(source, str(data.get("etag", "")))
+            detail = ", ".join(f"{g.role} to {g.email.split('@', 1)[0]}" for g in lacking)
+            outcome = Outcome([Grant(update, self.fixes(facts)[0].when)], detail)
+        outcome.notes += self._extras(held)
+        return outcome
 
     def _update(self, source: str, etag: str) -> Command:
         args = [f"--project_id={self.project}", "update", f"--source={SOURCE}"]
         if etag:
             args.append(f"--etag={etag}")
-        args += ["-d", f"{self.project}:{self.dataset}"]
+        args += ["-d", self._id]
         return bq(*args, files=((SOURCE, source),) if source else ())
 
     def _extras(self, held: set[tuple[str, str]]) -> list[str]:
         ours = {g.email for g in self.grants}
         wanted = {(g.email, g.role) for g in self.grants}
         return [
-            f"{email.split('@', 1)[0]} also holds {role} on BigQuery dataset "
-            f"{self.project}:{self.dataset}, which this setup does not grant; if nothing needs "
-            f"it, remove that entry from the dataset's access list (bq show, then bq update "
-            "--source)"
+            f"{email.split('@', 1)[0]} also holds {role} on {self.shown}, which this setup does "
+            "not grant; if nothing needs it, remove that entry from the dataset's access list "
+            "(bq show, then bq update --source)"
             for email, role in sorted(held - wanted)
             if email in ours
         ]

@@ -11,6 +11,7 @@ from infra.apply import dry_run, programs, run
 from infra.envfile import EnvironmentFileError, load
 from infra.gcloud import GcloudError, Runner
 from infra.plan import Options, steps_for
+from infra.step import Differs, Waiting
 from infra.todo import left_to_do
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,17 +78,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"bootstrap {dep.name}: project {dep.project}, region {dep.region}")
     try:
-        outcome = run(steps, runner, print)
+        report = run(steps, runner, print)
     except (GcloudError, LookupError) as err:
         print(f"bootstrap: stopped: {err}", file=sys.stderr)
         print(
             "Everything before this step is in place; run again after fixing it.", file=sys.stderr
         )
         return 1
-    print(f"{outcome.changes} change(s).")
-    trigger_deployed = "waiting" not in outcome.statuses.values()
-    redeploy = "differs" in outcome.statuses.values()
-    todo = outcome.notes + left_to_do(env, trigger_deployed, redeploy)
+    print(f"{report.changes} change(s).")
+    # Only the trigger function's steps wait (for it to be deployed) or differ (from the file).
+    todo = report.notes + left_to_do(env, not report.any(Waiting), report.any(Differs))
     print("Left to do by hand:")
     for number, item in enumerate(todo, 1):
         print(f"  {number}. {item}")

@@ -118,13 +118,33 @@ CUSTOM_ROLES: tuple[CustomRole, ...] = (DATAPROC_WORKER_ROLE, TRIGGER_ROLE)
 
 
 @dataclass(frozen=True)
-class Grant:
-    """One role for one account on one resource, why, and the condition it is granted under."""
+class Binding:
+    """One role for one of the environment's accounts (its key in `service_accounts` and its
+    e-mail) on one resource, why, and the condition it is granted under."""
 
     account: str
+    email: str
     role: str
     why: str
     condition: Condition | None = None
+
+    @property
+    def member(self) -> str:
+        """The account as an IAM member."""
+        return f"serviceAccount:{self.email}"
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The binding as policies are compared: member, role, condition expression ("" for
+        none)."""
+        return (self.member, self.role, self.condition.expression if self.condition else "")
+
+
+def binding(
+    dep: Environment, account: str, role: str, why: str, condition: Condition | None = None
+) -> Binding:
+    """`role` for `dep`'s `account` (a key of its `service_accounts`)."""
+    return Binding(account, dep.service_accounts[account], role, why, condition)
 
 
 #: Project-level roles per account (keys of `service_accounts`), each with its reason. A custom
@@ -228,40 +248,26 @@ DEFAULT_NETWORK = "churn"
 DEFAULT_SUBNET_RANGE = "10.8.0.0/20"
 
 
-@dataclass(frozen=True)
-class BucketGrant:
-    """One account's role on one bucket, the uses that need it, and its condition if any."""
-
-    bucket: str
-    account: str
-    member: str
-    role: str
-    why: str
-    condition: Condition | None = None
-
-
 def apis(dep: Environment) -> dict[str, str]:
     """The APIs `dep` needs enabled, each with its reason (Pub/Sub only with alerts)."""
     return {**APIS, **(ALERTS_APIS if dep.alerts_topic_id else {})}
 
 
-def project_grants(dep: Environment) -> list[Grant]:
+def project_grants(dep: Environment) -> list[Binding]:
     """Project-level grants of `dep` (BigQuery's only with a dataset), custom roles resolved."""
     grants = [
-        Grant(key, role.name(dep.project) if isinstance(role, CustomRole) else role, why)
+        binding(dep, key, role.name(dep.project) if isinstance(role, CustomRole) else role, why)
         for key, roles in PROJECT_ROLES.items()
         for role, why in roles.items()
     ]
     if dep.bigquery_dataset:
         grants += [
-            Grant(key, role, why)
+            binding(dep, key, role, why)
             for key, roles in BIGQUERY_PROJECT_ROLES.items()
             for role, why in roles.items()
         ]
-    templates = bucket_of(dep.template_base)
-    grants.append(
-        Grant("pipelines", "roles/dataproc.worker", WORKER_STORAGE_WHY, outside_bucket(templates))
-    )
+    outside = outside_bucket(bucket_of(dep.template_base))
+    grants.append(binding(dep, "pipelines", "roles/dataproc.worker", WORKER_STORAGE_WHY, outside))
     return grants
 
 
@@ -275,7 +281,7 @@ def member(email: str) -> str:
     return f"serviceAccount:{email}"
 
 
-def bucket_grants(dep: Environment) -> dict[str, list[BucketGrant]]:
+def bucket_grants(dep: Environment) -> dict[str, list[Binding]]:
     """Every bucket of `dep` with exactly the grants it needs (merged where buckets are shared)."""
     chosen: dict[tuple[str, str], tuple[str, list[str]]] = {}
     for what, bucket in dep.buckets().items():
@@ -287,24 +293,21 @@ def bucket_grants(dep: Environment) -> dict[str, list[BucketGrant]]:
             else:
                 best = role if _STRENGTH[role] > _STRENGTH[current[0]] else current[0]
                 chosen[key] = (best, [*current[1], why])
-    grants: dict[str, list[BucketGrant]] = {bucket: [] for bucket in dep.buckets().values()}
+    grants: dict[str, list[Binding]] = {bucket: [] for bucket in dep.buckets().values()}
     for (bucket, account), (role, whys) in sorted(chosen.items()):
-        email = dep.service_accounts[account]
-        grants[bucket].append(BucketGrant(bucket, account, member(email), role, "; ".join(whys)))
-    leases = _lease_grant(dep)
-    held = chosen.get((leases.bucket, leases.account))
+        grants[bucket].append(binding(dep, account, role, "; ".join(whys)))
+    bucket, leases = _lease_grant(dep)
+    held = chosen.get((bucket, leases.account))
     if held is None or _STRENGTH[held[0]] < _STRENGTH[leases.role]:
-        grants[leases.bucket].append(leases)
+        grants[bucket].append(leases)
     return dict(sorted(grants.items()))
 
 
-def _lease_grant(dep: Environment) -> BucketGrant:
-    root = lease_root(dep).removeprefix("gs://")
-    bucket, _, prefix = root.partition("/")
-    email = dep.service_accounts["trigger"]
-    return BucketGrant(
-        bucket, "trigger", member(email), OBJECT_USER, LEASE_WHY, under_prefix(bucket, prefix)
-    )
+def _lease_grant(dep: Environment) -> tuple[str, Binding]:
+    """The bucket of the trigger's leases, and its grant there (on the lease folder only)."""
+    bucket, _, prefix = lease_root(dep).removeprefix("gs://").partition("/")
+    condition = under_prefix(bucket, prefix)
+    return bucket, binding(dep, "trigger", OBJECT_USER, LEASE_WHY, condition)
 
 
 #: Cloud Run service URLs: `https://SERVICE-PROJECT_NUMBER.REGION.run.app`, or the older

@@ -61,6 +61,34 @@ def gcloud(*args: str) -> Command:
     return Command(tuple(args))
 
 
+@dataclass(frozen=True)
+class Address:
+    """A resource as gcloud names it: command group, name, the flags that scope it, and how
+    people read it (`label`, when not its name).
+
+    gcloud puts a verb's own flags after the scope (`gcloud pubsub topics create T --project P`),
+    so every command on the resource is `group verb name scope flags`.
+    """
+
+    group: tuple[str, ...]
+    name: str
+    scope: tuple[str, ...] = ()
+    label: str = ""
+
+    def command(self, verb: str, *flags: str) -> Command:
+        """`gcloud GROUP VERB NAME SCOPE FLAGS`."""
+        return gcloud(*self.group, verb, self.name, *self.scope, *flags)
+
+    def describe(self) -> Command:
+        """The look that says whether it exists, and what it is (JSON)."""
+        return self.command("describe", "--format=json")
+
+    @property
+    def shown(self) -> str:
+        """The resource as a person reads it."""
+        return self.label or self.name
+
+
 def bq(*args: str, files: tuple[tuple[str, str], ...] = ()) -> Command:
     """A bq (BigQuery CLI, part of the Google Cloud CLI) command from its arguments."""
     return Command(tuple(args), "bq", files)

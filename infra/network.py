@@ -10,156 +10,119 @@ subnet's ranges to the subnet's ranges. Without it the Spark driver cannot reach
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from infra.gcloud import Command, Looked, gcloud
-from infra.steps import Decision, Facts
+from infra.gcloud import Address, Command
+from infra.step import (
+    Answers,
+    Blocked,
+    Change,
+    Create,
+    Facts,
+    Named,
+    Outcome,
+    Update,
+    fields,
+)
+
+_PGA = "--enable-private-ip-google-access"
 
 
 @dataclass
-class Subnetwork:
-    """The subnetwork (and its custom-mode network when both are missing), PGA on."""
+class Subnetwork(Named):
+    """The subnetwork (and its custom-mode network when both are missing), PGA on.
 
-    project: str
-    region: str
-    name: str
-    network: str
+    It tells the firewall rule the network and range it covers (`facts`): those of the
+    subnetwork found, or of the one it creates.
+    """
+
+    network: Address
     cidr: str
-
-    @property
-    def title(self) -> str:
-        return f"subnetwork {self.name} in {self.region} with Private Google Access"
+    #: The scope create and update name (gcloud takes the flags in any order; the describe
+    #: names the region first, these the project: the dry run prints them as it always has).
+    changes_in: tuple[str, ...]
 
     def looks(self, facts: Facts) -> list[Command]:
+        return [self.describe(), self.network.describe()]
+
+    def creates(self, facts: Facts) -> list[Create]:
+        subnet = replace(self.address, scope=self.changes_in)
+        flags = ("--network", self.network.name, "--range", self.cidr, _PGA)
         return [
-            gcloud(
-                "compute",
-                "networks",
-                "subnets",
-                "describe",
-                self.name,
-                "--region",
-                self.region,
-                "--project",
-                self.project,
-                "--format=json",
+            Create(
+                self.network.command("create", "--subnet-mode=custom"),
+                "if neither the subnetwork nor the network exists",
             ),
-            gcloud(
-                "compute",
-                "networks",
-                "describe",
-                self.network,
-                "--project",
-                self.project,
-                "--format=json",
-            ),
+            Create(subnet.command("create", *flags), "if the subnetwork does not exist"),
         ]
 
-    def decide(self, looked: list[Looked], facts: Facts) -> Decision:
-        subnet, network = looked
-        if subnet.found:
-            data = subnet.data or {}
-            facts["network"] = str(data.get("network", self.network)).rsplit("/", 1)[-1]
-            facts["cidr"] = str(data.get("ipCidrRange", self.cidr))
-            if data.get("privateIpGoogleAccess") is True:
-                return Decision(detail=f"exists ({facts['cidr']} in {facts['network']})")
-            return Decision([self._enable_pga()], "updated", "Private Google Access turned on")
-        facts["network"], facts["cidr"] = self.network, self.cidr
-        commands = [] if network.found else [self._create_network()]
-        detail = f"{self.cidr} in network {self.network}" + ("" if network.found else " (new)")
-        return Decision([*commands, self._create()], "created", detail)
+    def fixes(self, facts: Facts) -> list[Change]:
+        subnet = replace(self.address, scope=self.changes_in)
+        when = "if it exists with Private Google Access off"
+        return [Update(subnet.command("update", _PGA), when)]
 
-    def possible(self, facts: Facts) -> list[tuple[Command, str]]:
-        facts.setdefault("network", self.network)
+    def possible(self, facts: Facts) -> list[Change]:
+        # The dry run's firewall rule covers the subnetwork this would create.
+        facts.setdefault("network", self.network.name)
         facts.setdefault("cidr", self.cidr)
-        return [
-            (self._create_network(), "if neither the subnetwork nor the network exists"),
-            (self._create(), "if the subnetwork does not exist"),
-            (self._enable_pga(), "if it exists with Private Google Access off"),
-        ]
+        return super().possible(facts)
 
-    def _create_network(self) -> Command:
-        return gcloud(
-            "compute",
-            "networks",
-            "create",
-            self.network,
-            "--project",
-            self.project,
-            "--subnet-mode=custom",
-        )
+    def decide(self, answers: Answers, facts: Facts) -> Outcome:
+        if answers[self.describe()].found:
+            return super().decide(answers, facts)
+        facts["network"], facts["cidr"] = self.network.name, self.cidr
+        network, subnet = self.creates(facts)
+        detail = f"{self.cidr} in network {self.network.name}"
+        if answers[self.network.describe()].found:
+            return Outcome([subnet], detail)
+        return Outcome([network, subnet], f"{detail} (new)")
 
-    def _create(self) -> Command:
-        return gcloud(
-            "compute",
-            "networks",
-            "subnets",
-            "create",
-            self.name,
-            "--project",
-            self.project,
-            "--region",
-            self.region,
-            "--network",
-            self.network,
-            "--range",
-            self.cidr,
-            "--enable-private-ip-google-access",
-        )
-
-    def _enable_pga(self) -> Command:
-        return gcloud(
-            "compute",
-            "networks",
-            "subnets",
-            "update",
-            self.name,
-            "--project",
-            self.project,
-            "--region",
-            self.region,
-            "--enable-private-ip-google-access",
-        )
+    def found(self, data: Any, facts: Facts) -> Outcome:
+        data = fields(data)
+        facts["network"] = str(data.get("network", self.network.name)).rsplit("/", 1)[-1]
+        facts["cidr"] = str(data.get("ipCidrRange", self.cidr))
+        if data.get("privateIpGoogleAccess") is True:
+            return Outcome(detail=f"exists ({facts['cidr']} in {facts['network']})")
+        return Outcome(self.fixes(facts), "Private Google Access turned on")
 
 
-@dataclass
-class Firewall:
+def subnetwork(project: str, region: str, name: str, network: str, cidr: str) -> Subnetwork:
+    """The step of subnetwork `name`; `network` and `cidr` are for creating it."""
+    return Subnetwork(
+        f"subnetwork {name} in {region} with Private Google Access",
+        Address(
+            ("compute", "networks", "subnets"), name, ("--region", region, "--project", project)
+        ),
+        Address(("compute", "networks"), network, ("--project", project)),
+        cidr,
+        ("--project", project, "--region", region),
+    )
+
+
+class Firewall(Named):
     """Ingress on all protocols and ports from the subnetwork's range to itself."""
 
-    project: str
-    name: str
+    def creates(self, facts: Facts) -> list[Create]:
+        flags = ("--network", facts["network"], "--direction=INGRESS", "--action=ALLOW")
+        return [Create(self.address.command("create", *flags, *_within(facts["cidr"])))]
 
-    @property
-    def title(self) -> str:
-        return f"firewall rule {self.name} (subnet to itself, all protocols)"
+    def created(self, facts: Facts) -> str:
+        return facts["cidr"]
 
-    def looks(self, facts: Facts) -> list[Command]:
-        return [
-            gcloud(
-                "compute",
-                "firewall-rules",
-                "describe",
-                self.name,
-                "--project",
-                self.project,
-                "--format=json",
-            )
-        ]
+    def fixes(self, facts: Facts) -> list[Change]:
+        update = self.address.command("update", *_within(facts["cidr"]), "--no-disabled")
+        return [Update(update, "if it exists with other ranges or protocols")]
 
-    def decide(self, looked: list[Looked], facts: Facts) -> Decision:
-        if not looked[0].found:
-            return Decision([self._create(facts)], "created", facts["cidr"])
-        data = looked[0].data or {}
+    def found(self, data: Any, facts: Facts) -> Outcome:
+        data = fields(data)
         if str(data.get("direction", "")).upper() != "INGRESS":
             # The direction of a rule cannot be changed; only a person may delete it.
-            delete = gcloud(
-                "compute", "firewall-rules", "delete", self.name, "--project", self.project
-            )
             note = (
-                f"firewall rule {self.name} exists as an egress rule; delete it "
-                f"({delete.text()}) and run again"
+                f"firewall rule {self.address.name} exists as an egress rule; delete it "
+                f"({self.address.command('delete').text()}) and run again"
             )
-            return Decision(status="blocked", detail="exists with another direction", notes=[note])
+            return Blocked(detail="exists with another direction", notes=[note])
         allowed = {str(a.get("IPProtocol", "")) for a in data.get("allowed") or []}
         ranges = [facts["cidr"]]
         if (
@@ -168,42 +131,16 @@ class Firewall:
             and list(data.get("destinationRanges") or []) == ranges
             and not data.get("disabled")
         ):
-            return Decision(detail="exists")
-        return Decision([self._update(facts)], "updated", f"all protocols within {facts['cidr']}")
+            return Outcome(detail="exists")
+        return Outcome(self.fixes(facts), f"all protocols within {facts['cidr']}")
 
-    def possible(self, facts: Facts) -> list[tuple[Command, str]]:
-        return [
-            (self._create(facts), "if it does not exist"),
-            (self._update(facts), "if it exists with other ranges or protocols"),
-        ]
 
-    def _create(self, facts: Facts) -> Command:
-        return gcloud(
-            "compute",
-            "firewall-rules",
-            "create",
-            self.name,
-            "--project",
-            self.project,
-            "--network",
-            facts["network"],
-            "--direction=INGRESS",
-            "--action=ALLOW",
-            "--rules=all",
-            f"--source-ranges={facts['cidr']}",
-            f"--destination-ranges={facts['cidr']}",
-        )
+def firewall(project: str, name: str) -> Firewall:
+    """The step of firewall rule `name`, on the network and range the subnetwork step found."""
+    address = Address(("compute", "firewall-rules"), name, ("--project", project))
+    return Firewall(f"firewall rule {name} (subnet to itself, all protocols)", address)
 
-    def _update(self, facts: Facts) -> Command:
-        return gcloud(
-            "compute",
-            "firewall-rules",
-            "update",
-            self.name,
-            "--project",
-            self.project,
-            "--rules=all",
-            f"--source-ranges={facts['cidr']}",
-            f"--destination-ranges={facts['cidr']}",
-            "--no-disabled",
-        )
+
+def _within(cidr: str) -> tuple[str, ...]:
+    """All protocols, from the range to the range."""
+    return ("--rules=all", f"--source-ranges={cidr}", f"--destination-ranges={cidr}")

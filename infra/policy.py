@@ -10,107 +10,64 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.conditions import Condition
-from infra.gcloud import Command, Looked, gcloud
-from infra.steps import Decision, Facts
+from infra.desired import Binding
+from infra.gcloud import Address, Command
+from infra.step import Change, Facts, Grant, Outcome, Resource, Waiting
 
 #: A binding as compared: (member, role, condition expression or "" for none).
 Key = tuple[str, str, str]
 
 
-@dataclass(frozen=True)
-class Wanted:
-    """One binding the setup wants: member, role, why, and the condition it holds under."""
-
-    member: str
-    role: str
-    why: str
-    condition: Condition | None = None
-
-    @property
-    def key(self) -> Key:
-        return (self.member, self.role, self.condition.expression if self.condition else "")
-
-
-@dataclass(frozen=True)
-class Target:
-    """A resource with an IAM policy, as gcloud addresses it."""
-
-    group: tuple[str, ...]  # e.g. ("storage", "buckets")
-    resource: str
-    scope: tuple[str, ...] = ()  # e.g. ("--location", "europe-west4", "--project", "p")
-    label: str = ""
-    #: e.g. ("--condition=None",): without it gcloud refuses (or prompts) to add an
-    #: unconditional binding to a policy that holds conditional ones.
-    add_extra: tuple[str, ...] = ()
-
-    def get(self) -> Command:
-        """The command that reads the policy."""
-        return gcloud(*self.group, "get-iam-policy", self.resource, *self.scope, "--format=json")
-
-    def add(self, member: str, role: str, condition: Condition | None = None) -> Command:
-        """The command that adds one binding (under `condition` when given)."""
-        extra = (condition.flag(),) if condition else self.add_extra
-        return gcloud(
-            *self.group,
-            "add-iam-policy-binding",
-            self.resource,
-            *self.scope,
-            f"--member={member}",
-            f"--role={role}",
-            *extra,
-        )
-
-    def remove(self, member: str, role: str, condition: Condition | None = None) -> Command:
-        """The command that removes one binding (printed for people, never run)."""
-        extra = (condition.flag(),) if condition else self.add_extra
-        return gcloud(
-            *self.group,
-            "remove-iam-policy-binding",
-            self.resource,
-            *self.scope,
-            f"--member={member}",
-            f"--role={role}",
-            *extra,
-        )
-
-
 @dataclass
-class Policy:
-    """Grant `wanted` on `target`; `waits_for` names what must exist first when it may not."""
+class Policy(Resource):
+    """Grant `wanted` on `target`; `waits_for` names what must exist first when it may not.
 
-    target: Target
-    wanted: list[Wanted]
+    `unconditional` goes on every binding without a condition: on a project or bucket policy
+    that holds conditional bindings, as ours do, gcloud refuses (or prompts) to add one
+    without `--condition=None`.
+    """
+
+    target: Address
+    wanted: list[Binding]
     waits_for: str = ""
+    unconditional: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
-        return f"roles on {self.target.label or self.target.resource}"
+        return f"roles on {self.target.shown}"
 
-    def looks(self, facts: Facts) -> list[Command]:
-        return [self.target.get()]
+    def describe(self) -> Command:
+        return self.target.command("get-iam-policy", "--format=json")
 
-    def decide(self, looked: list[Looked], facts: Facts) -> Decision:
-        if not looked[0].found:
-            if self.waits_for:
-                return Decision(status="waiting", detail=f"{self.waits_for} does not exist yet")
-            raise LookupError(f"{self.target.label or self.target.resource} does not exist")
-        held = bindings(looked[0].data)
-        missing = [w for w in self.wanted if w.key not in held]
-        decision = Decision(detail=f"{len(self.wanted)} binding(s) in place")
-        if missing:
-            decision = Decision(
-                [self.target.add(w.member, w.role, w.condition) for w in missing],
-                "granted",
-                ", ".join(f"{w.role} to {_who(w.member)}" for w in missing),
-            )
-        decision.notes += self._extras(held)
-        return decision
-
-    def possible(self, facts: Facts) -> list[tuple[Command, str]]:
-        condition = "if not bound yet"
+    def fixes(self, facts: Facts) -> list[Change]:
+        when = "if not bound yet"
         if self.waits_for:
-            condition += f" (and only once {self.waits_for} exists)"
-        return [(self.target.add(w.member, w.role, w.condition), condition) for w in self.wanted]
+            when += f" (and only once {self.waits_for} exists)"
+        return [
+            Grant(self._binding("add", w.member, w.role, w.condition), when) for w in self.wanted
+        ]
+
+    def missing(self, facts: Facts) -> Outcome:
+        if self.waits_for:
+            return Waiting(detail=f"{self.waits_for} does not exist yet")
+        raise LookupError(f"{self.target.shown} does not exist")
+
+    def found(self, data: Any, facts: Facts) -> Outcome:
+        held = bindings(data)
+        grants = zip(self.wanted, self.fixes(facts), strict=True)
+        lacking = [(w, grant) for w, grant in grants if w.key not in held]
+        outcome = Outcome(detail=f"{len(self.wanted)} binding(s) in place")
+        if lacking:
+            detail = ", ".join(f"{w.role} to {_who(w.member)}" for w, _ in lacking)
+            outcome = Outcome([grant for _, grant in lacking], detail)
+        outcome.notes += self._extras(held)
+        return outcome
+
+    def _binding(self, verb: str, member: str, role: str, condition: Condition | None) -> Command:
+        extra = (condition.flag(),) if condition else self.unconditional
+        return self.target.command(
+            f"{verb}-iam-policy-binding", f"--member={member}", f"--role={role}", *extra
+        )
 
     def _extras(self, held: dict[Key, Condition | None]) -> list[str]:
         ours = {w.member for w in self.wanted}
@@ -119,12 +76,11 @@ class Policy:
         for key in sorted(set(held) - wanted):
             member, role, expression = key
             if member in ours:
-                where = self.target.label or self.target.resource
                 under = f" under the condition {expression}" if expression else ""
+                remove = self._binding("remove", member, role, held[key])
                 notes.append(
-                    f"{_who(member)} also holds {role} on {where}{under}, which this setup "
-                    "does not grant; if nothing needs it: "
-                    f"{self.target.remove(member, role, held[key]).text()}"
+                    f"{_who(member)} also holds {role} on {self.target.shown}{under}, which this "
+                    f"setup does not grant; if nothing needs it: {remove.text()}"
                 )
         return notes
 

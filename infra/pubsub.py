@@ -8,59 +8,28 @@ a Pub/Sub role on the project, where it would reach every other topic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from contract.environment import Environment
 from infra import desired
-from infra.gcloud import Command, Looked, gcloud
-from infra.policy import Policy, Target, Wanted
-from infra.steps import Decision, Facts, Step
+from infra.gcloud import Address
+from infra.policy import Policy
+from infra.step import Create, Facts, Named, Step
 
 
-@dataclass
-class Topic:
+class Topic(Named):
     """Create the Pub/Sub topic when it does not exist (an existing one is kept as it is)."""
 
-    project: str
-    name: str
-
-    @property
-    def title(self) -> str:
-        return f"alerts topic projects/{self.project}/topics/{self.name}"
-
-    def looks(self, facts: Facts) -> list[Command]:
-        return [
-            gcloud(
-                "pubsub",
-                "topics",
-                "describe",
-                self.name,
-                "--project",
-                self.project,
-                "--format=json",
-            )
-        ]
-
-    def decide(self, looked: list[Looked], facts: Facts) -> Decision:
-        if looked[0].found:
-            return Decision(detail="exists")
-        return Decision([self._create()], "created")
-
-    def possible(self, facts: Facts) -> list[tuple[Command, str]]:
-        return [(self._create(), "if it does not exist")]
-
-    def _create(self) -> Command:
-        return gcloud("pubsub", "topics", "create", self.name, "--project", self.project)
+    def creates(self, facts: Facts) -> list[Create]:
+        return [Create(self.address.command("create"))]
 
 
-def alert_steps(project: str, topic: str, accounts: dict[str, str]) -> list[Step]:
+def alert_steps(dep: Environment) -> list[Step]:
     """The topic and its publisher grants; nothing when the environment sends no alerts."""
-    if not topic:
+    if not dep.alerts_topic_id:
         return []
-    target = Target(
-        ("pubsub", "topics"), topic, ("--project", project), label=f"alerts topic {topic}"
-    )
-    wanted = [
-        Wanted(desired.member(accounts[key]), role, why)
-        for key, role, why in desired.TOPIC_PUBLISHERS
+    topic, project = dep.alerts_topic_id, dep.project
+    wanted = [desired.binding(dep, *publisher) for publisher in desired.TOPIC_PUBLISHERS]
+    address = Address(("pubsub", "topics"), topic, ("--project", project), f"alerts topic {topic}")
+    return [
+        Topic(f"alerts topic projects/{project}/topics/{topic}", address),
+        Policy(address, wanted),
     ]
-    return [Topic(project, topic), Policy(target, wanted)]

@@ -11,94 +11,92 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.desired import CustomRole
-from infra.gcloud import Command, Looked, gcloud
-from infra.steps import Decision, Facts
+from infra.gcloud import Address, Command
+from infra.step import (
+    Answers,
+    Change,
+    Create,
+    Facts,
+    Named,
+    Outcome,
+    Undelete,
+    Update,
+    fields,
+)
 
 
 @dataclass
-class CustomRoleStep:
-    """Create or correct one custom role of `project`."""
+class CustomRoleStep(Named):
+    """Create or correct one custom role."""
 
-    project: str
     role: CustomRole
 
-    @property
-    def title(self) -> str:
-        return f"custom role {self.role.name(self.project)}"
+    def _source(self) -> Command:
+        return Address(("iam", "roles"), self.role.derived_from).describe()
 
     def looks(self, facts: Facts) -> list[Command]:
-        looks = []
-        if self.role.derived_from:
-            looks.append(
-                gcloud("iam", "roles", "describe", self.role.derived_from, "--format=json")
-            )
-        looks.append(
-            gcloud(
-                "iam",
-                "roles",
-                "describe",
-                self.role.role_id,
-                "--project",
-                self.project,
-                "--format=json",
-            )
-        )
-        return looks
+        return [self._source(), self.describe()] if self.role.derived_from else [self.describe()]
 
-    def decide(self, looked: list[Looked], facts: Facts) -> Decision:
+    def creates(self, facts: Facts) -> list[Create]:
+        return [Create(self._write("create", self._shown()))]
+
+    def fixes(self, facts: Facts) -> list[Change]:
+        return [self._undelete(), self._update(self._shown())]
+
+    def decide(self, answers: Answers, facts: Facts) -> Outcome:
+        wanted = self._wanted(answers)
+        current = answers[self.describe()]
+        if not current.found:
+            return Outcome([Create(self._write("create", wanted))], f"{len(wanted)} permissions")
+        data = fields(current.data)
+        changes: list[Change] = []
+        if data.get("deleted"):
+            changes.append(self._undelete())
+        held = tuple(sorted(data.get("includedPermissions") or []))
+        if held != wanted or data.get("stage") != "GA" or data.get("deleted"):
+            changes.append(self._update(wanted))
+        if not changes:
+            return Outcome(detail=f"{len(wanted)} permissions")
+        return Outcome(changes, _difference(held, wanted))
+
+    def _wanted(self, answers: Answers) -> tuple[str, ...]:
         source: list[str] = []
         if self.role.derived_from:
-            if not looked[0].found:
+            answer = answers[self._source()]
+            if not answer.found:
                 raise LookupError(f"predefined role {self.role.derived_from} was not found")
-            source = list((looked[0].data or {}).get("includedPermissions") or [])
+            source = list(fields(answer.data).get("includedPermissions") or [])
         wanted = self.role.wanted(source)
         if not wanted:
             raise LookupError(f"{self.title} would hold no permission")
-        current = looked[-1]
-        if not current.found:
-            return Decision(
-                [self._write("create", wanted)], "created", f"{len(wanted)} permissions"
-            )
-        data = current.data or {}
-        commands = []
-        if data.get("deleted"):
-            commands.append(self._undelete())
-        held = tuple(sorted(data.get("includedPermissions") or []))
-        if held != wanted or data.get("stage") != "GA" or data.get("deleted"):
-            commands.append(self._write("update", wanted))
-        if not commands:
-            return Decision(detail=f"{len(wanted)} permissions")
-        return Decision(commands, "updated", _difference(held, wanted))
+        return wanted
 
-    def possible(self, facts: Facts) -> list[tuple[Command, str]]:
+    def _shown(self) -> tuple[str, ...]:
+        """The permissions as the dry run shows them (a derived role's are known only then)."""
         if self.role.derived_from:
-            shown = (
-                f"<{self.role.derived_from}'s permissions but {','.join(self.role.without)}*>",
-            )
-        else:
-            shown = self.role.wanted()
-        return [
-            (self._write("create", shown), "if it does not exist"),
-            (self._undelete(), "if it was deleted (kept 7 days)"),
-            (self._write("update", shown), "if its permissions or stage differ"),
-        ]
+            return (f"<{self.role.derived_from}'s permissions but {','.join(self.role.without)}*>",)
+        return self.role.wanted()
+
+    def _undelete(self) -> Undelete:
+        return Undelete(self.address.command("undelete"))
+
+    def _update(self, permissions: tuple[str, ...]) -> Update:
+        return Update(self._write("update", permissions), "if its permissions or stage differ")
 
     def _write(self, verb: str, permissions: tuple[str, ...]) -> Command:
-        return gcloud(
-            "iam",
-            "roles",
+        return self.address.command(
             verb,
-            self.role.role_id,
-            "--project",
-            self.project,
             f"--title={self.role.title}",
             f"--description={self.role.description}",
             f"--permissions={','.join(permissions)}",
             "--stage=GA",
         )
 
-    def _undelete(self) -> Command:
-        return gcloud("iam", "roles", "undelete", self.role.role_id, "--project", self.project)
+
+def custom_role(project: str, role: CustomRole) -> CustomRoleStep:
+    """The step of custom role `role` of `project`."""
+    address = Address(("iam", "roles"), role.role_id, ("--project", project))
+    return CustomRoleStep(f"custom role {role.name(project)}", address, role)
 
 
 def _difference(held: tuple[str, ...], wanted: tuple[str, ...]) -> str:

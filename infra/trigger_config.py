@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.environment import Environment
-from infra.gcloud import Command, Looked, gcloud
-from infra.steps import Decision, Facts
+from infra.gcloud import Address, Command
+from infra.step import Answers, Differs, Facts, Named, Outcome, Waiting
 
 
 def trigger_settings(dep: Environment) -> dict[str, str]:
@@ -103,69 +103,72 @@ def audience_problem(
 
 
 @dataclass
-class TriggerFunction:
+class TriggerFunction(Named):
     """Look at the deployed trigger function: its variables, identity and audience (never
     changes it)."""
 
-    project: str
-    region: str
-    name: str
+    #: The Cloud Run service behind the function (its custom audiences; the invoker's grant).
+    service: Address
     wanted: dict[str, str]
     account: str
     env_file: str
-    trigger_url: str = ""
-
-    @property
-    def describe_uri(self) -> str:
-        """The command that prints the URL trigger_url must be."""
-        return shlex.join(
-            [
-                "gcloud",
-                "functions",
-                "describe",
-                self.name,
-                f"--region={self.region}",
-                f"--project={self.project}",
-                "--format=value(serviceConfig.uri)",
-            ]
-        )
-
-    @property
-    def title(self) -> str:
-        return f"trigger function {self.name} settings"
+    trigger_url: str
+    #: The command that prints the URL trigger_url must be (said when the audience is wrong).
+    describe_uri: str
 
     def looks(self, facts: Facts) -> list[Command]:
-        scope = ("--region", self.region, "--project", self.project, "--format=json")
-        return [
-            gcloud("functions", "describe", self.name, *scope),
-            gcloud("run", "services", "describe", self.name, *scope),
-        ]
+        return [self.describe(), self.service.describe()]
 
-    def decide(self, looked: list[Looked], facts: Facts) -> Decision:
-        if not looked[0].found:
-            return Decision(status="waiting", detail="not deployed yet")
-        found = differences(looked[0].data, self.wanted, self.account)
+    def missing(self, facts: Facts) -> Outcome:
+        return Waiting(detail="not deployed yet")
+
+    def decide(self, answers: Answers, facts: Facts) -> Outcome:
+        function = answers[self.describe()]
+        if not function.found:
+            return self.missing(facts)
+        found = differences(function.data, self.wanted, self.account)
         audience = audience_problem(
-            self.trigger_url, looked[0].data, looked[1].data, self.env_file, self.describe_uri
+            self.trigger_url,
+            function.data,
+            answers[self.service.describe()].data,
+            self.env_file,
+            self.describe_uri,
         )
         if not found and not audience:
-            return Decision(
+            return Outcome(
                 detail=f"{len(self.wanted)} variable(s), identity and audience as in the file"
             )
         notes = []
         if found:
             notes.append(
-                f"The trigger function {self.name} differs from {self.env_file}: "
+                f"The trigger function {self.address.name} differs from {self.env_file}: "
                 + "; ".join(found)
                 + ". Redeploy it with the `gcloud functions deploy` command below."
             )
         if audience:
             notes.append(audience)
-        return Decision(
-            status="differs",
-            detail="; ".join([*found, *(["OIDC audience"] if audience else [])]),
-            notes=notes,
+        return Differs(
+            detail="; ".join([*found, *(["OIDC audience"] if audience else [])]), notes=notes
         )
 
-    def possible(self, facts: Facts) -> list[tuple[Command, str]]:
-        return []
+
+def trigger_function(
+    dep: Environment, name: str, env_file: str, trigger_url: str
+) -> TriggerFunction:
+    """The look at function `name` of `dep`, against the settings `dep` implies."""
+    scope = ("--region", dep.region, "--project", dep.project)
+    uri = (
+        f"--region={dep.region}",
+        f"--project={dep.project}",
+        "--format=value(serviceConfig.uri)",
+    )
+    return TriggerFunction(
+        f"trigger function {name} settings",
+        Address(("functions",), name, scope),
+        Address(("run", "services"), name, scope, f"trigger service {name}"),
+        trigger_settings(dep),
+        dep.service_accounts["trigger"],
+        env_file,
+        trigger_url,
+        shlex.join(["gcloud", "functions", "describe", name, *uri]),
+    )

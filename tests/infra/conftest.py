@@ -1,19 +1,32 @@
-"""Fake `gcloud` and `bq` on PATH, their state in a temp folder; helpers to run the setup."""
+"""Fake `gcloud` and `bq` on PATH, their state in a temp folder; helpers to run the setup.
+
+Each run of the setup makes about seventy `gcloud` processes, so the runs tests only read (a
+first run on fresh projects, the run after it, per environment file) are made once per session
+(`runs`); a test that changes the cloud afterwards starts its own from the state such a run left
+(`set_up`). The fake is deterministic, so that state is the one the test would have made.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import os
 import shutil
+import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fakes.gcloud import COMMANDS, new_project
+from infra.apply import Report, run
 from infra.cli import main
+from infra.envfile import load
+from infra.gcloud import Runner
+from infra.plan import steps_for
 
 REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = REPO / "schedules" / "environments"
@@ -61,7 +74,13 @@ class Cloud:
     def changes(self) -> list[list[str]]:
         """Calls that were not looks (create, add, update, enable): a gcloud call as its
         arguments, a bq call as its arguments after "bq"."""
-        return [command(e) for e in self.log() if not is_look(e["argv"], program(e))]
+        return changes(self.log())
+
+    def start_from(self, run: Run) -> Cloud:
+        """This cloud as `run` left it, with an empty log."""
+        self.write_state(run.state)
+        self.clear_log()
+        return self
 
     def deploy_trigger(
         self,
@@ -95,6 +114,110 @@ class Cloud:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main([*argv, "--environments-dir", str(environments)])
         return code, out.getvalue(), err.getvalue()
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run of the setup: exit code, what it printed, its calls, the state it left
+    (kept as JSON: every reader gets a copy of its own)."""
+
+    code: int
+    out: str
+    err: str
+    calls: str
+    left: str
+
+    @property
+    def log(self) -> list[dict[str, Any]]:
+        return json.loads(self.calls)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return json.loads(self.left)
+
+    def changes(self) -> list[list[str]]:
+        """The run's calls that were not looks (as `Cloud.changes`)."""
+        return changes(self.log)
+
+
+def run_on(cloud: Cloud, *argv: str, environments: Path = ENVIRONMENTS) -> Run:
+    """Run the setup on `cloud` from an empty log; what it did."""
+    cloud.clear_log()
+    code, out, err = cloud.bootstrap(*argv, environments=environments)
+    return Run(code, out, err, json.dumps(cloud.log()), json.dumps(cloud.state))
+
+
+class Runs:
+    """Runs of the setup made once per session, by environment and the files of its folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: dict[tuple[str, ...], Run] = {}
+
+    def first(self, env: str = "dev", environments: Path = ENVIRONMENTS) -> Run:
+        """The first run of `env` on fresh projects."""
+        return self._made(("first", env, *_texts(environments)), None, env, environments)
+
+    def second(self, env: str = "dev", environments: Path = ENVIRONMENTS) -> Run:
+        """The run right after `first(env, environments)`."""
+        first = self.first(env, environments)
+        return self._made(("second", env, *_texts(environments)), first, env, environments)
+
+    def _made(self, key: tuple[str, ...], after: Run | None, env: str, environments: Path) -> Run:
+        if key not in self.made:
+            folder = self.folder / str(len(self.made))
+            folder.mkdir()
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                cloud = start_cloud(folder, monkeypatch)
+                if after is not None:
+                    cloud.start_from(after)
+                run = run_on(cloud, "--env", env, environments=environments)
+            assert run.code == 0, run.err
+            self.made[key] = run
+        return self.made[key]
+
+
+def _texts(environments: Path) -> tuple[str, ...]:
+    return tuple(f"{p.name}\n{p.read_text()}" for p in sorted(environments.glob("*.yaml")))
+
+
+def changes(log: list[dict[str, Any]]) -> list[list[str]]:
+    """The calls of `log` that were not looks (see `Cloud.changes`)."""
+    return [command(e) for e in log if not is_look(e["argv"], program(e))]
+
+
+def fake_gcloud(*argv: str) -> subprocess.CompletedProcess[str]:
+    """One call of the fake gcloud (on the cloud `FAKE_GCLOUD_STATE` names)."""
+    return subprocess.run(
+        [sys.executable, "-S", str(FAKE), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+    )
+
+
+def run_steps(cloud: Cloud, *titles: str) -> tuple[Report, str]:
+    """Run only dev's steps whose title starts with one of `titles` on `cloud`, through the
+    setup's runner and the fake CLIs; the report and the lines a run prints for them.
+
+    For a test about those steps on a set-up cloud: that every other step then changes nothing
+    is what test_second_run_changes_nothing shows, so running them too would only repeat it.
+    """
+    assert cloud.root.exists()
+    steps = [step for step in steps_for(load(ENVIRONMENTS, "dev")) if step.title.startswith(titles)]
+    assert steps, f"no step of dev starts with {titles}"
+    lines: list[str] = []
+    report = run(steps, Runner(), lines.append)
+    return report, "\n".join(lines)
+
+
+def dry_run_lines(cloud: Cloud, environments: Path = ENVIRONMENTS) -> list[str]:
+    """What `--dry-run` of dev prints, once it is checked that it ran nothing."""
+    code, out, _ = cloud.bootstrap("--env", "dev", "--dry-run", environments=environments)
+    assert code == 0
+    assert cloud.log() == []
+    return out.splitlines()
 
 
 def program(entry: dict[str, Any]) -> str:
@@ -142,3 +265,15 @@ def start_cloud(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Cloud:
 def cloud(tmp_path, monkeypatch) -> Cloud:
     """Fresh projects for every repository environment; `gcloud` on PATH is the fake."""
     return start_cloud(tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory) -> Runs:
+    """The runs of the setup that tests only read, each made once (see the module docstring)."""
+    return Runs(tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture
+def set_up(cloud, runs) -> Cloud:
+    """`cloud` as dev's first run on fresh projects left it."""
+    return cloud.start_from(runs.first())

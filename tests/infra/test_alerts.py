@@ -6,7 +6,7 @@ infra.desired, so a change there that drops or widens a grant fails these tests.
 
 from __future__ import annotations
 
-from tests.infra.conftest import ENVIRONMENTS
+from tests.infra.conftest import ENVIRONMENTS, dry_run_lines, run_steps
 
 PROJECT = "acme-churn-dev"
 TOPIC = "churn-alerts"
@@ -35,10 +35,11 @@ def _without_alerts(tmp_path):
     return tmp_path
 
 
-def test_first_run_creates_the_topic_and_grants_both_senders_on_it(cloud):
-    code, out, err = cloud.bootstrap("--env", "dev")
-    assert code == 0, err
-    project = cloud.state["projects"][PROJECT]
+def test_first_run_creates_the_topic_and_grants_both_senders_on_it(runs):
+    first = runs.first()
+    out = first.out
+    assert first.code == 0, first.err
+    project = first.state["projects"][PROJECT]
     assert "pubsub.googleapis.com" in project["services"]
     assert list(project["topics"]) == [TOPIC]
     # Exactly publisher for the two senders, nobody else (the invoker never publishes).
@@ -52,7 +53,7 @@ def test_first_run_creates_the_topic_and_grants_both_senders_on_it(cloud):
     assert f"created  alerts topic projects/{PROJECT}/topics/{TOPIC}" in out
     assert f"granted  roles on alerts topic {TOPIC}" in out
     # The topic is created before its policy is read, and both after Pub/Sub is enabled.
-    calls = [e["argv"] for e in cloud.log()]
+    calls = [e["argv"] for e in first.log]
     enable = next(i for i, a in enumerate(calls) if a[:2] == ["services", "enable"])
     create = calls.index(["pubsub", "topics", "create", TOPIC, "--project", PROJECT])
     first_policy = next(
@@ -62,13 +63,12 @@ def test_first_run_creates_the_topic_and_grants_both_senders_on_it(cloud):
     assert "pubsub.googleapis.com" in calls[enable]
 
 
-def test_second_run_only_looks_at_the_topic(cloud):
-    assert cloud.bootstrap("--env", "dev")[0] == 0
-    cloud.clear_log()
-    code, out, _ = cloud.bootstrap("--env", "dev")
-    assert code == 0
-    assert cloud.changes() == []
-    assert _pubsub([e["argv"] for e in cloud.log()]) == [
+def test_second_run_only_looks_at_the_topic(runs):
+    second = runs.second()
+    out = second.out
+    assert second.code == 0
+    assert second.changes() == []
+    assert _pubsub([e["argv"] for e in second.log]) == [
         ["pubsub", "topics", "describe", TOPIC, "--project", PROJECT, "--format=json"],
         ["pubsub", "topics", "get-iam-policy", TOPIC, "--project", PROJECT, "--format=json"],
     ]
@@ -76,26 +76,24 @@ def test_second_run_only_looks_at_the_topic(cloud):
     assert f"ok       roles on alerts topic {TOPIC}: 2 binding(s) in place" in out
 
 
-def test_an_existing_topic_is_kept_and_only_the_missing_publisher_is_granted(cloud):
-    # Someone created the topic by hand and granted the trigger; an invoker binding is theirs.
+def test_an_existing_topic_is_kept_and_only_the_missing_publisher_is_granted(set_up):
+    # Someone created the topic by hand and granted the trigger; a subscriber binding is theirs.
+    cloud = set_up
     cloud.edit(
-        lambda s: (
-            s["projects"][PROJECT]["services"].append("pubsub.googleapis.com")
-            or s["projects"][PROJECT]["topics"].update(
-                {
-                    TOPIC: {
-                        "policy": {
-                            "bindings": [
-                                {"role": PUBLISHER, "members": [TRIGGER]},
-                                {
-                                    "role": "roles/pubsub.subscriber",
-                                    "members": ["user:ops@example.com"],
-                                },
-                            ]
-                        }
+        lambda s: s["projects"][PROJECT]["topics"].update(
+            {
+                TOPIC: {
+                    "policy": {
+                        "bindings": [
+                            {"role": PUBLISHER, "members": [TRIGGER]},
+                            {
+                                "role": "roles/pubsub.subscriber",
+                                "members": ["user:ops@example.com"],
+                            },
+                        ]
                     }
                 }
-            )
+            }
         )
     )
     code, out, err = cloud.bootstrap("--env", "dev")
@@ -122,16 +120,15 @@ def test_an_existing_topic_is_kept_and_only_the_missing_publisher_is_granted(clo
     assert f"ok       alerts topic projects/{PROJECT}/topics/{TOPIC}: exists" in out
 
 
-def test_an_account_of_ours_holding_more_on_the_topic_is_reported_not_removed(cloud):
-    assert cloud.bootstrap("--env", "dev")[0] == 0
+def test_an_account_of_ours_holding_more_on_the_topic_is_reported_not_removed(set_up):
+    cloud = set_up
     cloud.edit(
         lambda s: s["projects"][PROJECT]["topics"][TOPIC]["policy"]["bindings"].append(
             {"role": "roles/pubsub.admin", "members": [TRIGGER]}
         )
     )
-    cloud.clear_log()
-    code, out, _ = cloud.bootstrap("--env", "dev")
-    assert code == 0
+    report, _ = run_steps(cloud, "alerts topic", "roles on alerts topic")
+    out = "\n".join(report.notes)
     assert cloud.changes() == []
     assert (
         f"churn-trigger also holds roles/pubsub.admin on alerts topic {TOPIC}, which this setup "
@@ -144,10 +141,7 @@ def test_an_account_of_ours_holding_more_on_the_topic_is_reported_not_removed(cl
 
 
 def test_dry_run_prints_the_topic_commands_and_runs_none(cloud):
-    code, out, _ = cloud.bootstrap("--env", "dev", "--dry-run")
-    assert code == 0
-    assert cloud.log() == []
-    lines = out.splitlines()
+    lines = dry_run_lines(cloud)
     block = lines[lines.index(f"# alerts topic projects/{PROJECT}/topics/{TOPIC}") :]
     assert block[1:3] == [
         f"gcloud pubsub topics describe {TOPIC} --project {PROJECT} --format=json",
@@ -178,10 +172,10 @@ def test_an_environment_without_alerts_gets_no_topic_and_no_pubsub_api(cloud, tm
     assert "pubsub" not in out
 
 
-def test_a_topic_describe_gcloud_refuses_stops_the_run_before_any_create(cloud, monkeypatch):
+def test_a_topic_describe_gcloud_refuses_stops_the_run_before_any_create(set_up, monkeypatch):
     # Pub/Sub disabled again by hand between the enable and the look: the refusal is not
     # "missing", so the setup stops instead of trying to create the topic.
-    assert cloud.bootstrap("--env", "dev")[0] == 0
+    cloud = set_up
     cloud.edit(
         lambda s: (
             s["projects"][PROJECT]["services"].remove("pubsub.googleapis.com")
@@ -189,7 +183,6 @@ def test_a_topic_describe_gcloud_refuses_stops_the_run_before_any_create(cloud, 
         )
     )
     monkeypatch.setattr("infra.plan.desired.apis", lambda dep: {})
-    cloud.clear_log()
     code, _, err = cloud.bootstrap("--env", "dev")
     assert code == 1
     assert "gcloud pubsub topics describe churn-alerts" in err

@@ -1,4 +1,7 @@
-"""First run creates everything, a second run changes nothing, a dry run runs nothing."""
+"""First run creates everything, a second run changes nothing, a dry run runs nothing.
+
+The first and second runs of dev are made once (tests/infra/conftest.py `runs`) and read here.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,14 @@ import sys
 from infra.desired import APIS
 from infra.envfile import load
 from infra.trigger_config import trigger_settings
-from tests.infra.conftest import ENVIRONMENTS, REPO, is_look, program
+from tests.infra.conftest import ENVIRONMENTS, REPO, dry_run_lines, is_look, program
 
 
-def test_first_run_creates_everything(cloud):
-    code, out, err = cloud.bootstrap("--env", "dev")
+def test_first_run_creates_everything(runs):
+    first = runs.first()
+    code, out, err, state = first.code, first.out, first.err, first.state
     assert code == 0, err
-    project = cloud.state["projects"]["acme-churn-dev"]
+    project = state["projects"]["acme-churn-dev"]
     assert set(APIS) <= set(project["services"])
     assert {"dataprocrm.googleapis.com", "compute.googleapis.com"} <= set(project["services"])
     assert sorted(project["accounts"]) == [
@@ -23,7 +27,7 @@ def test_first_run_creates_everything(cloud):
         "churn-scheduler@acme-churn-dev.iam.gserviceaccount.com",
         "churn-trigger@acme-churn-dev.iam.gserviceaccount.com",
     ]
-    buckets = cloud.state["buckets"]
+    buckets = state["buckets"]
     assert sorted(buckets) == [
         "acme-churn-dev-data",
         "acme-churn-dev-models",
@@ -54,28 +58,27 @@ def test_first_run_creates_everything(cloud):
     assert "SCHEDULER_INVOKER=churn-scheduler@acme-churn-dev.iam.gserviceaccount.com" in out
 
 
-def test_second_run_changes_nothing(cloud):
-    assert cloud.bootstrap("--env", "dev")[0] == 0
-    before = cloud.state
-    cloud.clear_log()
-    code, out, _ = cloud.bootstrap("--env", "dev")
+def test_second_run_changes_nothing(runs):
+    assert runs.first().code == 0
+    before = runs.first().state
+    second = runs.second()
+    code, out = second.code, second.out
     assert code == 0
-    assert cloud.log(), "the second run must still look"
-    assert cloud.changes() == []
-    assert cloud.state == before
+    assert second.log, "the second run must still look"
+    assert second.changes() == []
+    assert second.state == before
     assert "0 change(s)." in out
     steps = out.split("Left to do by hand:")[0].splitlines()[1:-1]
     assert len(steps) > 15
     assert {line.split()[0] for line in steps} <= {"ok", "waiting"}, steps
 
 
-def test_trigger_deployed_later_gets_its_invoker_on_the_next_run(cloud):
-    cloud.bootstrap("--env", "dev")
+def test_trigger_deployed_later_gets_its_invoker_on_the_next_run(set_up):
+    cloud = set_up
     dep = load(ENVIRONMENTS, "dev").deployment
     cloud.deploy_trigger(
         dep.project, dep.region, trigger_settings(dep), dep.service_accounts["trigger"]
     )
-    cloud.clear_log()
     code, out, _ = cloud.bootstrap("--env", "dev")
     assert code == 0
     assert cloud.changes() == [
@@ -95,18 +98,14 @@ def test_trigger_deployed_later_gets_its_invoker_on_the_next_run(cloud):
     assert "gcloud functions deploy" not in out
 
 
-def test_dry_run_runs_nothing_and_prints_every_command_in_order(cloud):
-    code, out, _ = cloud.bootstrap("--env", "dev", "--dry-run")
-    assert code == 0
-    assert cloud.log() == []
+def test_dry_run_runs_nothing_and_prints_every_command_in_order(cloud, runs):
+    lines = dry_run_lines(cloud)
     assert cloud.state["buckets"] == {}
-    printed = [
-        line.split("  # ")[0] for line in out.splitlines() if line.startswith(("gcloud ", "bq "))
-    ]
-    # Every command a real run executes (looks and changes) was printed, in the same order.
-    code, _, _ = cloud.bootstrap("--env", "dev")
-    assert code == 0
-    ran = [_text(entry) for entry in cloud.log()]
+    printed = [line.split("  # ")[0] for line in lines if line.startswith(("gcloud ", "bq "))]
+    # Every command a real run on the same fresh projects executes (looks and changes) was
+    # printed, in the same order.
+    assert runs.first().code == 0
+    ran = [_text(entry) for entry in runs.first().log]
     assert len(ran) > 40
     position = 0
     for command in ran:

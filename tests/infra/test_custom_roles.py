@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from fakes import iam_roles
 from infra import desired
 from infra.gcloud import Looked
-from infra.roles import CustomRoleStep
-from tests.infra.conftest import FAKE
+from infra.roles import custom_role
+from infra.step import Update
+from tests.infra.conftest import fake_gcloud, run_steps
 
 PROJECT = "acme-churn-dev"
 PIPELINES = "serviceAccount:churn-pipelines@acme-churn-dev.iam.gserviceaccount.com"
@@ -18,20 +15,10 @@ TRIGGER = "serviceAccount:churn-trigger@acme-churn-dev.iam.gserviceaccount.com"
 WORKER_ROLE = f"projects/{PROJECT}/roles/churnDataprocWorker"
 
 
-def _gcloud(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-S", str(FAKE), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=dict(os.environ),
-    )
-
-
-def test_first_run_creates_both_roles_before_any_binding_names_them(cloud):
-    code, _, err = cloud.bootstrap("--env", "dev")
-    assert code == 0, err
-    roles = cloud.state["projects"][PROJECT]["roles"]
+def test_first_run_creates_both_roles_before_any_binding_names_them(runs):
+    first = runs.first()
+    assert first.code == 0, first.err
+    roles = first.state["projects"][PROJECT]["roles"]
     non_storage = sorted(p for p in iam_roles.DATAPROC_WORKER if not p.startswith("storage."))
     assert roles["churnDataprocWorker"]["includedPermissions"] == non_storage
     assert roles["churnTrigger"]["includedPermissions"] == [
@@ -40,14 +27,14 @@ def test_first_run_creates_both_roles_before_any_binding_names_them(cloud):
         "aiplatform.pipelineJobs.list",
     ]
     assert {r["stage"] for r in roles.values()} == {"GA"}
-    calls = [e["argv"] for e in cloud.log()]
+    calls = [e["argv"] for e in first.log]
     created = max(i for i, a in enumerate(calls) if a[:3] == ["iam", "roles", "create"])
     bound = min(i for i, a in enumerate(calls) if a[:2] == ["projects", "add-iam-policy-binding"])
     assert created < bound
 
 
-def test_a_custom_role_someone_changed_or_deleted_is_put_back(cloud):
-    assert cloud.bootstrap("--env", "dev")[0] == 0
+def test_a_custom_role_someone_changed_or_deleted_is_put_back(set_up):
+    cloud = set_up
 
     def drift(state):
         roles = state["projects"][PROJECT]["roles"]
@@ -55,9 +42,7 @@ def test_a_custom_role_someone_changed_or_deleted_is_put_back(cloud):
         roles["churnDataprocWorker"]["deleted"] = True
 
     cloud.edit(drift)
-    cloud.clear_log()
-    code, out, err = cloud.bootstrap("--env", "dev")
-    assert code == 0, err
+    _, out = run_steps(cloud, "custom role")
     roles = cloud.state["projects"][PROJECT]["roles"]
     assert "aiplatform.pipelineJobs.delete" not in roles["churnTrigger"]["includedPermissions"]
     assert roles["churnDataprocWorker"]["deleted"] is False
@@ -70,20 +55,23 @@ def test_a_custom_role_someone_changed_or_deleted_is_put_back(cloud):
 
 
 def test_the_worker_role_follows_dataproc_worker_as_google_changes_it():
-    step = CustomRoleStep(PROJECT, desired.DATAPROC_WORKER_ROLE)
+    step = custom_role(PROJECT, desired.DATAPROC_WORKER_ROLE)
     now = [*iam_roles.DATAPROC_WORKER, "dataproc.newThing.use"]
     held = {
         "includedPermissions": [p for p in iam_roles.DATAPROC_WORKER if "storage." not in p],
         "stage": "GA",
     }
-    decision = step.decide([Looked(True, {"includedPermissions": now}), Looked(True, held)], {})
-    assert decision.status == "updated" and decision.detail == "+dataproc.newThing.use"
-    permissions = next(a for a in decision.commands[0].args if a.startswith("--permissions="))
+    looked = [Looked(True, {"includedPermissions": now}), Looked(True, held)]
+    outcome = step.decide(dict(zip(step.looks({}), looked, strict=True)), {})
+    assert outcome.word == "updated" and outcome.detail == "+dataproc.newThing.use"
+    [update] = outcome.changes
+    assert isinstance(update, Update)
+    permissions = next(a for a in update.command.args if a.startswith("--permissions="))
     assert "dataproc.newThing.use" in permissions and "storage." not in permissions
 
 
-def test_grants_of_the_old_setup_are_reported_with_the_command_that_removes_them(cloud):
-    assert cloud.bootstrap("--env", "dev")[0] == 0
+def test_grants_of_the_old_setup_are_reported_with_the_command_that_removes_them(set_up):
+    cloud = set_up
 
     def old_setup(state):
         project = state["projects"][PROJECT]
@@ -96,7 +84,6 @@ def test_grants_of_the_old_setup_are_reported_with_the_command_that_removes_them
         )
 
     cloud.edit(old_setup)
-    cloud.clear_log()
     code, out, _ = cloud.bootstrap("--env", "dev")
     assert code == 0
     assert cloud.changes() == []  # never removed by the setup
@@ -116,37 +103,28 @@ def test_grants_of_the_old_setup_are_reported_with_the_command_that_removes_them
     )
 
 
-def test_the_fake_refuses_what_iam_refuses(cloud):
-    assert cloud.bootstrap("--env", "dev")[0] == 0
+def test_the_fake_refuses_what_iam_refuses(set_up):
     project = ["--project", PROJECT]
-    unknown = _gcloud(
+    unknown = fake_gcloud(
         "iam", "roles", "create", "x_role", *project, "--permissions=storage.objects.gett"
     )
     assert unknown.returncode == 1 and "storage.objects.gett is not valid" in unknown.stderr
-    missing = _gcloud(
-        "projects",
-        "add-iam-policy-binding",
-        PROJECT,
-        f"--member={PIPELINES}",
-        f"--role=projects/{PROJECT}/roles/notYetCreated",
-        "--condition=None",
-    )
+
+    def on_project(role: str, condition: str):
+        return fake_gcloud(
+            "projects", "add-iam-policy-binding", PROJECT, f"--member={PIPELINES}", role, condition
+        )
+
+    missing = on_project(f"--role=projects/{PROJECT}/roles/notYetCreated", "--condition=None")
     assert missing.returncode == 1 and "does not exist" in missing.stderr
     bucket = ["storage", "buckets", "add-iam-policy-binding", "gs://acme-churn-dev-pipelines"]
     member = [f"--member={TRIGGER}", "--role=roles/storage.objectViewer"]
     # The bucket now holds a conditional binding (the leases): a plain add must say None.
-    plain = _gcloud(*bucket, *member)
+    plain = fake_gcloud(*bucket, *member)
     assert plain.returncode == 1 and "--condition=None" in plain.stderr
-    untitled = _gcloud(*bucket, *member, '--condition=expression=resource.name == "x"')
+    untitled = fake_gcloud(*bucket, *member, '--condition=expression=resource.name == "x"')
     assert untitled.returncode == 2 and "title" in untitled.stderr
-    invalid = _gcloud(*bucket, *member, "--condition=expression=resource.name ==,title=t")
+    invalid = fake_gcloud(*bucket, *member, "--condition=expression=resource.name ==,title=t")
     assert invalid.returncode == 1 and "INVALID_ARGUMENT" in invalid.stderr
-    basic = _gcloud(
-        "projects",
-        "add-iam-policy-binding",
-        PROJECT,
-        f"--member={PIPELINES}",
-        "--role=roles/owner",
-        '--condition=expression=resource.name == "x",title=t',
-    )
+    basic = on_project("--role=roles/owner", '--condition=expression=resource.name == "x",title=t')
     assert basic.returncode == 1 and "basic role" in basic.stderr

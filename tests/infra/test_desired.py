@@ -7,7 +7,8 @@ from pathlib import Path
 from infra import desired
 from infra.envfile import load
 from infra.gcloud import Looked
-from infra.network import Firewall
+from infra.network import firewall
+from infra.step import Blocked
 from tests.infra.conftest import ENVIRONMENTS
 
 DEV = load(ENVIRONMENTS, "dev").deployment
@@ -49,7 +50,7 @@ def test_every_grant_has_a_reason():
 
 
 def test_firewall_compares_the_whole_rule():
-    rule = Firewall("p", "r")
+    rule = firewall("p", "r")
     facts = {"network": "churn", "cidr": "10.8.0.0/20"}
     good = {
         "direction": "INGRESS",
@@ -57,17 +58,22 @@ def test_firewall_compares_the_whole_rule():
         "sourceRanges": ["10.8.0.0/20"],
         "destinationRanges": ["10.8.0.0/20"],
     }
-    assert rule.decide([Looked(True, good)], facts).commands == []
-    egress = rule.decide([Looked(True, {**good, "direction": "EGRESS"})], facts)
-    assert egress.commands == [] and "firewall-rules delete r --project p" in egress.notes[0]
+
+    def decide(data):
+        return rule.decide({rule.describe(): Looked(True, data)}, facts)
+
+    assert decide(good).changes == []
+    egress = decide({**good, "direction": "EGRESS"})
+    assert isinstance(egress, Blocked) and egress.word == "blocked"
+    assert egress.changes == [] and "firewall-rules delete r --project p" in egress.notes[0]
     for change in (
         {"allowed": [{"IPProtocol": "tcp"}]},
         {"sourceRanges": ["0.0.0.0/0"]},
         {"destinationRanges": []},
         {"disabled": True},
     ):
-        decision = rule.decide([Looked(True, {**good, **change})], facts)
-        assert [c.args[:3] for c in decision.commands] == [
+        outcome = decide({**good, **change})
+        assert [c.command.args[:3] for c in outcome.changes] == [
             ("compute", "firewall-rules", "update")
         ], change
 

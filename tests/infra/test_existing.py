@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.infra.conftest import run_steps
+
 
 def _existing(state):
     project = state["projects"]["acme-churn-dev"]
@@ -66,17 +68,16 @@ def test_existing_network_and_bucket_are_corrected_in_place(cloud):
     )
 
 
-def test_a_changed_firewall_rule_is_put_back(cloud):
-    assert cloud.bootstrap("--env", "dev")[0] == 0
+def test_a_changed_firewall_rule_is_put_back(set_up):
+    cloud = set_up
     name = "churn-dataproc-allow-internal-ingress"
     cloud.edit(
         lambda s: s["projects"]["acme-churn-dev"]["firewalls"][name].update(
             {"allowed": [{"IPProtocol": "tcp", "ports": ["22"]}], "disabled": True}
         )
     )
-    cloud.clear_log()
-    code, out, _ = cloud.bootstrap("--env", "dev")
-    assert code == 0
+    # The subnetwork step tells the firewall rule its network and range.
+    _, out = run_steps(cloud, "subnetwork", "firewall rule")
     rule = cloud.state["projects"]["acme-churn-dev"]["firewalls"][name]
     assert rule["allowed"] == [{"IPProtocol": "all"}] and rule["disabled"] is False
     assert "updated  firewall rule churn-dataproc-allow-internal-ingress" in out

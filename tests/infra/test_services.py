@@ -6,23 +6,9 @@ so a misspelt API in infra/desired.py fails here as it would stop a real first r
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from fakes.gcloud import KNOWN_SERVICES
 from infra import desired
-from tests.infra.conftest import FAKE
-
-
-def _gcloud(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-S", str(FAKE), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=dict(os.environ),
-    )
+from tests.infra.conftest import fake_gcloud
 
 
 def test_every_api_the_setup_enables_is_a_documented_service_name():
@@ -31,7 +17,7 @@ def test_every_api_the_setup_enables_is_a_documented_service_name():
 
 
 def test_one_misspelt_name_fails_the_whole_enable_call(cloud):
-    result = _gcloud(
+    result = fake_gcloud(
         "services",
         "enable",
         "aiplatform.googleapis.com",
@@ -42,7 +28,9 @@ def test_one_misspelt_name_fails_the_whole_enable_call(cloud):
     assert result.returncode == 1
     assert "dataproc-rm.googleapis.com" in result.stderr
     assert "aiplatform.googleapis.com" not in cloud.state["projects"]["acme-churn-dev"]["services"]
-    ok = _gcloud("services", "enable", "dataprocrm.googleapis.com", "--project", "acme-churn-dev")
+    ok = fake_gcloud(
+        "services", "enable", "dataprocrm.googleapis.com", "--project", "acme-churn-dev"
+    )
     assert ok.returncode == 0, ok.stderr
     assert "dataprocrm.googleapis.com" in cloud.state["projects"]["acme-churn-dev"]["services"]
 

@@ -26,11 +26,17 @@ DESCRIBE = [
 
 
 def _second_run(
-    cloud, env: dict[str, str], account: str = TRIGGER, environments=ENVIRONMENTS, **deployed
+    cloud,
+    runs,
+    env: dict[str, str],
+    account: str = TRIGGER,
+    environments=ENVIRONMENTS,
+    **deployed,
 ) -> tuple[int, str]:
-    assert cloud.bootstrap("--env", "dev", environments=environments)[0] == 0
+    """Deploy the function after the first run (made once: conftest `runs`), then run again."""
+    assert runs.first("dev", environments).code == 0
+    cloud.start_from(runs.first("dev", environments))
     cloud.deploy_trigger(DEP.project, DEP.region, env, account, **deployed)
-    cloud.clear_log()
     code, out, _ = cloud.bootstrap("--env", "dev", environments=environments)
     return code, out
 
@@ -48,8 +54,8 @@ def _with_trigger_url(tmp_path, url: str):
     return tmp_path
 
 
-def test_the_shipped_trigger_url_is_the_url_cloud_run_reports(cloud):
-    code, out = _second_run(cloud, trigger_settings(DEP))
+def test_the_shipped_trigger_url_is_the_url_cloud_run_reports(cloud, runs):
+    code, out = _second_run(cloud, runs, trigger_settings(DEP))
     assert code == 0
     assert ["run", "services", "describe", "churn-trigger", *DESCRIBE[3:]] in [
         e["argv"] for e in cloud.log()
@@ -57,9 +63,9 @@ def test_the_shipped_trigger_url_is_the_url_cloud_run_reports(cloud):
     assert "identity and audience as in the file" in out
 
 
-def test_a_cloudfunctions_net_trigger_url_is_reported_with_the_url_to_use(cloud, tmp_path):
+def test_a_cloudfunctions_net_trigger_url_is_reported_with_the_url_to_use(cloud, runs, tmp_path):
     envs = _with_trigger_url(tmp_path, OLD_URL)
-    code, out = _second_run(cloud, trigger_settings(DEP), environments=envs)
+    code, out = _second_run(cloud, runs, trigger_settings(DEP), environments=envs)
     assert code == 0
     status = next(line for line in out.splitlines() if "trigger function churn-trigger" in line)
     assert status.split()[0] == "differs" and "OIDC audience" in status
@@ -74,30 +80,30 @@ def test_a_cloudfunctions_net_trigger_url_is_reported_with_the_url_to_use(cloud,
     assert all(argv[0] == "run" for argv in cloud.changes()), cloud.changes()
 
 
-def test_a_url_the_service_lists_as_custom_audience_is_accepted(cloud, tmp_path):
+def test_a_url_the_service_lists_as_custom_audience_is_accepted(cloud, runs, tmp_path):
     envs = _with_trigger_url(tmp_path, OLD_URL)
     code, out = _second_run(
-        cloud, trigger_settings(DEP), environments=envs, custom_audiences=(OLD_URL,)
+        cloud, runs, trigger_settings(DEP), environments=envs, custom_audiences=(OLD_URL,)
     )
     assert code == 0
     assert "identity and audience as in the file" in out
     assert "OIDC audience" not in out
 
 
-def test_a_trigger_deployed_as_printed_is_ok_and_not_redeployed(cloud):
-    code, out = _second_run(cloud, trigger_settings(DEP))
+def test_a_trigger_deployed_as_printed_is_ok_and_not_redeployed(cloud, runs):
+    code, out = _second_run(cloud, runs, trigger_settings(DEP))
     assert code == 0
     assert DESCRIBE in [e["argv"] for e in cloud.log()]
     assert "ok       trigger function churn-trigger settings: 8 variable(s)" in out
     assert "gcloud functions deploy" not in out
 
 
-def test_a_trigger_deployed_before_alerts_were_set_is_reported_with_the_deploy_command(cloud):
+def test_a_trigger_deployed_before_alerts_were_set_is_reported_with_the_deploy_command(cloud, runs):
     env = trigger_settings(DEP)
     del env["ALERTS_TOPIC"]
     env["PIPELINE_ROOT"] = "gs://acme-churn-dev-pipelines/old-runs"
     env["MANUAL_RUNS"] = "deny"  # an optional variable the team chose: not a difference
-    code, out = _second_run(cloud, env)
+    code, out = _second_run(cloud, runs, env)
     assert code == 0
     # Only looks and the invoker binding: the function itself is never changed by the setup.
     assert all(argv[0] == "run" for argv in cloud.changes()), cloud.changes()
@@ -114,8 +120,8 @@ def test_a_trigger_deployed_before_alerts_were_set_is_reported_with_the_deploy_c
     assert "ALERTS_TOPIC=projects/acme-churn-dev/topics/churn-alerts" in todo
 
 
-def test_a_trigger_running_as_the_default_compute_account_is_reported(cloud):
-    code, out = _second_run(cloud, trigger_settings(DEP), account="")
+def test_a_trigger_running_as_the_default_compute_account_is_reported(cloud, runs):
+    code, out = _second_run(cloud, runs, trigger_settings(DEP), account="")
     assert code == 0
     todo = out.split("Left to do by hand:")[1]
     assert f"it runs as the default compute account, not {TRIGGER}" in todo
